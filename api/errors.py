@@ -1,0 +1,117 @@
+"""Domain errors to HTTP problem+json (RFC 9457), in one table."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from certs import errors as certs_errors
+
+__all__ = ["ApiError", "PayloadTooLarge", "install_error_handlers", "problem"]
+
+logger = logging.getLogger("kyso.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error of the HTTP layer itself (not of a domain)."""
+
+    code = "api.error"
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class PayloadTooLarge(ApiError):
+    code = "request.too_large"
+    status = 413
+
+
+# Domain error class -> (HTTP status, title). The most specific class listed wins.
+STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
+    certs_errors.CertificateNotFound: (404, "Certificate not found"),
+    certs_errors.AlreadyRevoked: (409, "Certificate already revoked"),
+    certs_errors.UnknownRevocationReason: (422, "Unknown revocation reason"),
+    certs_errors.InvalidSerial: (422, "Invalid serial number"),
+    certs_errors.InvalidCsr: (422, "Invalid certificate signing request"),
+    certs_errors.InvalidSubject: (422, "Invalid certificate subject"),
+    certs_errors.MasterKeyError: (500, "Key store unavailable"),
+    certs_errors.KeyStoreError: (500, "Key store unavailable"),
+    certs_errors.CertsError: (500, "Certificate authority error"),
+}
+
+# 5xx details may name files or keys: people see only the title.
+_HIDE_DETAIL_FROM = 500
+
+
+def problem(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem+json response with a stable ``code``."""
+    body: dict[str, Any] = {
+        "type": f"urn:kyso:problem:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _lookup(exc: Exception) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_TABLE:
+            return STATUS_TABLE[cls]
+    return 500, "Internal error"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, certs_errors.CertsError)
+        status, title = _lookup(exc)
+        if status >= _HIDE_DETAIL_FROM:
+            logger.error("%s: %s", exc.code, exc.detail)
+            return problem(status, exc.code, title)
+        fields = {k: v for k, v in exc.fields.items() if isinstance(v, str | int | bool)}
+        return problem(status, exc.code, title, exc.detail, **fields)
+
+    async def api_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return problem(exc.status, exc.code, type(exc).__name__, exc.detail)
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "request.invalid", "Invalid request", errors=errors)
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "http.not_found", 405: "http.method_not_allowed"}.get(
+            exc.status_code, f"http.{exc.status_code}"
+        )
+        return problem(exc.status_code, code, str(exc.detail))
+
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem(500, "internal", "Internal error")
+
+    app.add_exception_handler(certs_errors.CertsError, domain_error)
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,129 @@
+"""PKI endpoints for stock clients: CA certificates, CRLs, OCSP (RFC 6960), TSA (RFC 3161)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
+
+from api.deps import PkiDep, RuntimeDep
+from api.errors import PayloadTooLarge
+from certs.crl import current_crl
+from certs.ocsp import MALFORMED, error_response
+from certs.revocation import DatabaseRevocationSource
+from certs.tsa import rejection
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/pki", tags=["pki"])
+logger = logging.getLogger("kyso.pki")
+
+PKIX_CERT = "application/pkix-cert"
+PKIX_CRL = "application/pkix-crl"
+OCSP_RESPONSE = "application/ocsp-response"
+TIMESTAMP_REPLY = "application/timestamp-reply"
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.get("/ca/root.crt", response_class=Response, summary="Root CA certificate (DER)")
+def root_certificate(runtime: RuntimeDep) -> Response:
+    der = runtime.authority.root.public_bytes(serialization.Encoding.DER)
+    return Response(der, media_type=PKIX_CERT)
+
+
+@router.get("/ca/issuing.crt", response_class=Response, summary="Issuing CA certificate (DER)")
+def issuing_certificate(runtime: RuntimeDep) -> Response:
+    der = runtime.authority.issuing.public_bytes(serialization.Encoding.DER)
+    return Response(der, media_type=PKIX_CERT)
+
+
+@router.get("/crl/issuing.crl", response_class=Response, summary="Issuing CA CRL (DER)")
+def issuing_crl(runtime: RuntimeDep) -> Response:
+    authority = runtime.authority
+    with Session(runtime.engine) as session, session.begin():
+        der = current_crl(
+            session,
+            issuer="issuing",
+            issuer_certificate=authority.issuing,
+            open_issuer_key=lambda: authority.issuing_key,
+            now=datetime.now(UTC),
+            policy=runtime.settings.crl_policy,
+        )
+    return Response(der, media_type=PKIX_CRL)
+
+
+@router.get("/crl/root.crl", response_class=Response, summary="Root CA CRL (DER)")
+def root_crl(runtime: RuntimeDep) -> Response:
+    authority = runtime.authority
+    with Session(runtime.engine) as session, session.begin():
+        der = current_crl(
+            session,
+            issuer="root",
+            issuer_certificate=authority.root,
+            open_issuer_key=authority.root_key,
+            now=datetime.now(UTC),
+            policy=runtime.settings.crl_policy,
+        )
+    return Response(der, media_type=PKIX_CRL)
+
+
+def _ocsp_answer(runtime: RuntimeDep, pki: PkiDep, request_der: bytes) -> Response:
+    """Answer in OCSP's own terms, even when something breaks (``internalError``, not a 500)."""
+    try:
+        with Session(runtime.engine) as session:
+            der = pki.ocsp.respond(
+                request_der, DatabaseRevocationSource(session), datetime.now(UTC)
+            )
+    except Exception:
+        logger.exception("OCSP responder failure")
+        der = error_response("internal_error")
+    return Response(der, media_type=OCSP_RESPONSE)
+
+
+@router.post("/ocsp", response_class=Response, summary="OCSP (RFC 6960), POST binding")
+async def ocsp_post(request: Request, runtime: RuntimeDep, pki: PkiDep) -> Response:
+    body = await _read_limited(request, runtime.settings.max_pki_request_bytes)
+    return _ocsp_answer(runtime, pki, body)
+
+
+@router.get("/ocsp/{encoded:path}", response_class=Response, summary="OCSP, GET binding")
+def ocsp_get(encoded: str, runtime: RuntimeDep, pki: PkiDep) -> Response:
+    text = unquote(encoded)
+    if len(text) > runtime.settings.max_pki_request_bytes:
+        raise PayloadTooLarge("the encoded request is too long")
+    try:
+        request_der = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return Response(MALFORMED, media_type=OCSP_RESPONSE)
+    return _ocsp_answer(runtime, pki, request_der)
+
+
+@router.post("/tsa", response_class=Response, summary="Time-stamping (RFC 3161)")
+async def timestamp(request: Request, runtime: RuntimeDep, pki: PkiDep) -> Response:
+    body = await _read_limited(request, runtime.settings.max_pki_request_bytes)
+    try:
+        der = pki.tsa.respond(body, datetime.now(UTC))
+    except Exception:
+        logger.exception("time-stamping failure")
+        der = rejection("system_failure", "the time-stamping unit failed; try again")
+    return Response(der, media_type=TIMESTAMP_REPLY)

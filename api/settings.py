@@ -1,0 +1,77 @@
+"""Settings from ``KYSO_*`` environment variables, built once and handed on as one object."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from certs.crl import CrlPolicy
+from certs.keys import KeyAlgorithm
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the embedded defaults of a single-node installation."""
+
+    model_config = SettingsConfigDict(env_prefix="KYSO_", frozen=True, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    """``production`` refuses risky defaults."""
+    data_dir: Path = Path("kyso-data")
+    """Holds the SQLite database, the master key file and the key store."""
+    database_url: str | None = None
+    """SQLAlchemy or plain ``postgresql://`` URL; SQLite in the data directory when unset."""
+    public_url: str | None = None
+    """Base URL written into certificates; defaults to the address served."""
+    master_key: SecretStr | None = None
+    """32 bytes (64 hex digits or base64); a 0600 file in the data directory when unset."""
+    key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    """Key type of the CA hierarchy created at first start (``ecdsa-p256`` or ``rsa-3072``)."""
+    crl_validity_hours: int = Field(default=168, ge=1)
+    crl_refresh_hours: int = Field(default=24, ge=1)
+    ocsp_validity_minutes: int = Field(default=15, ge=1)
+    """nextUpdate - thisUpdate of OCSP answers: how long a client may cache one."""
+    max_pki_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Largest OCSP or time-stamp request accepted."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def database_path(self) -> Path:
+        return (self.data_dir / "kyso.db").resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the psycopg 3 driver named for PostgreSQL."""
+        url = self.database_url or f"sqlite:///{self.database_path}"
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def crl_policy(self) -> CrlPolicy:
+        return CrlPolicy(
+            validity=timedelta(hours=self.crl_validity_hours),
+            refresh_after=timedelta(hours=min(self.crl_refresh_hours, self.crl_validity_hours)),
+        )

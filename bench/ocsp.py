@@ -1,0 +1,609 @@
+"""OCSP throughput: kyso's responder against ``openssl ocsp`` as a responder (goal P5: >= 3x).
+
+Measured: OCSP responses per second, over HTTP POST on 127.0.0.1, of
+
+* ours: ``kyso serve`` answering ``POST /pki/ocsp`` (ECDSA P-256 delegated responder, its
+  revocation records in SQLite), with ``--workers N``;
+* the reference: ``openssl ocsp -index index.txt -port P -multi N`` (the same key type: an
+  ECDSA P-256 root, a delegated OCSP signer and leaf certificates made here with openssl).
+
+Both get the same number of worker processes, the same kind of requests (one certificate per
+request, SHA-1 CertID as ``openssl ocsp -reqout`` makes them, with a nonce unless
+``--no-nonce``; half the certificates good, half revoked), the same client (``wrk`` with a Lua
+script that rotates through the DER bodies) with the same threads, connections and duration,
+one after the other in the same run. Every server is first checked to answer each request
+correctly (``successful``, the expected good/revoked status, a signature ``openssl ocsp``
+verifies, the nonce echoed).
+
+``openssl ocsp -port`` listens on every interface, so the script re-executes itself under
+``unshare --net`` and runs servers and client in a private network namespace with only ``lo``.
+
+Two quirks of ``openssl ocsp`` 3.0 shape the method: it answers HTTP/1.0 and closes every
+connection (so the client reconnects for each of its requests, whereas kyso keeps connections
+alive: the figures are each server as a client meets it), and a connection closed before its
+request line makes it spin on that connection for ever (openssl/openssl#31129). Hence wrk's
+probe connection is disabled in the Lua script, readiness is checked with a real request, and
+openssl is measured on a fresh responder (a C program needs no warm-up; kyso gets one).
+
+Usage: ``python bench/ocsp.py [--quick] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from asn1crypto import ocsp as asn1_ocsp
+
+HOST = "127.0.0.1"
+KYSO_PORT = 8123
+REFERENCE_PORT = 8124
+KYSO = str(Path(sys.executable).with_name("kyso"))
+NETNS_MARK = "KYSO_BENCH_NETNS"
+CERTIFICATES = 4
+"""Certificates per side; the odd-numbered ones are revoked."""
+OCSP_REQUEST = "application/ocsp-request"
+
+WRK_SCRIPT = r"""
+-- Rotates through the DER bodies named after "--"; counts answers that are not HTTP 200
+-- with an OCSP response longer than an unsigned error (5 bytes: 30 03 0a 01 xx).
+local threads = {}
+
+-- No probe connection: openssl ocsp 3.0 spins for ever on a connection closed unused.
+function wrk.resolve(host, service)
+  wrk.addrs = wrk.lookup(host, service)
+end
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  bad = 0
+  bodies = {}
+  for i, path in ipairs(args) do
+    local file = assert(io.open(path, "rb"))
+    local headers = {["Content-Type"] = "application/ocsp-request"}
+    bodies[i] = wrk.format("POST", nil, headers, file:read("*a"))
+    file:close()
+  end
+  counter = 0
+end
+
+function request()
+  counter = counter % #bodies + 1
+  return bodies[counter]
+end
+
+function response(status, headers, body)
+  if status ~= 200 or #body < 16 then
+    bad = bad + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total_bad = 0
+  for _, thread in ipairs(threads) do
+    total_bad = total_bad + thread:get("bad")
+  end
+  local e = summary.errors
+  io.write(string.format("WRK_RESULT %d %d %d %d %d %d %d %d %d %d\n",
+    summary.requests, summary.duration, total_bad, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: int
+    warmup: int
+    connections: int
+    threads: int
+    processes: int
+    nonce: bool
+    as_json: bool
+    quick: bool
+
+
+@dataclass(frozen=True)
+class Side:
+    """One responder's test material: its requests, their expected statuses, its trust anchors."""
+
+    name: str
+    url: str
+    requests: list[Path]
+    expected: list[str]
+    root: Path
+    intermediates: Path | None
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    bad: int
+    socket_errors: dict[str, int]
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return (self.requests - self.bad) / self.seconds
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """Run a command to completion; its stdout, or an exit with its output on failure."""
+    result = subprocess.run(
+        args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def openssl(*args: str) -> str:
+    return run("openssl", *args)
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a server in its own process group (so that stopping it reaches its workers)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group we started, SIGKILL it if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+
+
+def wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{what} exited with {process.returncode} before answering")
+        try:
+            if ready():
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.1)
+    sys.exit(f"{what} did not answer within 60 s")
+
+
+# --- network namespace -----------------------------------------------------------------------
+
+
+def enter_private_netns(argv: list[str]) -> None:
+    """Re-execute this script under ``unshare --net`` unless that was already done."""
+    if os.environ.get(NETNS_MARK) == "1":
+        return
+    if shutil.which("unshare") is None:
+        sys.exit("unshare (util-linux) is needed: openssl ocsp listens on every interface")
+    env = {**os.environ, NETNS_MARK: "1"}
+    command = ["unshare", "--net", "--", sys.executable, str(Path(__file__).resolve()), *argv]
+    os.execvpe("unshare", command, env)  # noqa: S606 - a fixed argument list
+
+
+def prepare_netns() -> None:
+    """Bring up ``lo``, check that nothing else exists, give loopback enough ephemeral ports."""
+    run("ip", "link", "set", "lo", "up")
+    links = re.findall(r"^\d+: ([^:@]+)", run("ip", "-o", "link", "show"), re.MULTILINE)
+    if links != ["lo"]:
+        sys.exit(f"not in a private network namespace (links: {links}); refusing to run")
+    # Every openssl answer costs a connection: widen the port range, reuse TIME_WAIT ports.
+    Path("/proc/sys/net/ipv4/ip_local_port_range").write_text("1024 65535\n")
+    Path("/proc/sys/net/ipv4/tcp_tw_reuse").write_text("1\n")
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+def fetch(method: str, url: str, body: bytes | None = None, content_type: str = "") -> bytes:
+    """One request on a fresh connection; the body of a 200 answer, else an exit."""
+    match = re.fullmatch(r"http://([\d.]+):(\d+)(/.*)", url)
+    assert match, url
+    connection = http.client.HTTPConnection(match[1], int(match[2]), timeout=10)
+    try:
+        headers = {"Content-Type": content_type} if content_type else {}
+        connection.request(method, match[3], body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+    finally:
+        connection.close()
+    if answer.status != 200:
+        sys.exit(f"{method} {url} answered HTTP {answer.status}: {data[:200]!r}")
+    return data
+
+
+def der_to_pem(der: bytes, path: Path) -> Path:
+    der_path = path.with_suffix(".der")
+    der_path.write_bytes(der)
+    openssl("x509", "-inform", "DER", "-in", str(der_path), "-out", str(path))
+    return path
+
+
+# --- the reference: a small openssl CA -------------------------------------------------------
+
+
+def ec_key(path: Path) -> Path:
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
+    return path
+
+
+def sign_certificate(
+    directory: Path, name: str, serial: int, extensions: str, ca: tuple[Path, Path]
+) -> Path:
+    key = ec_key(directory / f"{name}.key")
+    csr = directory / f"{name}.csr"
+    ext = directory / f"{name}.ext"
+    cert = directory / f"{name}.pem"
+    ext.write_text(extensions)
+    openssl("req", "-new", "-key", str(key), "-subj", f"/CN=bench {name}", "-out", str(csr))
+    openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
+        "-set_serial", str(serial), "-days", "30", "-extfile", str(ext), "-out", str(cert),
+    )
+    return cert
+
+
+def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
+    """Root, OCSP signer and leaves in ``directory``, with ``index.txt``; (root, leaves)."""
+    directory.mkdir()
+    root_key = ec_key(directory / "root.key")
+    root = directory / "root.pem"
+    openssl(
+        "req", "-x509", "-new", "-key", str(root_key), "-subj", "/CN=bench reference root",
+        "-days", "30", "-out", str(root),
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )
+    ca = (root, root_key)
+    sign_certificate(
+        directory, "ocsp", 0x1000,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=OCSPSigning\n",
+        ca,
+    )
+    expiry = (datetime.now(UTC) + timedelta(days=30)).strftime("%y%m%d%H%M%SZ")
+    revoked_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%y%m%d%H%M%SZ")
+    leaves, lines = [], []
+    for i in range(CERTIFICATES):
+        serial = 0x2000 + i
+        leaves.append(
+            sign_certificate(
+                directory, f"leaf{i}", serial,
+                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n", ca,
+            )
+        )
+        status, revocation = ("R", f"{revoked_at},keyCompromise") if i % 2 else ("V", "")
+        lines.append(f"{status}\t{expiry}\t{revocation}\t{serial:04X}\tunknown\t/CN=bench leaf{i}")
+    (directory / "index.txt").write_text("\n".join(lines) + "\n")
+    (directory / "index.txt.attr").write_text("unique_subject = no\n")
+    return root, leaves
+
+
+def start_reference(directory: Path, processes: int, log: Path) -> subprocess.Popen[bytes]:
+    return spawn(
+        [
+            "openssl", "ocsp", "-index", str(directory / "index.txt"), "-port", str(REFERENCE_PORT),
+            "-rsigner", str(directory / "ocsp.pem"), "-rkey", str(directory / "ocsp.key"),
+            "-CA", str(directory / "root.pem"), "-nmin", "15", "-resp_key_id",
+            "-multi", str(processes),
+        ],
+        log,
+    )
+
+
+# --- ours: kyso ------------------------------------------------------------------------------
+
+
+def kyso_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
+    env.update(
+        {
+            "KYSO_DATA_DIR": str(data_dir),
+            "KYSO_DATABASE_URL": f"sqlite:///{data_dir / 'kyso.db'}",
+            "KYSO_PUBLIC_URL": f"http://{HOST}:{KYSO_PORT}",
+        }
+    )
+    return env
+
+
+def make_kyso_certificates(directory: Path, env: dict[str, str]) -> list[Path]:
+    """Initialise kyso, issue leaves from openssl CSRs, revoke the odd ones; the leaf paths."""
+    directory.mkdir()
+    run(KYSO, "init", env=env)
+    leaves = []
+    for i in range(CERTIFICATES):
+        key = ec_key(directory / f"leaf{i}.key")
+        csr = directory / f"leaf{i}.csr"
+        cert = directory / f"leaf{i}.pem"
+        openssl("req", "-new", "-key", str(key), "-subj", "/CN=ignored", "-out", str(csr))
+        run(
+            KYSO, "admin", "issue-cert", "--csr", str(csr), "--full-name", f"Nguyen Van An {i}",
+            "--cccd", f"0012030123{i:02d}", "--out", str(cert), env=env,
+        )
+        if i % 2:
+            serial = openssl("x509", "-in", str(cert), "-noout", "-serial").split("=")[1].strip()
+            run(KYSO, "admin", "revoke", "--serial", serial, "--reason", "keyCompromise", env=env)
+        leaves.append(cert)
+    return leaves
+
+
+def start_kyso(env: dict[str, str], processes: int, log: Path) -> subprocess.Popen[bytes]:
+    return spawn(
+        [KYSO, "serve", "--host", HOST, "--port", str(KYSO_PORT), "--workers", str(processes)],
+        log,
+        env,
+    )
+
+
+# --- requests and their verification --------------------------------------------------------
+
+
+def make_requests(directory: Path, issuer: Path, leaves: list[Path], nonce: bool) -> list[Path]:
+    paths = []
+    for i, leaf in enumerate(leaves):
+        path = directory / f"request{i}.der"
+        openssl(
+            "ocsp", "-issuer", str(issuer), "-cert", str(leaf),
+            "-nonce" if nonce else "-no_nonce", "-reqout", str(path),
+        )
+        paths.append(path)
+    return paths
+
+
+def nonce_of(extensions: object) -> bytes | None:
+    for extension in extensions or []:  # type: ignore[attr-defined]
+        if extension["extn_id"].native == "nonce":
+            return bytes(extension["extn_value"].contents)
+    return None
+
+
+def check_side(side: Side, work: Path) -> None:
+    """Each request answered successful, with the expected status, nonce and a valid signature."""
+    for i, (request, expected) in enumerate(zip(side.requests, side.expected, strict=True)):
+        der = fetch("POST", side.url, request.read_bytes(), OCSP_REQUEST)
+        answer = asn1_ocsp.OCSPResponse.load(der)
+        status = answer["response_status"].native
+        if status != "successful":
+            sys.exit(f"{side.name}: request {i} answered {status}")
+        data = answer.basic_ocsp_response["tbs_response_data"]
+        got = data["responses"][0]["cert_status"].name
+        if got != expected:
+            sys.exit(f"{side.name}: request {i} answered {got}, expected {expected}")
+        asked = nonce_of(asn1_ocsp.OCSPRequest.load(request.read_bytes())["tbs_request"]
+                         ["request_extensions"])
+        if asked is not None and nonce_of(data["response_extensions"]) != asked:
+            sys.exit(f"{side.name}: request {i}: the nonce was not echoed")
+        response = work / f"{side.name}-response{i}.der"
+        response.write_bytes(der)
+        chain = ["-verify_other", str(side.intermediates)] if side.intermediates else []
+        result = subprocess.run(
+            ["openssl", "ocsp", "-respin", str(response), "-reqin", str(request),
+             "-CAfile", str(side.root), *chain, "-resp_text"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        if "Response verify OK" not in result.stderr or f"Cert Status: {expected}" not in (
+            result.stdout
+        ):
+            sys.exit(f"{side.name}: openssl does not accept answer {i}:\n{result.stderr}")
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+def wrk(script: Path, side: Side, options: Options, seconds: int) -> WrkResult:
+    output = run(
+        "wrk", "-t", str(options.threads), "-c", str(options.connections), "-d", f"{seconds}s",
+        "--timeout", "5s", "-s", str(script), side.url, "--", *map(str, side.requests),
+        timeout=seconds + 60,
+    )
+    line = next((x for x in output.splitlines() if x.startswith("WRK_RESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk printed no result:\n{output}")
+    n = [int(x) for x in line.split()[1:]]
+    return WrkResult(
+        requests=n[0],
+        seconds=n[1] / 1e6,
+        bad=n[2],
+        socket_errors=dict(zip(("connect", "read", "write", "status", "timeout"), n[3:8],
+                               strict=True)),
+        p50_ms=n[8] / 1000,
+        p99_ms=n[9] / 1000,
+    )
+
+
+def access_log_statuses(log: Path) -> dict[str, int]:
+    """Counts of the HTTP statuses in uvicorn's access log, and of logged tracebacks."""
+    text = log.read_text(errors="replace")
+    counts: dict[str, int] = {}
+    for status in re.findall(r'"POST /pki/ocsp HTTP/1\.1" (\d{3})', text):
+        counts[status] = counts.get(status, 0) + 1
+    counts["tracebacks"] = text.count("Traceback")
+    return counts
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def measure_kyso(work: Path, options: Options, script: Path) -> tuple[WrkResult, dict[str, int]]:
+    env = kyso_env(work / "kyso-data")
+    leaves = make_kyso_certificates(work / "kyso-certs", env)
+    log = work / "kyso.log"
+    server = start_kyso(env, options.processes, log)
+    try:
+        base = f"http://{HOST}:{KYSO_PORT}"
+        wait_until(lambda: bool(fetch("GET", f"{base}/healthz")), server, "kyso serve")
+        root = der_to_pem(fetch("GET", f"{base}/pki/ca/root.crt"), work / "kyso-root.pem")
+        issuing = der_to_pem(fetch("GET", f"{base}/pki/ca/issuing.crt"), work / "kyso-issuing.pem")
+        requests_dir = work / "kyso-requests"
+        requests_dir.mkdir()
+        side = Side(
+            name="kyso",
+            url=f"{base}/pki/ocsp",
+            requests=make_requests(requests_dir, issuing, leaves, options.nonce),
+            expected=["revoked" if i % 2 else "good" for i in range(CERTIFICATES)],
+            root=root,
+            intermediates=issuing,
+        )
+        check_side(side, work)
+        wrk(script, side, options, options.warmup)
+        result = wrk(script, side, options, options.duration)
+    finally:
+        stop(server)
+    return result, access_log_statuses(log)
+
+
+def wait_for_reference(server: subprocess.Popen[bytes], side: Side) -> None:
+    """Readiness by a real request: a bare TCP probe would hang openssl 3.0's responder."""
+    probe = side.requests[0].read_bytes()
+    wait_until(lambda: bool(fetch("POST", side.url, probe, OCSP_REQUEST)), server, "openssl ocsp")
+
+
+def measure_reference(work: Path, options: Options, script: Path) -> WrkResult:
+    pki = work / "reference-pki"
+    root, leaves = make_reference_pki(pki)
+    requests_dir = work / "reference-requests"
+    requests_dir.mkdir()
+    side = Side(
+        name="openssl",
+        url=f"http://{HOST}:{REFERENCE_PORT}/",
+        requests=make_requests(requests_dir, root, leaves, options.nonce),
+        expected=["revoked" if i % 2 else "good" for i in range(CERTIFICATES)],
+        root=root,
+        intermediates=None,
+    )
+    server = start_reference(pki, options.processes, work / "openssl-check.log")
+    try:
+        wait_for_reference(server, side)
+        check_side(side, work)
+    finally:
+        stop(server)
+    server = start_reference(pki, options.processes, work / "openssl.log")
+    try:
+        wait_for_reference(server, side)
+        return wrk(script, side, options, options.duration)
+    finally:
+        stop(server)
+
+
+def parse_options(argv: list[str]) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per side instead of 10 s")
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--duration", type=int, help="seconds measured per side")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes per server")
+    parser.add_argument("--no-nonce", action="store_true", help="requests without a nonce")
+    args = parser.parse_args(argv)
+    duration = args.duration or (3 if args.quick else 10)
+    return Options(
+        duration=duration,
+        warmup=1 if args.quick else 2,
+        connections=args.connections,
+        threads=min(args.threads, args.connections),
+        processes=args.processes,
+        nonce=not args.no_nonce,
+        as_json=args.json,
+        quick=args.quick,
+    )
+
+
+def report(options: Options, ours: WrkResult, reference: WrkResult, log: dict[str, int]) -> None:
+    ratio = ours.per_second / reference.per_second if reference.per_second else float("inf")
+    figures = {
+        "metric": "P5",
+        "ratio": round(ratio, 2),
+        "ours_per_s": round(ours.per_second, 1),
+        "reference_per_s": round(reference.per_second, 1),
+        "goal_ratio": 3,
+        "ours_p50_ms": ours.p50_ms,
+        "ours_p99_ms": ours.p99_ms,
+        "reference_p50_ms": reference.p50_ms,
+        "reference_p99_ms": reference.p99_ms,
+        "ours_bad": ours.bad,
+        "reference_bad": reference.bad,
+        "ours_socket_errors": sum(ours.socket_errors.values()),
+        "reference_socket_errors": sum(reference.socket_errors.values()),
+        "ours_access_log": log,
+        "connections": options.connections,
+        "client_threads": options.threads,
+        "duration_s": options.duration,
+        "ours_processes": options.processes,
+        "reference_processes": options.processes,
+        "certificates": CERTIFICATES,
+        "nonce": options.nonce,
+        "client": "wrk",
+        "reference": "openssl ocsp -multi",
+        "cpus": os.cpu_count(),
+    }
+    if options.as_json:
+        print(json.dumps(figures))
+        return
+    print("P5 OCSP responses per second (POST over 127.0.0.1, private network namespace)")
+    print(
+        f"  client: wrk, {options.threads} thread(s), {options.connections} connections, "
+        f"{options.duration} s per side; {CERTIFICATES} certificates (half revoked), "
+        f"nonce {'on' if options.nonce else 'off'}; {os.cpu_count()} CPUs"
+    )
+    for name, result, processes in (
+        (f"ours (kyso serve --workers {options.processes})", ours, options.processes),
+        (f"openssl ocsp -multi {options.processes}", reference, options.processes),
+    ):
+        print(
+            f"  {name:<42} {result.per_second:9.1f} /s  p50 {result.p50_ms:.2f} ms  "
+            f"p99 {result.p99_ms:.2f} ms  bad {result.bad}  socket errors "
+            f"{sum(result.socket_errors.values())}  ({processes} process(es))"
+        )
+    print(f"  kyso access log: {log}")
+    print(f"  ratio ours/openssl: {ratio:.2f} (goal >= 3)")
+
+
+def main(argv: list[str]) -> None:
+    options = parse_options(argv)
+    for tool in ("openssl", "wrk", "ip"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is needed")
+    enter_private_netns(argv)
+    prepare_netns()
+    with tempfile.TemporaryDirectory(prefix="kyso-bench-ocsp-") as tmp:
+        work = Path(tmp)
+        script = work / "ocsp.lua"
+        script.write_text(WRK_SCRIPT)
+        ours, log = measure_kyso(work, options, script)
+        reference = measure_reference(work, options, script)
+    report(options, ours, reference, log)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

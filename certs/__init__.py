@@ -1,0 +1,1 @@
+"""The certificate authority: key store, profiles, issuance, revocation, CRL, OCSP and TSA."""

@@ -1,0 +1,85 @@
+"""The key store interface and its file backend (AES-256-GCM envelopes under the master key)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from certs.envelope import open_envelope, seal_envelope
+from certs.errors import KeyNotFound, KeyStoreError
+from certs.keys import KeyAlgorithm, SigningKey, SoftwareSigningKey, generate_private_key
+from certs.masterkey import MasterKey
+
+__all__ = ["FileKeyStore", "KeyStore"]
+
+_KEY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+
+
+class KeyStore(Protocol):
+    """Where private keys live. They are generated inside and only signing handles come out."""
+
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> SigningKey:
+        """Create and keep a new key under a fresh ``key_id``; ``KeyStoreError`` if taken."""
+        ...
+
+    def load(self, key_id: str) -> SigningKey:
+        """A handle on a kept key; ``KeyNotFound`` when there is none."""
+        ...
+
+    def exists(self, key_id: str) -> bool:
+        """Whether a key is kept under ``key_id``."""
+        ...
+
+
+class FileKeyStore:
+    """Keys as sealed envelopes, one file each (mode 0600) in a private directory."""
+
+    def __init__(self, directory: Path, master_key: MasterKey) -> None:
+        self._directory = directory
+        self._master_key = master_key
+
+    def _path(self, key_id: str) -> Path:
+        if not _KEY_ID.match(key_id):
+            raise KeyStoreError(f"invalid key id {key_id!r}")
+        return self._directory / f"{key_id}.key"
+
+    def generate(self, key_id: str, algorithm: KeyAlgorithm) -> SigningKey:
+        path = self._path(key_id)
+        private_key = generate_private_key(algorithm)
+        der = private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        sealed = seal_envelope(self._master_key, key_id, der)
+        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KeyStoreError(f"a key named {key_id!r} exists already") from None
+        with os.fdopen(fd, "wb") as f:
+            f.write(sealed)
+            f.flush()
+            os.fsync(f.fileno())
+        return SoftwareSigningKey(key_id, private_key)
+
+    def load(self, key_id: str) -> SigningKey:
+        try:
+            sealed = self._path(key_id).read_bytes()
+        except FileNotFoundError:
+            raise KeyNotFound(
+                f"no key {key_id!r} in {self._directory}: several nodes need one shared key store"
+            ) from None
+        der = open_envelope(self._master_key, key_id, sealed)
+        private_key = serialization.load_der_private_key(der, password=None)
+        if not isinstance(private_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise KeyStoreError(f"{key_id}: unsupported key type")
+        return SoftwareSigningKey(key_id, private_key)
+
+    def exists(self, key_id: str) -> bool:
+        return self._path(key_id).exists()

@@ -1,0 +1,113 @@
+"""A real ``kyso serve`` process on a free port, and the ``kyso`` command beside it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+KYSO = str(Path(sys.executable).with_name("kyso"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def kyso_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a kyso process: a clean slate but for what the test sets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
+    env.update(
+        {"KYSO_DATA_DIR": str(data_dir), "KYSO_DATABASE_URL": database_url, "KYSO_ENV": "test"}
+    )
+    env.update(extra)
+    return env
+
+
+def run_kyso(
+    env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``kyso`` command line as an operator would."""
+    result = subprocess.run(
+        [KYSO, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kyso {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@dataclass
+class KysoServer:
+    """One ``kyso serve`` process; ``start`` and ``stop`` may be called again (restart)."""
+
+    data_dir: Path
+    database_url: str
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return kyso_env(self.data_dir, self.database_url, **self.extra_env)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_kyso(self.env, *args, check=check)
+
+    def start(self, timeout: float = 60) -> KysoServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [KYSO, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"kyso serve exited:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"kyso serve did not become healthy:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool the tests rely on; failing loudly, never skipping."""
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError(f"{name} is not installed: .ci/run installs it")
+    return path
