@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from sqlmodel import Session
 
 from api.bootstrap import Runtime, open_runtime
+from api.database import unit_of_work
 from api.errors import install_error_handlers
-from api.pki_services import build_pki_services
+from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
 from api.routes import health, pki
 from api.settings import Settings
-from certs.crl import current_crl
 
 __all__ = ["create_app"]
 
@@ -27,25 +26,10 @@ _CRL_CHECK_SECONDS = 600
 
 def refresh_crls(runtime: Runtime) -> None:
     """Publish a new CRL for each issuer whose current one is due for refresh."""
-    authority = runtime.authority
     now = datetime.now(UTC)
-    with Session(runtime.engine) as session, session.begin():
-        current_crl(
-            session,
-            issuer="issuing",
-            issuer_certificate=authority.issuing,
-            open_issuer_key=lambda: authority.issuing_key,
-            now=now,
-            policy=runtime.settings.crl_policy,
-        )
-        current_crl(
-            session,
-            issuer="root",
-            issuer_certificate=authority.root,
-            open_issuer_key=authority.root_key,
-            now=now,
-            policy=runtime.settings.crl_policy,
-        )
+    with unit_of_work(runtime.engine) as session:
+        for issuer in CRL_ISSUERS:
+            crl_for(runtime, session, issuer, now)
 
 
 async def _crl_refresher(runtime: Runtime) -> None:

@@ -268,8 +268,22 @@ def sign_certificate(
     ext.write_text(extensions)
     openssl("req", "-new", "-key", str(key), "-subj", f"/CN=bench {name}", "-out", str(csr))
     openssl(
-        "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
-        "-set_serial", str(serial), "-days", "30", "-extfile", str(ext), "-out", str(cert),
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca[0]),
+        "-CAkey",
+        str(ca[1]),
+        "-set_serial",
+        str(serial),
+        "-days",
+        "30",
+        "-extfile",
+        str(ext),
+        "-out",
+        str(cert),
     )
     return cert
 
@@ -280,14 +294,27 @@ def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
     root_key = ec_key(directory / "root.key")
     root = directory / "root.pem"
     openssl(
-        "req", "-x509", "-new", "-key", str(root_key), "-subj", "/CN=bench reference root",
-        "-days", "30", "-out", str(root),
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        str(root_key),
+        "-subj",
+        "/CN=bench reference root",
+        "-days",
+        "30",
+        "-out",
+        str(root),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     )
     ca = (root, root_key)
     sign_certificate(
-        directory, "ocsp", 0x1000,
+        directory,
+        "ocsp",
+        0x1000,
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
         "extendedKeyUsage=OCSPSigning\n",
         ca,
@@ -299,8 +326,11 @@ def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
         serial = 0x2000 + i
         leaves.append(
             sign_certificate(
-                directory, f"leaf{i}", serial,
-                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n", ca,
+                directory,
+                f"leaf{i}",
+                serial,
+                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+                ca,
             )
         )
         status, revocation = ("R", f"{revoked_at},keyCompromise") if i % 2 else ("V", "")
@@ -313,10 +343,23 @@ def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
 def start_reference(directory: Path, processes: int, log: Path) -> subprocess.Popen[bytes]:
     return spawn(
         [
-            "openssl", "ocsp", "-index", str(directory / "index.txt"), "-port", str(REFERENCE_PORT),
-            "-rsigner", str(directory / "ocsp.pem"), "-rkey", str(directory / "ocsp.key"),
-            "-CA", str(directory / "root.pem"), "-nmin", "15", "-resp_key_id",
-            "-multi", str(processes),
+            "openssl",
+            "ocsp",
+            "-index",
+            str(directory / "index.txt"),
+            "-port",
+            str(REFERENCE_PORT),
+            "-rsigner",
+            str(directory / "ocsp.pem"),
+            "-rkey",
+            str(directory / "ocsp.key"),
+            "-CA",
+            str(directory / "root.pem"),
+            "-nmin",
+            "15",
+            "-resp_key_id",
+            "-multi",
+            str(processes),
         ],
         log,
     )
@@ -348,8 +391,18 @@ def make_kyso_certificates(directory: Path, env: dict[str, str]) -> list[Path]:
         cert = directory / f"leaf{i}.pem"
         openssl("req", "-new", "-key", str(key), "-subj", "/CN=ignored", "-out", str(csr))
         run(
-            KYSO, "admin", "issue-cert", "--csr", str(csr), "--full-name", f"Nguyen Van An {i}",
-            "--cccd", f"0012030123{i:02d}", "--out", str(cert), env=env,
+            KYSO,
+            "admin",
+            "issue-cert",
+            "--csr",
+            str(csr),
+            "--full-name",
+            f"Nguyen Van An {i}",
+            "--cccd",
+            f"0012030123{i:02d}",
+            "--out",
+            str(cert),
+            env=env,
         )
         if i % 2:
             serial = openssl("x509", "-in", str(cert), "-noout", "-serial").split("=")[1].strip()
@@ -374,8 +427,14 @@ def make_requests(directory: Path, issuer: Path, leaves: list[Path], nonce: bool
     for i, leaf in enumerate(leaves):
         path = directory / f"request{i}.der"
         openssl(
-            "ocsp", "-issuer", str(issuer), "-cert", str(leaf),
-            "-nonce" if nonce else "-no_nonce", "-reqout", str(path),
+            "ocsp",
+            "-issuer",
+            str(issuer),
+            "-cert",
+            str(leaf),
+            "-nonce" if nonce else "-no_nonce",
+            "-reqout",
+            str(path),
         )
         paths.append(path)
     return paths
@@ -400,17 +459,31 @@ def check_side(side: Side, work: Path) -> None:
         got = data["responses"][0]["cert_status"].name
         if got != expected:
             sys.exit(f"{side.name}: request {i} answered {got}, expected {expected}")
-        asked = nonce_of(asn1_ocsp.OCSPRequest.load(request.read_bytes())["tbs_request"]
-                         ["request_extensions"])
+        asked = nonce_of(
+            asn1_ocsp.OCSPRequest.load(request.read_bytes())["tbs_request"]["request_extensions"]
+        )
         if asked is not None and nonce_of(data["response_extensions"]) != asked:
             sys.exit(f"{side.name}: request {i}: the nonce was not echoed")
         response = work / f"{side.name}-response{i}.der"
         response.write_bytes(der)
         chain = ["-verify_other", str(side.intermediates)] if side.intermediates else []
         result = subprocess.run(
-            ["openssl", "ocsp", "-respin", str(response), "-reqin", str(request),
-             "-CAfile", str(side.root), *chain, "-resp_text"],
-            capture_output=True, text=True, timeout=60, check=False,
+            [
+                "openssl",
+                "ocsp",
+                "-respin",
+                str(response),
+                "-reqin",
+                str(request),
+                "-CAfile",
+                str(side.root),
+                *chain,
+                "-resp_text",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if "Response verify OK" not in result.stderr or f"Cert Status: {expected}" not in (
             result.stdout
@@ -423,8 +496,20 @@ def check_side(side: Side, work: Path) -> None:
 
 def wrk(script: Path, side: Side, options: Options, seconds: int) -> WrkResult:
     output = run(
-        "wrk", "-t", str(options.threads), "-c", str(options.connections), "-d", f"{seconds}s",
-        "--timeout", "5s", "-s", str(script), side.url, "--", *map(str, side.requests),
+        "wrk",
+        "-t",
+        str(options.threads),
+        "-c",
+        str(options.connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(script),
+        side.url,
+        "--",
+        *map(str, side.requests),
         timeout=seconds + 60,
     )
     line = next((x for x in output.splitlines() if x.startswith("WRK_RESULT ")), None)
@@ -435,8 +520,9 @@ def wrk(script: Path, side: Side, options: Options, seconds: int) -> WrkResult:
         requests=n[0],
         seconds=n[1] / 1e6,
         bad=n[2],
-        socket_errors=dict(zip(("connect", "read", "write", "status", "timeout"), n[3:8],
-                               strict=True)),
+        socket_errors=dict(
+            zip(("connect", "read", "write", "status", "timeout"), n[3:8], strict=True)
+        ),
         p50_ms=n[8] / 1000,
         p99_ms=n[9] / 1000,
     )

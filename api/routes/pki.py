@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
-from api.deps import PkiDep, RuntimeDep
+from api.deps import PkiDep, RuntimeDep, SessionDep
 from api.errors import PayloadTooLarge
-from certs.crl import current_crl
+from api.pki_services import crl_for
 from certs.ocsp import MALFORMED, error_response
 from certs.revocation import DatabaseRevocationSource
 from certs.tsa import rejection
@@ -58,33 +58,13 @@ def issuing_certificate(runtime: RuntimeDep) -> Response:
 
 
 @router.get("/crl/issuing.crl", response_class=Response, summary="Issuing CA CRL (DER)")
-def issuing_crl(runtime: RuntimeDep) -> Response:
-    authority = runtime.authority
-    with Session(runtime.engine) as session, session.begin():
-        der = current_crl(
-            session,
-            issuer="issuing",
-            issuer_certificate=authority.issuing,
-            open_issuer_key=lambda: authority.issuing_key,
-            now=datetime.now(UTC),
-            policy=runtime.settings.crl_policy,
-        )
-    return Response(der, media_type=PKIX_CRL)
+def issuing_crl(runtime: RuntimeDep, session: SessionDep) -> Response:
+    return Response(crl_for(runtime, session, "issuing", datetime.now(UTC)), media_type=PKIX_CRL)
 
 
 @router.get("/crl/root.crl", response_class=Response, summary="Root CA CRL (DER)")
-def root_crl(runtime: RuntimeDep) -> Response:
-    authority = runtime.authority
-    with Session(runtime.engine) as session, session.begin():
-        der = current_crl(
-            session,
-            issuer="root",
-            issuer_certificate=authority.root,
-            open_issuer_key=authority.root_key,
-            now=datetime.now(UTC),
-            policy=runtime.settings.crl_policy,
-        )
-    return Response(der, media_type=PKIX_CRL)
+def root_crl(runtime: RuntimeDep, session: SessionDep) -> Response:
+    return Response(crl_for(runtime, session, "root", datetime.now(UTC)), media_type=PKIX_CRL)
 
 
 def _ocsp_answer(runtime: RuntimeDep, pki: PkiDep, request_der: bytes) -> Response:

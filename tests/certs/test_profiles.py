@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -15,9 +13,8 @@ from sqlmodel import Session
 
 from certs.errors import InvalidCsr, InvalidSubject
 from certs.issuance import issue_signing_certificate, public_key_from_csr
-from certs.keys import KeyAlgorithm
 from certs.profiles import DOCUMENT_SIGNING_EKU, SIGNING_POLICY_OID, TSA_POLICY_OID, SignerSubject
-from tests.certs.conftest import URLS, LocalCa, build_local_ca
+from tests.certs.conftest import URLS, LocalCa
 
 
 def _issue(
@@ -101,43 +98,6 @@ def test_hierarchy_profiles(local_ca: LocalCa) -> None:
     authority.ocsp.extensions.get_extension_for_class(x509.OCSPNoCheck)
     for cert in (authority.root, authority.issuing, authority.ocsp, authority.tsa):
         assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
-
-
-def test_rsa_3072_hierarchy_is_selectable_and_verifies_with_openssl(tmp_path: Path) -> None:
-    ca = build_local_ca(tmp_path, KeyAlgorithm.RSA_3072)
-    try:
-        for cert in (ca.authority.root, ca.authority.issuing, ca.authority.ocsp, ca.authority.tsa):
-            public_key = cert.public_key()
-            assert isinstance(public_key, rsa.RSAPublicKey)
-            assert public_key.key_size == 3072
-        (tmp_path / "root.pem").write_bytes(
-            ca.authority.root.public_bytes(serialization.Encoding.PEM)
-        )
-        (tmp_path / "issuing.pem").write_bytes(
-            ca.authority.issuing.public_bytes(serialization.Encoding.PEM)
-        )
-        (tmp_path / "tsa.pem").write_bytes(
-            ca.authority.tsa.public_bytes(serialization.Encoding.PEM)
-        )
-        result = subprocess.run(
-            [
-                "openssl",
-                "verify",
-                "-purpose",
-                "timestampsign",
-                "-CAfile",
-                str(tmp_path / "root.pem"),
-                "-untrusted",
-                str(tmp_path / "issuing.pem"),
-                str(tmp_path / "tsa.pem"),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.stdout.strip().endswith("OK"), result.stderr
-    finally:
-        ca.engine.dispose()
 
 
 @pytest.mark.parametrize(

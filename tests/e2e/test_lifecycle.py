@@ -130,3 +130,21 @@ def test_two_processes_over_one_postgresql_share_one_ca(tmp_path: Path) -> None:
         finally:
             for server in servers:
                 server.stop()
+
+
+def test_serve_with_two_workers_answers_from_both(database_url: str, tmp_path: Path) -> None:
+    server = KysoServer(data_dir=tmp_path / "kyso-data", database_url=database_url, workers=2)
+    server.start()
+    try:
+        pki = fetch_pki_files(server.url, tmp_path)
+        issued = issue_with_csr(server, tmp_path)
+        for _ in range(6):  # new connections spread over both worker processes
+            answer = openssl(
+                "ocsp", "-url", f"{server.url}/pki/ocsp", "-issuer", str(pki.issuing),
+                "-cert", str(issued.certificate), "-CAfile", str(pki.root),
+            )  # fmt: skip
+            assert f"{issued.certificate}: good" in answer.stdout.decode()
+            assert "Response verify OK" in answer.stderr.decode()
+    finally:
+        server.stop()
+    assert len(database_rows(database_url)["ca_certificate"]) == 4

@@ -1,0 +1,94 @@
+"""The operator's commands: clear one-line errors, and every action in the audit log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.pki import issue_with_csr, openssl
+from tests.support.server import KysoServer
+from tests.support.snapshot import database_rows
+
+
+def test_issue_and_revoke_are_audited(server: KysoServer, workdir: Path) -> None:
+    issued = issue_with_csr(server, workdir, full_name="Võ Thị Hồng", cccd="079301000999")
+    result = server.cli("admin", "revoke", "--serial", issued.serial_hex, "--reason", "superseded")
+    printed = json.loads(result.stdout)
+    assert printed["serial"] == issued.serial_hex
+    assert printed["reason"] == "superseded"
+
+    events = [
+        (row[3], row[4], json.loads(row[5]))
+        for row in database_rows(server.database_url)["audit_event"]
+        if row[4] == issued.serial_hex
+    ]
+    actions = {action: details for action, _target, details in events}
+    assert set(actions) == {"certificate.issue", "certificate.revoke"}
+    assert "CCCD:079301000999" in actions["certificate.issue"]["subject"]
+    assert actions["certificate.revoke"]["reason"] == "superseded"
+    assert all(
+        row[2].startswith("operator:") for row in database_rows(server.database_url)["audit_event"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (
+            ["admin", "revoke", "--serial", "abcdef123", "--reason", "keyCompromise"],
+            "certs.certificate_not_found",
+        ),
+        (
+            ["admin", "revoke", "--serial", "not-hex", "--reason", "keyCompromise"],
+            "certs.invalid_serial",
+        ),
+        (
+            ["admin", "revoke", "--serial", "abc", "--reason", "lost-it"],
+            "certs.unknown_revocation_reason",
+        ),
+    ],
+    ids=["unknown_serial", "bad_serial", "bad_reason"],
+)
+def test_revoke_errors_are_one_clear_line(server: KysoServer, args: list[str], code: str) -> None:
+    result = server.cli(*args, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error [{code}]:")
+    assert "Traceback" not in result.stderr
+
+
+def test_revoking_twice_is_refused(server: KysoServer, workdir: Path) -> None:
+    issued = issue_with_csr(server, workdir)
+    server.cli("admin", "revoke", "--serial", issued.serial_hex, "--reason", "keyCompromise")
+    result = server.cli(
+        "admin", "revoke", "--serial", issued.serial_hex, "--reason", "keyCompromise", check=False
+    )
+    assert result.returncode == 1
+    assert "error [certs.already_revoked]" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cccd", "csr_text", "code"),
+    [
+        ("12345", None, "certs.invalid_subject"),
+        ("001203012345", b"not a request", "certs.invalid_csr"),
+    ],
+    ids=["short_cccd", "garbage_csr"],
+)
+def test_issue_cert_errors_are_one_clear_line(
+    server: KysoServer, workdir: Path, cccd: str, csr_text: bytes | None, code: str
+) -> None:
+    csr = workdir / "req.csr"
+    if csr_text is None:
+        openssl(
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(workdir / "k.pem"), "-subj", "/CN=x", "-out", str(csr),
+        )  # fmt: skip
+    else:
+        csr.write_bytes(csr_text)
+    result = server.cli(
+        "admin", "issue-cert", "--csr", str(csr), "--full-name", "An", "--cccd", cccd, check=False
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error [{code}]:")
