@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from api.bootstrap import Runtime, open_runtime
 from api.database import unit_of_work
 from api.errors import install_error_handlers
+from api.identity_services import build_identity_services
 from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
-from api.routes import health, pki
+from api.routes import admin, auth, health, me, pki, proofing
 from api.settings import Settings
 
 __all__ = ["create_app"]
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.pki = build_pki_services(runtime)
+    app.state.identity = build_identity_services(runtime)
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(pki.router)
+    for module in (health, pki, auth, me, proofing, admin):
+        app.include_router(module.router)
     return app

@@ -29,6 +29,7 @@ class Runtime:
 
     settings: Settings
     engine: Engine
+    master_key: MasterKey
     keystore: KeyStore
     authority: Authority
     urls: PkiUrls
@@ -110,6 +111,7 @@ def open_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         engine=engine,
+        master_key=master_key,
         keystore=keystore,
         authority=authority,
         urls=pki_urls(settings, authority),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives import hashes, serialization
+from sqlmodel import select
 
-from api.audit import record_audit
 from api.bootstrap import initialise, open_runtime
 from api.database import unit_of_work
 from api.settings import Settings
@@ -21,6 +21,13 @@ from certs.errors import CertsError
 from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.profiles import SignerSubject
 from certs.revocation import RevocationReason, parse_serial, revoke
+from identity.accounts import NewUser, create_organisation, create_user
+from identity.audit import record_audit, verify_audit_chain
+from identity.cccd import Gender
+from identity.errors import IdentityError, InvalidField, NotFound
+from identity.models import Organisation, Role
+from identity.passwords import Passwords
+from identity.tokens import TokenPolicy, TokenSigner
 
 __all__ = ["main"]
 
@@ -180,10 +187,126 @@ def revoke_command(serial: str, reason: str) -> None:
     )
 
 
+def _name_from_email(email: str) -> str:
+    """A readable default name for staff accounts: the address's letters."""
+    words = "".join(c if c.isalpha() else " " for c in email.split("@")[0]).split()
+    return " ".join(words).title() or "Staff"
+
+
+@admin.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--full-name", default=None, help="Defaults to the e-mail's local part for staff.")
+@click.option("--cccd", default=None, help="12-digit citizen ID (required for citizens).")
+@click.option("--date-of-birth", default=None, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--gender", default=None, type=click.Choice([g.value for g in Gender]))
+@click.option("--phone", default=None)
+@click.option("--organisation", default=None, help="Name of an existing organisation.")
+@click.option("--verified", is_flag=True, help="Identity proofed at the desk: level 2.")
+def create_user_command(
+    email: str,
+    password: str,
+    role: str,
+    full_name: str | None,
+    cccd: str | None,
+    date_of_birth: datetime | None,
+    gender: str | None,
+    phone: str | None,
+    organisation: str | None,
+    verified: bool,
+) -> None:
+    """Create an account (citizens need the CCCD block)."""
+    runtime = open_runtime(_settings())
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        organisation_id = None
+        if organisation:
+            found = session.exec(
+                select(Organisation).where(Organisation.name == organisation)
+            ).first()
+            if found is None:
+                raise NotFound(f"no organisation named {organisation!r}")
+            organisation_id = found.id
+        user = create_user(
+            session,
+            Passwords(),
+            NewUser(
+                email=email,
+                password=password,
+                full_name=full_name or _name_from_email(email),
+                role=Role(role),
+                cccd=cccd,
+                date_of_birth=date_of_birth.date() if date_of_birth else None,
+                gender=Gender(gender) if gender else None,
+                phone=phone,
+                organisation_id=organisation_id,
+            ),
+            now=now,
+            actor=_operator(),
+            verified=verified,
+        )
+        printed = {"id": user.id, "email": user.email, "role": user.role,
+                   "identity_level": user.identity_level}  # fmt: skip
+    runtime.engine.dispose()
+    click.echo(json.dumps(printed))
+
+
+@admin.command("create-organisation")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(["agency", "company"]))
+def create_organisation_command(name: str, kind: str) -> None:
+    """Create an agency or a company whose members bill to it."""
+    runtime = open_runtime(_settings())
+    with unit_of_work(runtime.engine) as session:
+        organisation = create_organisation(
+            session, name=name, kind=kind, now=datetime.now(UTC), actor=_operator()
+        )
+        printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
+    runtime.engine.dispose()
+    click.echo(json.dumps(printed, ensure_ascii=False))
+
+
+@admin.command("rotate-token-key")
+def rotate_token_key() -> None:
+    """New access-token signing key; the old one verifies until its tokens expire."""
+    runtime = open_runtime(_settings())
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        row = TokenSigner(runtime.keystore, TokenPolicy(issuer=runtime.urls.base)).rotate(
+            session, now
+        )
+        record_audit(session, at=now, actor=_operator(), action="token_key.rotate", target=row.kid)
+        kid = row.kid
+    runtime.engine.dispose()
+    click.echo(json.dumps({"kid": kid}))
+
+
+@admin.group("audit")
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; exit 1 when a record was edited, removed or inserted."""
+    runtime = open_runtime(_settings())
+    with unit_of_work(runtime.engine) as session:
+        verdict = verify_audit_chain(session)
+    runtime.engine.dispose()
+    click.echo(json.dumps({"intact": verdict.intact, "records": verdict.records,
+                           "problem": verdict.problem}))  # fmt: skip
+    if not verdict.intact:
+        sys.exit(1)
+
+
 def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
-    except CertsError as exc:
+    except (CertsError, IdentityError) as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
+        if isinstance(exc, InvalidField):
+            for field, message in exc.errors.items():
+                click.echo(f"  --{field.replace('_', '-')}: {message}", err=True)
         sys.exit(1)

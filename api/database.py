@@ -46,12 +46,23 @@ def make_engine(url: str) -> Engine:
 
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends normally, rolled back otherwise."""
+    """One transaction: committed when the block ends normally, rolled back otherwise.
+
+    An error that carries ``commits_work = True`` (a counted failure: a wrong password or PIN)
+    is committed before it propagates, so its bookkeeping is not lost with the request.
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``: writers queue at the start
+    instead of failing when a read turns into a write.
+    """
     with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
             yield session
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            if getattr(exc, "commits_work", False):
+                session.commit()
+            else:
+                session.rollback()
             raise
         session.commit()
 

@@ -1,8 +1,9 @@
-"""Typed dependencies shared by the routes."""
+"""Typed dependencies shared by the routes: runtime, services, the unit of work, the caller."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,9 +11,24 @@ from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from api.database import unit_of_work
+from api.identity_services import IdentityServices
 from api.pki_services import PkiServices
+from identity.errors import AccessDenied, InvalidToken
+from identity.sessions import Principal, authenticate_api_key, is_api_key
 
-__all__ = ["PkiDep", "RuntimeDep", "SessionDep"]
+__all__ = [
+    "CallerDep",
+    "IdentityDep",
+    "PkiDep",
+    "RuntimeDep",
+    "SessionDep",
+    "require_roles",
+    "utc_now",
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -25,11 +41,52 @@ def get_pki(request: Request) -> PkiServices:
     return pki
 
 
+def get_identity(request: Request) -> IdentityServices:
+    identity: IdentityServices = request.app.state.identity
+    return identity
+
+
 def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+    """The request's unit of work: committed before the response is sent."""
     with unit_of_work(runtime.engine) as session:
         yield session
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PkiDep = Annotated[PkiServices, Depends(get_pki)]
-SessionDep = Annotated[Session, Depends(get_session)]
+IdentityDep = Annotated[IdentityServices, Depends(get_identity)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    api_key = request.headers.get("x-api-key")
+    return api_key.strip() if api_key else None
+
+
+def get_caller(request: Request, session: SessionDep, identity: IdentityDep) -> Principal:
+    """The authenticated caller (bearer token or API key); 401 without one."""
+    token = _bearer(request)
+    if token is None:
+        raise InvalidToken("sign in first: send 'Authorization: Bearer <access token>'")
+    if is_api_key(token):
+        return authenticate_api_key(session, token, utc_now())
+    return identity.sign_in.principal_from_token(session, token, utc_now())
+
+
+CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 for the others)."""
+    allowed = frozenset(roles)
+
+    def check(caller: CallerDep) -> Principal:
+        if not caller.roles & allowed:
+            raise AccessDenied(f"this needs the role {' or '.join(sorted(allowed))}")
+        return caller
+
+    return check

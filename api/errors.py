@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certs import errors as certs_errors
+from identity import errors as identity_errors
 
 __all__ = ["ApiError", "PayloadTooLarge", "install_error_handlers", "problem"]
 
@@ -24,6 +25,8 @@ class ApiError(Exception):
 
     code = "api.error"
     status = 400
+    oauth_error: str | None = None
+    """The RFC 6749 error name, for errors of the token endpoint."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -35,8 +38,27 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+DomainError = certs_errors.CertsError | identity_errors.IdentityError
+
 # Domain error class -> (HTTP status, title). The most specific class listed wins.
 STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
+    identity_errors.InvalidField: (422, "Invalid fields"),
+    identity_errors.AlreadyExists: (409, "Already exists"),
+    identity_errors.NotFound: (404, "Not found"),
+    identity_errors.AuthenticationFailed: (400, "Authentication failed"),
+    identity_errors.OtpRequired: (400, "One-time code required"),
+    identity_errors.AccountLocked: (429, "Account temporarily locked"),
+    identity_errors.Throttled: (429, "Too many attempts"),
+    identity_errors.InvalidToken: (401, "Not authenticated"),
+    identity_errors.AccessDenied: (403, "Forbidden"),
+    identity_errors.LevelTooLow: (403, "Identity not proofed"),
+    identity_errors.CredentialNotFound: (404, "Signing credential not found"),
+    identity_errors.CredentialUnusable: (409, "Signing credential unusable"),
+    identity_errors.CredentialLocked: (423, "Signing credential locked"),
+    identity_errors.WrongPin: (403, "Wrong PIN"),
+    identity_errors.WrongPuk: (403, "Wrong PUK"),
+    identity_errors.AuthorisationInvalid: (403, "Signature authorisation invalid"),
+    identity_errors.IdentityError: (400, "Request refused"),
     certs_errors.CertificateNotFound: (404, "Certificate not found"),
     certs_errors.AlreadyRevoked: (409, "Certificate already revoked"),
     certs_errors.UnknownRevocationReason: (422, "Unknown revocation reason"),
@@ -46,6 +68,13 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     certs_errors.MasterKeyError: (500, "Key store unavailable"),
     certs_errors.KeyStoreError: (500, "Key store unavailable"),
     certs_errors.CertsError: (500, "Certificate authority error"),
+}
+
+# OAuth 2.0 error names (RFC 6749 5.2, RFC 6750 3.1) given beside the problem code.
+OAUTH_ERRORS: dict[type[Exception], str] = {
+    identity_errors.AuthenticationFailed: "invalid_grant",
+    identity_errors.OtpRequired: "invalid_grant",
+    identity_errors.InvalidToken: "invalid_token",
 }
 
 # 5xx details may name files or keys: people see only the title.
@@ -79,17 +108,31 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, certs_errors.CertsError)
+        assert isinstance(exc, DomainError)
         status, title = _lookup(exc)
         if status >= _HIDE_DETAIL_FROM:
             logger.error("%s: %s", exc.code, exc.detail)
             return problem(status, exc.code, title)
-        fields = {k: v for k, v in exc.fields.items() if isinstance(v, str | int | bool)}
-        return problem(status, exc.code, title, exc.detail, **fields)
+        fields: dict[str, Any] = {
+            k: v for k, v in exc.fields.items() if isinstance(v, str | int | bool)
+        }
+        if isinstance(exc, identity_errors.InvalidField):
+            fields["errors"] = [{"field": f, "message": m} for f, m in exc.errors.items()]
+        for cls in type(exc).__mro__:
+            if cls in OAUTH_ERRORS:
+                fields["error"] = OAUTH_ERRORS[cls]
+                break
+        response = problem(status, exc.code, title, exc.detail, **fields)
+        if isinstance(exc, identity_errors.Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, identity_errors.InvalidToken):
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
 
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return problem(exc.status, exc.code, type(exc).__name__, exc.detail)
+        extra = {"error": exc.oauth_error} if exc.oauth_error else {}
+        return problem(exc.status, exc.code, type(exc).__name__, exc.detail, **extra)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -111,6 +154,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "internal", "Internal error")
 
     app.add_exception_handler(certs_errors.CertsError, domain_error)
+    app.add_exception_handler(identity_errors.IdentityError, domain_error)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

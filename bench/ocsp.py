@@ -31,6 +31,7 @@ Usage: ``python bench/ocsp.py [--quick] [--json]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -117,6 +118,7 @@ class Options:
     nonce: bool
     as_json: bool
     quick: bool
+    keep: bool
 
 
 @dataclass(frozen=True)
@@ -162,40 +164,60 @@ def openssl(*args: str) -> str:
     return run("openssl", *args)
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
     """Start a server in its own process group (so that stopping it reaches its workers)."""
     with log.open("ab") as out:
-        return subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        process = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, process_group=0
         )
+    return Server(process, log)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group we started, SIGKILL it if it lingers."""
-    if process.poll() is not None:
+def _exited(pid: int) -> bool:
+    """Whether the process has exited, without reaping it (so its group id stays reserved)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def stop(server: Server, grace: float = 5) -> None:
+    """SIGTERM the process group we started, then SIGKILL what is left of it.
+
+    ``openssl ocsp -multi`` ignores SIGTERM in its supervisor, hence the SIGKILL.
+    """
+    process = server.process
+    if process.returncode is not None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and not _exited(process.pid):
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        pass
+    process.wait(timeout=15)
 
 
-def wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], what: str) -> None:
+def wait_until(ready: Callable[[], bool], server: Server) -> None:
+    """Poll ``ready`` until it holds; exit with the server's log if it dies or takes a minute."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{what} exited with {process.returncode} before answering")
+        if _exited(server.process.pid):
+            sys.exit(f"{server.process.args} exited before answering:\n{server.log_tail()}")
         try:
             if ready():
                 return
         except (OSError, http.client.HTTPException):
             pass
         time.sleep(0.1)
-    sys.exit(f"{what} did not answer within 60 s")
+    sys.exit(f"{server.process.args} did not answer within 60 s:\n{server.log_tail()}")
 
 
 # --- network namespace -----------------------------------------------------------------------
@@ -340,7 +362,7 @@ def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
     return root, leaves
 
 
-def start_reference(directory: Path, processes: int, log: Path) -> subprocess.Popen[bytes]:
+def start_reference(directory: Path, processes: int, log: Path) -> Server:
     return spawn(
         [
             "openssl",
@@ -411,7 +433,7 @@ def make_kyso_certificates(directory: Path, env: dict[str, str]) -> list[Path]:
     return leaves
 
 
-def start_kyso(env: dict[str, str], processes: int, log: Path) -> subprocess.Popen[bytes]:
+def start_kyso(env: dict[str, str], processes: int, log: Path) -> Server:
     return spawn(
         [KYSO, "serve", "--host", HOST, "--port", str(KYSO_PORT), "--workers", str(processes)],
         log,
@@ -548,7 +570,7 @@ def measure_kyso(work: Path, options: Options, script: Path) -> tuple[WrkResult,
     server = start_kyso(env, options.processes, log)
     try:
         base = f"http://{HOST}:{KYSO_PORT}"
-        wait_until(lambda: bool(fetch("GET", f"{base}/healthz")), server, "kyso serve")
+        wait_until(lambda: bool(fetch("GET", f"{base}/healthz")), server)
         root = der_to_pem(fetch("GET", f"{base}/pki/ca/root.crt"), work / "kyso-root.pem")
         issuing = der_to_pem(fetch("GET", f"{base}/pki/ca/issuing.crt"), work / "kyso-issuing.pem")
         requests_dir = work / "kyso-requests"
@@ -569,10 +591,10 @@ def measure_kyso(work: Path, options: Options, script: Path) -> tuple[WrkResult,
     return result, access_log_statuses(log)
 
 
-def wait_for_reference(server: subprocess.Popen[bytes], side: Side) -> None:
+def wait_for_reference(server: Server, side: Side) -> None:
     """Readiness by a real request: a bare TCP probe would hang openssl 3.0's responder."""
     probe = side.requests[0].read_bytes()
-    wait_until(lambda: bool(fetch("POST", side.url, probe, OCSP_REQUEST)), server, "openssl ocsp")
+    wait_until(lambda: bool(fetch("POST", side.url, probe, OCSP_REQUEST)), server)
 
 
 def measure_reference(work: Path, options: Options, script: Path) -> WrkResult:
@@ -611,6 +633,7 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--processes", type=int, default=1, help="worker processes per server")
     parser.add_argument("--no-nonce", action="store_true", help="requests without a nonce")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     args = parser.parse_args(argv)
     duration = args.duration or (3 if args.quick else 10)
     return Options(
@@ -622,6 +645,7 @@ def parse_options(argv: list[str]) -> Options:
         nonce=not args.no_nonce,
         as_json=args.json,
         quick=args.quick,
+        keep=args.keep,
     )
 
 
@@ -682,12 +706,17 @@ def main(argv: list[str]) -> None:
             sys.exit(f"{tool} is needed")
     enter_private_netns(argv)
     prepare_netns()
-    with tempfile.TemporaryDirectory(prefix="kyso-bench-ocsp-") as tmp:
-        work = Path(tmp)
+    work = Path(tempfile.mkdtemp(prefix="kyso-bench-ocsp-"))
+    try:
         script = work / "ocsp.lua"
         script.write_text(WRK_SCRIPT)
         ours, log = measure_kyso(work, options, script)
         reference = measure_reference(work, options, script)
+    finally:
+        if options.keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     report(options, ours, reference, log)
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "KeyStoreError",
     "MasterKeyError",
     "UnknownRevocationReason",
+    "WrongSecret",
 ]
 
 
@@ -82,3 +83,9 @@ class InvalidSerial(CertsError):
     """A serial number that is not hexadecimal."""
 
     code = "certs.invalid_serial"
+
+
+class WrongSecret(KeyStoreError):
+    """A holder's secret (PIN, PUK, authorisation secret) does not open a protected key."""
+
+    code = "certs.wrong_secret"

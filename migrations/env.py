@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import api.audit
-import certs.models  # noqa: F401 - registers the tables
+import certs.models
+import identity.models
 
 target_metadata = SQLModel.metadata
-_ = api.audit
+_registered = (certs.models, identity.models)
 
 
 def run_migrations_online() -> None:

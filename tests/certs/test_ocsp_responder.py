@@ -18,7 +18,7 @@ from certs.issuance import issue_signing_certificate
 from certs.ocsp import OcspResponder
 from certs.profiles import SignerSubject
 from certs.revocation import DatabaseRevocationSource, RevocationReason, revoke
-from tests.certs.conftest import URLS, LocalCa
+from tests.support.local_ca import URLS, LocalCa
 
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

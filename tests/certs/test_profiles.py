@@ -14,7 +14,7 @@ from sqlmodel import Session
 from certs.errors import InvalidCsr, InvalidSubject
 from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.profiles import DOCUMENT_SIGNING_EKU, SIGNING_POLICY_OID, TSA_POLICY_OID, SignerSubject
-from tests.certs.conftest import URLS, LocalCa
+from tests.support.local_ca import URLS, LocalCa
 
 
 def _issue(

@@ -20,7 +20,7 @@ from certs.revocation import (
     parse_serial,
     revoke,
 )
-from tests.certs.conftest import URLS, LocalCa
+from tests.support.local_ca import URLS, LocalCa
 
 POLICY = CrlPolicy(validity=timedelta(days=7), refresh_after=timedelta(days=1))
 

@@ -19,7 +19,7 @@ from certs.ocsp import OcspResponder
 from certs.profiles import SignerSubject
 from certs.revocation import DatabaseRevocationSource
 from certs.tsa import TimeStampAuthority
-from tests.certs.conftest import URLS, LocalCa, build_local_ca
+from tests.support.local_ca import URLS, LocalCa, build_local_ca
 
 
 @pytest.fixture(scope="module")

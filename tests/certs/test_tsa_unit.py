@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from certs.profiles import TSA_POLICY_OID
 from certs.tsa import TimeStampAuthority, TimeStampResponse
-from tests.certs.conftest import LocalCa
+from tests.support.local_ca import LocalCa
 
 
 def _tsa(local_ca: LocalCa) -> TimeStampAuthority:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.pki import issue_with_csr, openssl
 from tests.support.server import KysoServer
-from tests.support.snapshot import database_rows
+from tests.support.snapshot import table_records
 
 
 def test_issue_and_revoke_are_audited(server: KysoServer, workdir: Path) -> None:
@@ -19,17 +19,19 @@ def test_issue_and_revoke_are_audited(server: KysoServer, workdir: Path) -> None
     assert printed["serial"] == issued.serial_hex
     assert printed["reason"] == "superseded"
 
-    events = [
-        (row[3], row[4], json.loads(row[5]))
-        for row in database_rows(server.database_url)["audit_event"]
-        if row[4] == issued.serial_hex
-    ]
-    actions = {action: details for action, _target, details in events}
+    records = table_records(server.database_url, "audit_log")
+    actions = {
+        row["action"]: json.loads(row["details"])
+        for row in records
+        if row["target"] == issued.serial_hex
+    }
     assert set(actions) == {"certificate.issue", "certificate.revoke"}
     assert "CCCD:079301000999" in actions["certificate.issue"]["subject"]
     assert actions["certificate.revoke"]["reason"] == "superseded"
     assert all(
-        row[2].startswith("operator:") for row in database_rows(server.database_url)["audit_event"]
+        row["actor"].startswith("operator:")
+        for row in records
+        if row["target"] == issued.serial_hex
     )
 
 

@@ -49,3 +49,17 @@ def all_stored_bytes(database_url: str, directory: Path) -> list[bytes]:
                 elif value is not None:
                     stored.append(str(value).encode())
     return stored
+
+
+def table_records(database_url: str, table: str) -> list[dict[str, Any]]:
+    """The rows of one table as dictionaries, by column name."""
+    engine = create_engine(Settings(database_url=database_url).sqlalchemy_url)
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine, only=[table])
+        with engine.connect() as connection:
+            return [
+                dict(row._mapping) for row in connection.execute(select(metadata.tables[table]))
+            ]
+    finally:
+        engine.dispose()

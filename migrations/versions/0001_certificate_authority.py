@@ -1,4 +1,4 @@
-"""certificate authority and audit log
+"""certificate authority
 
 Revision ID: 0001
 Revises:
@@ -17,20 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "audit_event",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor", sa.String(length=128), nullable=False),
-        sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("target", sa.String(length=256), nullable=False),
-        sa.Column("details", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_event_action"), ["action"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_event_at"), ["at"], unique=False)
-
     op.create_table(
         "ca_certificate",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -95,8 +81,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ca_certificate_role"))
 
     op.drop_table("ca_certificate")
-    with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_event_at"))
-        batch_op.drop_index(batch_op.f("ix_audit_event_action"))
-
-    op.drop_table("audit_event")

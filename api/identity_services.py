@@ -1,0 +1,47 @@
+"""Identity's services for one process, built once from the runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.bootstrap import Runtime
+from certs.protected_keys import ProtectedKeyVault
+from identity.authorisations import SignatureAuthoriser
+from identity.credentials import CredentialService
+from identity.otp import OneTimeCodes
+from identity.passwords import Passwords
+from identity.sessions import SignIn
+from identity.tokens import TokenPolicy, TokenSigner
+
+__all__ = ["IdentityServices", "build_identity_services"]
+
+
+@dataclass(frozen=True)
+class IdentityServices:
+    passwords: Passwords
+    codes: OneTimeCodes
+    tokens: TokenSigner
+    sign_in: SignIn
+    credentials: CredentialService
+    authoriser: SignatureAuthoriser
+
+
+def build_identity_services(runtime: Runtime) -> IdentityServices:
+    passwords = Passwords()
+    codes = OneTimeCodes(runtime.master_key)
+    tokens = TokenSigner(runtime.keystore, TokenPolicy(issuer=runtime.urls.base))
+    credentials = CredentialService(
+        vault=ProtectedKeyVault(runtime.master_key),
+        authority=runtime.authority,
+        urls=runtime.urls,
+        algorithm=runtime.settings.key_algorithm,
+        crl_policy=runtime.settings.crl_policy,
+    )
+    return IdentityServices(
+        passwords=passwords,
+        codes=codes,
+        tokens=tokens,
+        sign_in=SignIn(passwords, codes, tokens),
+        credentials=credentials,
+        authoriser=SignatureAuthoriser(credentials, codes),
+    )

@@ -1,0 +1,75 @@
+"""Registration and the OAuth2 token endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+
+from api.deps import IdentityDep, SessionDep, utc_now
+from api.errors import ApiError
+from api.schemas import Registration, RegistrationOut, TokenResponse
+from identity.accounts import NewUser, register_citizen
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+class UnsupportedGrant(ApiError):
+    code = "auth.unsupported_grant_type"
+    status = 400
+    oauth_error = "unsupported_grant_type"
+
+
+@router.post("/register", status_code=201, summary="Register as a citizen (identity level 1)")
+def register(body: Registration, session: SessionDep, identity: IdentityDep) -> RegistrationOut:
+    user = register_citizen(
+        session,
+        identity.passwords,
+        NewUser(
+            email=body.email,
+            password=body.password,
+            full_name=body.full_name,
+            cccd=body.cccd,
+            date_of_birth=body.date_of_birth,
+            gender=body.gender,
+            phone=body.phone,
+        ),
+        utc_now(),
+    )
+    return RegistrationOut(
+        id=user.id,
+        email=user.email,
+        identity_level=user.identity_level,
+        next_step="visit a registration officer with your CCCD card to have your identity checked",
+    )
+
+
+@router.post("/token", summary="OAuth2 token endpoint (password and refresh_token grants)")
+def token(
+    session: SessionDep,
+    identity: IdentityDep,
+    grant_type: Annotated[str, Form()],
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    otp: Annotated[str | None, Form()] = None,
+    refresh_token: Annotated[str | None, Form()] = None,
+) -> TokenResponse:
+    now = utc_now()
+    if grant_type == "password" and username is not None and password is not None:
+        issued = identity.sign_in.password_grant(
+            session, email=username, password=password, otp=otp, now=now
+        )
+    elif grant_type == "refresh_token" and refresh_token:
+        issued = identity.sign_in.refresh_grant(session, refresh_token=refresh_token, now=now)
+    else:
+        raise UnsupportedGrant(
+            "use grant_type=password (username, password[, otp]) "
+            "or grant_type=refresh_token (refresh_token)"
+        )
+    return TokenResponse(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
+    )

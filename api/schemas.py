@@ -1,0 +1,209 @@
+"""Request and response bodies of the REST API (separate from the tables)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from identity.cccd import Gender
+from identity.models import Role
+
+__all__ = [
+    "ApiKeyCreated",
+    "ApiKeyOut",
+    "AuthorisationCreated",
+    "AuthorisationRequest",
+    "CertificateIssued",
+    "CertificateRequest",
+    "CredentialOut",
+    "CsrRequest",
+    "Me",
+    "NewApiKey",
+    "NewOrganisation",
+    "OrganisationOut",
+    "OtpConfirm",
+    "OtpConfirmed",
+    "OtpEnrolment",
+    "PinChange",
+    "PinReset",
+    "ProofingRequest",
+    "PukUnlock",
+    "Registration",
+    "RegistrationOut",
+    "RevocationRequest",
+    "TokenResponse",
+    "UserSummary",
+]
+
+
+class Registration(BaseModel):
+    full_name: str = Field(examples=["Nguyễn Văn An"])
+    cccd: str = Field(examples=["001203012345"], description="12-digit citizen ID number")
+    date_of_birth: date
+    gender: Gender
+    email: str
+    phone: str = Field(examples=["0912345678"])
+    password: str
+
+
+class RegistrationOut(BaseModel):
+    id: str
+    email: str
+    identity_level: int
+    next_step: str
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth 2.0 token type, not a secret
+    expires_in: int
+    refresh_token: str
+
+
+class Me(BaseModel):
+    id: str
+    email: str
+    role: Role
+    full_name: str
+    identity_level: int
+    cccd: str | None
+    date_of_birth: date | None
+    gender: str | None
+    phone: str | None
+    organisation_id: str | None
+    otp_enabled: bool
+    authenticated_with: list[str]
+
+
+class OtpEnrolment(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class OtpConfirm(BaseModel):
+    code: str
+
+
+class OtpConfirmed(BaseModel):
+    enabled: bool
+    recovery_codes: list[str] = Field(description="Shown once: keep them safe")
+
+
+class CertificateRequest(BaseModel):
+    pin: str = Field(description="6 to 8 digits; never stored")
+
+
+class CsrRequest(BaseModel):
+    csr: str = Field(description="PEM certificate signing request from your token")
+
+
+class CertificateIssued(BaseModel):
+    serial: str
+    certificate: str
+    credential_id: str
+    puk: str | None = Field(
+        default=None, description="Shown once: unlocks the credential after five wrong PINs"
+    )
+
+
+class CredentialOut(BaseModel):
+    credential_id: str
+    serial: str
+    status: str
+    key_source: str
+    key_algorithm: str
+    failed_pin_attempts: int
+    created_at: datetime
+    not_after: datetime
+    certificate: str
+
+
+class PinChange(BaseModel):
+    old_pin: str
+    new_pin: str
+
+
+class PukUnlock(BaseModel):
+    puk: str
+    new_pin: str
+
+
+class PinReset(BaseModel):
+    password: str
+    otp: str | None = None
+    new_pin: str
+
+
+class RevocationRequest(BaseModel):
+    reason: str = "keyCompromise"
+
+
+class AuthorisationRequest(BaseModel):
+    credential_id: str
+    pin: str
+    otp: str | None = None
+    hashes: list[str] | None = Field(
+        default=None, description="Hex or base64 digests to be signed (binds the authorisation)"
+    )
+    count: int | None = Field(default=None, ge=1, le=100)
+
+
+class AuthorisationCreated(BaseModel):
+    sad: str
+    expires_in: int
+    credential_id: str
+
+
+class UserSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    full_name: str
+    cccd: str | None
+    date_of_birth: date | None
+    gender: str | None
+    phone: str | None
+    created_at: datetime
+    identity_level: int
+
+
+class ProofingRequest(BaseModel):
+    document: str = Field(examples=["CCCD card"])
+    method: str = Field(examples=["in_person"])
+    notes: str = ""
+
+
+class NewOrganisation(BaseModel):
+    name: str
+    kind: str = Field(examples=["agency"])
+
+
+class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: str
+
+
+class NewApiKey(BaseModel):
+    name: str
+    roles: list[str]
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    prefix: str
+    name: str
+    roles: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="Shown once: only its hash is kept")

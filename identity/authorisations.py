@@ -1,0 +1,159 @@
+"""Signature authorisation (SAD): short-lived, single-use, bound to a credential and hashes.
+
+Made from the PIN (and the one-time code when enrolled): the key is re-sealed under a random
+secret that only the caller receives, inside the token. The service keeps the sealed copy and a
+hash of the secret, so it can sign later only when the caller presents the token, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from certs.errors import WrongSecret
+from certs.keys import SigningKey
+from identity.audit import record_audit
+from identity.credentials import CredentialService
+from identity.errors import AuthenticationFailed, AuthorisationInvalid, InvalidField, OtpRequired
+from identity.models import Credential, SignatureAuthorisation, User
+from identity.otp import OneTimeCodes
+
+__all__ = ["MAX_BATCH", "IssuedAuthorisation", "SignatureAuthoriser"]
+
+MAX_BATCH = 100
+"""Most signatures one authorisation may cover."""
+
+
+@dataclass(frozen=True)
+class IssuedAuthorisation:
+    token: str
+    """``<id>.<secret>``: give it back to sign; it is never stored."""
+    authorisation: SignatureAuthorisation
+    expires_in: int
+
+
+def _secret_hash(secret: bytes) -> str:
+    return hashlib.sha256(secret).hexdigest()
+
+
+class SignatureAuthoriser:
+    def __init__(
+        self,
+        credentials: CredentialService,
+        codes: OneTimeCodes,
+        *,
+        lifetime: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._credentials = credentials
+        self._codes = codes
+        self._lifetime = lifetime
+
+    def authorise(
+        self,
+        session: Session,
+        user: User,
+        *,
+        credential_id: str,
+        pin: str,
+        otp: str | None,
+        hashes: list[bytes] | None,
+        count: int | None,
+        now: datetime,
+    ) -> IssuedAuthorisation:
+        """Check PIN (and one-time code), then bind a new authorisation to these hashes."""
+        if hashes:
+            allowed, number = [h.hex() for h in hashes], len(hashes)
+        else:
+            allowed, number = [], count or 1
+        if not 1 <= number <= MAX_BATCH or len(set(allowed)) != len(allowed):
+            raise InvalidField({"hashes": f"1 to {MAX_BATCH} distinct hashes (or a count)"})
+        credential = self._credentials.get_own(session, user, credential_id)
+        if user.totp_enabled:
+            if not otp:
+                raise OtpRequired("enter the one-time code from your authenticator app")
+            if not self._codes.check_second_factor(session, user, otp, now):
+                session.add(user)
+                record_audit(session, at=now, actor=f"user:{user.id}",
+                             action="authorisation.otp_failed", target=credential.id)  # fmt: skip
+                raise AuthenticationFailed("wrong or already used one-time code")
+            session.add(user)
+        secret = secrets.token_bytes(32)
+        sealed = self._credentials.rewrap_with_pin(
+            session, user, credential, pin, secret, now, random_secret=True
+        )
+        row = SignatureAuthorisation(
+            credential_id=credential.id,
+            user_id=user.id,
+            secret_hash=_secret_hash(secret),
+            sealed_key=sealed,
+            hashes=json.dumps(allowed),
+            max_signatures=number,
+            created_at=now,
+            expires_at=now + self._lifetime,
+        )
+        session.add(row)
+        session.flush()
+        record_audit(session, at=now, actor=f"user:{user.id}", action="authorisation.create",
+                     target=row.id, credential_id=credential.id, signatures=number)  # fmt: skip
+        token = f"{row.id}.{base64.urlsafe_b64encode(secret).decode().rstrip('=')}"
+        return IssuedAuthorisation(token, row, int(self._lifetime.total_seconds()))
+
+    def consume(
+        self,
+        session: Session,
+        token: str,
+        *,
+        credential_id: str,
+        hashes: list[bytes] | None,
+        count: int = 1,
+        now: datetime,
+    ) -> tuple[SignatureAuthorisation, SigningKey]:
+        """Spend the authorisation for these hashes (or ``count`` documents): it cannot be used
+        again. ``AuthorisationInvalid`` for a wrong, used, expired or foreign one."""
+        row_id, _, encoded = token.partition(".")
+        try:
+            secret = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except ValueError:
+            raise AuthorisationInvalid("the signature authorisation is malformed") from None
+        row = session.get(SignatureAuthorisation, row_id, with_for_update=True)
+        if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):
+            raise AuthorisationInvalid("unknown signature authorisation")
+        if row.sealed_key is None or row.used_signatures:
+            raise AuthorisationInvalid("this signature authorisation was used already")
+        if row.expires_at <= now:
+            raise AuthorisationInvalid("this signature authorisation has expired")
+        if row.credential_id != credential_id:
+            raise AuthorisationInvalid("this authorisation is for another credential")
+        allowed = json.loads(row.hashes)
+        if allowed:
+            wanted = [h.hex() for h in hashes or []]
+            if not wanted or not set(wanted) <= set(allowed) or len(set(wanted)) != len(wanted):
+                raise AuthorisationInvalid("these hashes were not authorised")
+            number = len(wanted)
+        else:
+            number = count
+            if hashes and len(hashes) != count:
+                number = len(hashes)
+        if number > row.max_signatures:
+            raise AuthorisationInvalid(
+                f"the authorisation covers {row.max_signatures} signatures, not {number}"
+            )
+        credential = session.get(Credential, row.credential_id)
+        if credential is None or credential.status != "active":
+            raise AuthorisationInvalid("the credential can no longer sign")
+        try:
+            key = self._credentials.open_with_secret(credential, row.sealed_key, secret)
+        except WrongSecret:
+            raise AuthorisationInvalid("unknown signature authorisation") from None
+        row.used_signatures = number
+        row.sealed_key = None  # single use: the re-sealed key is gone
+        session.add(row)
+        session.flush()
+        return row, key

@@ -1,0 +1,373 @@
+"""Signing credentials under the citizen's sole control: PIN, PUK, lock, renewal, revocation.
+
+The key is generated in the service and sealed twice through ``certs.protected_keys``: under
+master key + PIN, and under master key + PUK (shown once). The PIN and PUK are never stored.
+Five wrong PINs lock the credential, as on a smart card. See ``certs/protected_keys.py`` for what
+this protects against and what it does not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlmodel import Session, col, select
+
+from certs.authority import Authority
+from certs.crl import CrlPolicy, publish_crl
+from certs.errors import WrongSecret
+from certs.issuance import issue_signing_certificate, public_key_from_csr
+from certs.keys import KeyAlgorithm, SigningKey
+from certs.profiles import PkiUrls, SignerSubject
+from certs.protected_keys import ProtectedKeyVault
+from certs.revocation import RevocationReason, revoke
+from identity.audit import record_audit
+from identity.errors import (
+    AlreadyExists,
+    CredentialLocked,
+    CredentialNotFound,
+    CredentialUnusable,
+    InvalidField,
+    LevelTooLow,
+    WrongPin,
+    WrongPuk,
+)
+from identity.models import Credential, CredentialStatus, User, new_id
+
+__all__ = ["PIN_ATTEMPTS", "CredentialService", "NewCredential", "pin_problems"]
+
+PIN_ATTEMPTS = 5
+CITIZEN_REVOCATION_REASONS = (
+    RevocationReason.KEY_COMPROMISE,
+    RevocationReason.CESSATION_OF_OPERATION,
+    RevocationReason.UNSPECIFIED,
+)
+
+
+def pin_problems(pin: str, user: User) -> str | None:
+    """Why a PIN is refused: 6-8 digits, no repeated digit, no run, not the birth date."""
+    if not (pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 8):
+        return "the PIN must be 6 to 8 digits"
+    if len(set(pin)) == 1:
+        return "the PIN must not repeat one digit"
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
+    if steps in ({1}, {-1}):
+        return "the PIN must not be a run of digits such as 123456"
+    if len(set(pin)) <= 2:
+        return "the PIN is too easy to guess"
+    if user.date_of_birth is not None:
+        dob = user.date_of_birth
+        births = {f"{dob:%d%m%y}", f"{dob:%d%m%Y}", f"{dob:%Y%m%d}", f"{dob:%y%m%d}"}
+        if pin in births:
+            return "the PIN must not be your date of birth"
+    return None
+
+
+def _new_puk() -> str:
+    raw = secrets.token_hex(8).upper()
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def _puk_secret(puk: str) -> bytes:
+    return puk.replace("-", "").replace(" ", "").upper().encode()
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    credential: Credential
+    certificate: x509.Certificate
+    puk: str | None
+    """Shown to the citizen once; None for a key held on the citizen's own token."""
+
+
+class CredentialService:
+    """Issues and guards citizens' signing credentials."""
+
+    def __init__(
+        self,
+        *,
+        vault: ProtectedKeyVault,
+        authority: Authority,
+        urls: PkiUrls,
+        algorithm: KeyAlgorithm,
+        crl_policy: CrlPolicy,
+    ) -> None:
+        self._vault = vault
+        self._authority = authority
+        self._urls = urls
+        self._algorithm = algorithm
+        self._crl_policy = crl_policy
+
+    @staticmethod
+    def key_name(credential_id: str) -> str:
+        return f"credential-{credential_id}"
+
+    # -- issuance -------------------------------------------------------------------------
+
+    def _require_signer(self, session: Session, user: User) -> SignerSubject:
+        if user.identity_level < 2 or not user.cccd:
+            raise LevelTooLow(
+                "only identities proofed by a registration officer (level 2) may hold a "
+                "signing certificate"
+            )
+        active = session.exec(
+            select(Credential)
+            .where(Credential.user_id == user.id)
+            .where(col(Credential.status).in_([CredentialStatus.ACTIVE, CredentialStatus.LOCKED]))
+        ).first()
+        if active is not None:
+            raise AlreadyExists(
+                "you have a signing certificate already: renew it or revoke it first",
+                credential_id=active.id,
+            )
+        return SignerSubject(full_name=user.full_name, cccd=user.cccd, email=user.email)
+
+    def _store(
+        self,
+        session: Session,
+        user: User,
+        credential_id: str,
+        public_key: object,
+        sealed: list[bytes] | None,
+        now: datetime,
+        subject: SignerSubject,
+    ) -> tuple[Credential, x509.Certificate]:
+        certificate = issue_signing_certificate(
+            session,
+            issuing_certificate=self._authority.issuing,
+            issuing_key=self._authority.issuing_key,
+            subject=subject,
+            public_key=public_key,  # type: ignore[arg-type]
+            urls=self._urls,
+            now=now,
+        )
+        credential = Credential(
+            id=credential_id,
+            user_id=user.id,
+            serial=format(certificate.serial_number, "x"),
+            certificate=certificate.public_bytes(serialization.Encoding.DER),
+            key_source="service" if sealed else "token",
+            key_algorithm=self._algorithm.value if sealed else "external",
+            sealed_by_pin=sealed[0] if sealed else None,
+            sealed_by_puk=sealed[1] if sealed else None,
+            status=CredentialStatus.ACTIVE.value,
+            created_at=now,
+            not_after=certificate.not_valid_after_utc,
+        )
+        session.add(credential)
+        session.flush()
+        record_audit(session, at=now, actor=f"user:{user.id}", action="certificate.issue",
+                     target=credential.serial, credential_id=credential.id,
+                     key_source=credential.key_source)  # fmt: skip
+        return credential, certificate
+
+    def create(self, session: Session, user: User, pin: str, now: datetime) -> NewCredential:
+        """Generate a key in the service under the PIN (and a new PUK) and certify it."""
+        subject = self._require_signer(session, user)
+        if problem := pin_problems(pin, user):
+            raise InvalidField({"pin": problem})
+        credential_id, puk = new_id(), _new_puk()
+        public_key, sealed = self._vault.generate(
+            self.key_name(credential_id), self._algorithm, [pin.encode(), _puk_secret(puk)]
+        )
+        credential, certificate = self._store(
+            session, user, credential_id, public_key, sealed, now, subject
+        )
+        return NewCredential(credential, certificate, puk)
+
+    def create_from_csr(
+        self, session: Session, user: User, csr: bytes, now: datetime
+    ) -> NewCredential:
+        """Certify a key the citizen holds on a token (nothing is sealed here)."""
+        subject = self._require_signer(session, user)
+        public_key = public_key_from_csr(csr)
+        credential, certificate = self._store(
+            session, user, new_id(), public_key, None, now, subject
+        )
+        return NewCredential(credential, certificate, None)
+
+    # -- use ------------------------------------------------------------------------------
+
+    def get_own(self, session: Session, user: User, credential_id: str) -> Credential:
+        credential = session.get(Credential, credential_id, with_for_update=True)
+        if credential is None or credential.user_id != user.id:
+            raise CredentialNotFound("no such signing credential")
+        return credential
+
+    def list_own(self, session: Session, user: User) -> list[Credential]:
+        return list(
+            session.exec(
+                select(Credential)
+                .where(Credential.user_id == user.id)
+                .order_by(col(Credential.created_at).desc())
+            )
+        )
+
+    def _check_usable(self, credential: Credential, now: datetime) -> None:
+        if credential.status == CredentialStatus.LOCKED.value:
+            raise CredentialLocked(
+                "the PIN was entered wrongly too often: unlock with your PUK, or reset",
+                credential_id=credential.id,
+            )
+        if credential.status != CredentialStatus.ACTIVE.value or credential.not_after <= now:
+            raise CredentialUnusable(
+                f"this signing certificate is {credential.status} and can no longer sign",
+                credential_id=credential.id,
+            )
+        if credential.sealed_by_pin is None:
+            raise CredentialUnusable(
+                "this certificate's key is on your own token: sign with the token",
+                credential_id=credential.id,
+            )
+
+    def _wrong_pin(
+        self, session: Session, credential: Credential, user: User, now: datetime
+    ) -> None:
+        credential.failed_pin_attempts += 1
+        left = PIN_ATTEMPTS - credential.failed_pin_attempts
+        if left <= 0:
+            credential.status = CredentialStatus.LOCKED.value
+        session.add(credential)
+        record_audit(session, at=now, actor=f"user:{user.id}", action="credential.wrong_pin",
+                     target=credential.id, attempts_left=max(left, 0))  # fmt: skip
+        if left <= 0:
+            record_audit(session, at=now, actor=f"user:{user.id}", action="credential.lock",
+                         target=credential.id)  # fmt: skip
+            session.flush()
+            raise CredentialLocked(
+                "wrong PIN: the credential is now locked; unlock it with your PUK",
+                credential_id=credential.id,
+            )
+        session.flush()
+        raise WrongPin(f"wrong PIN: {left} attempts left", attempts_left=left)
+
+    def rewrap_with_pin(
+        self,
+        session: Session,
+        user: User,
+        credential: Credential,
+        pin: str,
+        new_secret: bytes,
+        now: datetime,
+        *,
+        random_secret: bool,
+    ) -> bytes:
+        """The key re-sealed under ``new_secret``, after checking the PIN (counted)."""
+        self._check_usable(credential, now)
+        assert credential.sealed_by_pin is not None
+        try:
+            sealed = self._vault.rewrap(
+                self.key_name(credential.id), credential.sealed_by_pin, pin.encode(), new_secret,
+                random_secret=random_secret,
+            )  # fmt: skip
+        except WrongSecret:
+            self._wrong_pin(session, credential, user, now)
+            raise  # unreachable: _wrong_pin raises
+        if credential.failed_pin_attempts:
+            credential.failed_pin_attempts = 0
+            session.add(credential)
+        return sealed
+
+    def open_with_secret(self, credential: Credential, sealed: bytes, secret: bytes) -> SigningKey:
+        return self._vault.open(self.key_name(credential.id), sealed, secret)
+
+    # -- PIN management -------------------------------------------------------------------
+
+    def change_pin(self, session: Session, user: User, credential_id: str, old_pin: str,
+                   new_pin: str, now: datetime) -> Credential:  # fmt: skip
+        credential = self.get_own(session, user, credential_id)
+        if problem := pin_problems(new_pin, user):
+            raise InvalidField({"new_pin": problem})
+        credential.sealed_by_pin = self.rewrap_with_pin(
+            session, user, credential, old_pin, new_pin.encode(), now, random_secret=False
+        )
+        session.add(credential)
+        record_audit(session, at=now, actor=f"user:{user.id}", action="credential.pin_change",
+                     target=credential.id)  # fmt: skip
+        return credential
+
+    def unlock_with_puk(self, session: Session, user: User, credential_id: str, puk: str,
+                        new_pin: str, now: datetime) -> Credential:  # fmt: skip
+        credential = self.get_own(session, user, credential_id)
+        if credential.status not in (CredentialStatus.ACTIVE.value, CredentialStatus.LOCKED.value):
+            raise CredentialUnusable(f"this credential is {credential.status}")
+        if problem := pin_problems(new_pin, user):
+            raise InvalidField({"new_pin": problem})
+        if credential.sealed_by_puk is None:
+            raise CredentialUnusable("this certificate's key is on your own token")
+        try:
+            credential.sealed_by_pin = self._vault.rewrap(
+                self.key_name(credential.id), credential.sealed_by_puk, _puk_secret(puk),
+                new_pin.encode(), random_secret=False,
+            )  # fmt: skip
+        except WrongSecret:
+            record_audit(session, at=now, actor=f"user:{user.id}", action="credential.wrong_puk",
+                         target=credential.id)  # fmt: skip
+            session.flush()
+            raise WrongPuk("wrong PUK") from None
+        credential.status = CredentialStatus.ACTIVE.value
+        credential.failed_pin_attempts = 0
+        session.add(credential)
+        record_audit(session, at=now, actor=f"user:{user.id}", action="credential.unlock",
+                     target=credential.id)  # fmt: skip
+        return credential
+
+    # -- ending ---------------------------------------------------------------------------
+
+    def _end(self, session: Session, credential: Credential, status: CredentialStatus,
+             reason: RevocationReason, now: datetime, actor: str) -> None:  # fmt: skip
+        credential.status = status.value
+        credential.ended_at = now
+        credential.sealed_by_pin = None  # the key is destroyed: nothing can open it again
+        credential.sealed_by_puk = None
+        session.add(credential)
+        revoke(session, int(credential.serial, 16), reason, now)
+        publish_crl(
+            session,
+            issuer="issuing",
+            issuer_certificate=self._authority.issuing,
+            issuer_key=self._authority.issuing_key,
+            now=now,
+            policy=self._crl_policy,
+        )
+        record_audit(session, at=now, actor=actor, action="certificate.revoke",
+                     target=credential.serial, reason=reason.value,
+                     credential_id=credential.id)  # fmt: skip
+
+    def revoke_own(self, session: Session, user: User, credential_id: str, reason: str,
+                   now: datetime) -> Credential:  # fmt: skip
+        credential = self.get_own(session, user, credential_id)
+        parsed = RevocationReason.parse(reason)
+        if parsed not in CITIZEN_REVOCATION_REASONS:
+            raise InvalidField({"reason": "keyCompromise, cessationOfOperation or unspecified"})
+        if credential.status in (CredentialStatus.REVOKED.value, CredentialStatus.SUPERSEDED.value):
+            raise CredentialUnusable(f"this credential is {credential.status} already")
+        self._end(session, credential, CredentialStatus.REVOKED, parsed, now, f"user:{user.id}")
+        return credential
+
+    def renew(self, session: Session, user: User, credential_id: str, pin: str,
+              now: datetime) -> NewCredential:  # fmt: skip
+        """A new key and certificate under the same PIN; the old one is superseded."""
+        old = self.get_own(session, user, credential_id)
+        self.rewrap_with_pin(session, user, old, pin, secrets.token_bytes(32), now,
+                             random_secret=True)  # fmt: skip
+        self._end(session, old, CredentialStatus.SUPERSEDED, RevocationReason.SUPERSEDED, now,
+                  f"user:{user.id}")  # fmt: skip
+        return self.create(session, user, pin, now)
+
+    def reset(self, session: Session, user: User, credential_id: str, new_pin: str,
+              now: datetime) -> NewCredential:  # fmt: skip
+        """Without the PUK: the caller re-authenticated the citizen with the second factor.
+        The old key is abandoned (revoked as superseded) and a new one made under a new PIN."""
+        old = self.get_own(session, user, credential_id)
+        if old.status not in (CredentialStatus.ACTIVE.value, CredentialStatus.LOCKED.value):
+            raise CredentialUnusable(f"this credential is {old.status} already")
+        if problem := pin_problems(new_pin, user):
+            raise InvalidField({"new_pin": problem})
+        self._end(session, old, CredentialStatus.SUPERSEDED, RevocationReason.SUPERSEDED, now,
+                  f"user:{user.id}")  # fmt: skip
+        return self.create(session, user, new_pin, now)

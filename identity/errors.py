@@ -1,0 +1,137 @@
+"""Errors of identity, each with a stable machine-readable code."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "AccountLocked",
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "AuthorisationInvalid",
+    "CredentialLocked",
+    "CredentialNotFound",
+    "CredentialUnusable",
+    "IdentityError",
+    "InvalidField",
+    "InvalidToken",
+    "LevelTooLow",
+    "NotFound",
+    "OtpRequired",
+    "Throttled",
+    "WrongPin",
+    "WrongPuk",
+]
+
+
+class IdentityError(Exception):
+    """Base of every error raised by ``identity``.
+
+    ``code`` is stable and machine-readable; ``detail`` is for people and never holds a secret.
+    ``commits_work`` marks errors whose bookkeeping (a failure counter, a lock, an audit record)
+    must be committed although the request fails.
+    """
+
+    code = "identity.error"
+    commits_work = False
+
+    def __init__(self, detail: str, **fields: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields
+
+
+class InvalidField(IdentityError):
+    """One or more fields are invalid; ``fields['errors']`` maps field names to messages."""
+
+    code = "identity.invalid_field"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        self.errors = errors
+
+
+class AlreadyExists(IdentityError):
+    code = "identity.already_exists"
+
+
+class NotFound(IdentityError):
+    code = "identity.not_found"
+
+
+class AuthenticationFailed(IdentityError):
+    """Wrong e-mail, password or one-time code (which one is not said)."""
+
+    code = "auth.invalid_credentials"
+    commits_work = True
+
+
+class OtpRequired(IdentityError):
+    """The account has a second factor: the request must carry a one-time code."""
+
+    code = "auth.otp_required"
+    commits_work = True
+
+
+class Throttled(IdentityError):
+    """Too many recent failures: wait ``retry_after`` seconds."""
+
+    code = "auth.throttled"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class AccountLocked(Throttled):
+    code = "auth.locked"
+
+
+class InvalidToken(IdentityError):
+    """A bearer token, refresh token or API key that is unknown, expired or forged."""
+
+    code = "auth.invalid_token"
+
+
+class AccessDenied(IdentityError):
+    """Authenticated, but this role may not do this."""
+
+    code = "auth.forbidden"
+
+
+class LevelTooLow(IdentityError):
+    """The identity is not proofed to the level this needs."""
+
+    code = "identity.level_too_low"
+
+
+class CredentialNotFound(IdentityError):
+    code = "credential.not_found"
+
+
+class CredentialUnusable(IdentityError):
+    """The credential is revoked, superseded or expired."""
+
+    code = "credential.unusable"
+
+
+class CredentialLocked(IdentityError):
+    """Too many wrong PINs: unlock with the PUK, or reset with the second factor."""
+
+    code = "credential.locked"
+    commits_work = True
+
+
+class WrongPin(IdentityError):
+    code = "credential.wrong_pin"
+    commits_work = True
+
+
+class WrongPuk(IdentityError):
+    code = "credential.wrong_puk"
+    commits_work = True
+
+
+class AuthorisationInvalid(IdentityError):
+    """A signature authorisation that is unknown, used, expired, or not for these hashes."""
+
+    code = "authorisation.invalid"

@@ -1,0 +1,228 @@
+"""Tables of identity: organisations, users, proofing, second factor, tokens, keys, credentials."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from certs.models import utc_column
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "AuditHead",
+    "Credential",
+    "CredentialStatus",
+    "IdentityProofing",
+    "Organisation",
+    "RecoveryCode",
+    "RefreshToken",
+    "Role",
+    "SignatureAuthorisation",
+    "TokenSigningKey",
+    "User",
+    "new_id",
+]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Role(enum.StrEnum):
+    CITIZEN = "citizen"
+    REGISTRATION_OFFICER = "registration_officer"
+    AGENCY_OFFICER = "agency_officer"
+    BILLING_STAFF = "billing_staff"
+    ADMIN = "admin"
+
+
+class Organisation(SQLModel, table=True):
+    """An agency or a company; its members bill to it."""
+
+    __tablename__ = "organisation"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class User(SQLModel, table=True):
+    """A person with an account: a citizen or a member of staff."""
+
+    __tablename__ = "app_user"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    email: str = Field(max_length=254, unique=True, index=True)
+    role: str = Field(max_length=32, index=True)
+    full_name: str = Field(max_length=64)
+    cccd: str | None = Field(default=None, max_length=12, unique=True)
+    date_of_birth: date | None = None
+    gender: str | None = Field(default=None, max_length=8)
+    phone: str | None = Field(default=None, max_length=16)
+    organisation_id: str | None = Field(default=None, foreign_key="organisation.id", max_length=36)
+    password_hash: str = Field(max_length=256)
+    identity_level: int = 1
+    created_at: datetime = Field(sa_column=utc_column())
+    disabled: bool = False
+    failed_logins: int = 0
+    last_failed_login_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    totp_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    totp_enabled: bool = False
+    totp_last_step: int = 0
+
+
+class IdentityProofing(SQLModel, table=True):
+    """A registration officer's check of a person, raising them to level 2."""
+
+    __tablename__ = "identity_proofing"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    officer_id: str = Field(foreign_key="app_user.id", max_length=36)
+    document: str = Field(max_length=64)
+    method: str = Field(max_length=32)
+    notes: str = Field(default="", max_length=1000)
+    checked_at: datetime = Field(sa_column=utc_column())
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time recovery code for the second factor, kept only as a keyed hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    code_hash: str = Field(max_length=64, unique=True)
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class RefreshToken(SQLModel, table=True):
+    """A refresh token (hash only), rotated on use; reuse of a rotated one revokes the family."""
+
+    __tablename__ = "refresh_token"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    family: str = Field(index=True, max_length=36)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    token_hash: str = Field(max_length=64, unique=True)
+    amr: str = Field(default="pwd", max_length=32)
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class TokenSigningKey(SQLModel, table=True):
+    """A JWT signing key (in the key store): signs until retired, verifies until it expires."""
+
+    __tablename__ = "token_signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    key_id: str = Field(max_length=128)
+    algorithm: str = Field(max_length=8)
+    public_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+    retired_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    verify_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for an agency system: shown once, kept as a hash, scoped to roles, revocable."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    organisation_id: str | None = Field(default=None, foreign_key="organisation.id", max_length=36)
+    owner_id: str = Field(foreign_key="app_user.id", max_length=36)
+    roles: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class CredentialStatus(enum.StrEnum):
+    ACTIVE = "active"
+    LOCKED = "locked"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+
+
+class Credential(SQLModel, table=True):
+    """A signing credential: certificate plus the key sealed under PIN and under PUK.
+
+    ``key_source`` is ``service`` (generated here, sealed twice) or ``token`` (CSR: the holder
+    keeps the key; nothing sealed here).
+    """
+
+    __tablename__ = "credential"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    serial: str = Field(max_length=48, unique=True)
+    certificate: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_source: str = Field(max_length=16)
+    key_algorithm: str = Field(max_length=16)
+    sealed_by_pin: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sealed_by_puk: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(max_length=16, index=True)
+    failed_pin_attempts: int = 0
+    created_at: datetime = Field(sa_column=utc_column())
+    not_after: datetime = Field(sa_column=utc_column())
+    ended_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class SignatureAuthorisation(SQLModel, table=True):
+    """A short-lived, single-use SAD: the unlocked key sealed under a secret only the client has.
+
+    ``hashes`` lists the hex digests it may sign (or is empty with ``max_signatures`` for a
+    batch counted by number).
+    """
+
+    __tablename__ = "signature_authorisation"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    credential_id: str = Field(foreign_key="credential.id", index=True, max_length=36)
+    user_id: str = Field(foreign_key="app_user.id", max_length=36)
+    secret_hash: str = Field(max_length=64)
+    sealed_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    hashes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    max_signatures: int = 1
+    used_signatures: int = 0
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest audit record's sequence and hash: locked to append, compared to verify."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One audit record. Rows are only inserted; each carries the previous record's hash."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
+    at: datetime = Field(sa_column=utc_column(index=True))
+    actor: str = Field(max_length=128)
+    action: str = Field(index=True, max_length=64)
+    target: str = Field(max_length=256)
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

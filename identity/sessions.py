@@ -1,0 +1,256 @@
+"""Signing in: password (and second factor) for tokens, refresh-token rotation, API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from identity.audit import record_audit
+from identity.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    InvalidField,
+    InvalidToken,
+    NotFound,
+    OtpRequired,
+)
+from identity.models import ApiKey, RefreshToken, Role, User
+from identity.otp import OneTimeCodes
+from identity.passwords import LoginThrottle, Passwords
+from identity.tokens import TokenSigner
+
+__all__ = [
+    "API_KEY_ROLES",
+    "IssuedTokens",
+    "Principal",
+    "SignIn",
+    "authenticate_api_key",
+    "create_api_key",
+    "is_api_key",
+    "revoke_api_key",
+]
+
+API_KEY_ROLES = frozenset({Role.AGENCY_OFFICER.value, Role.REGISTRATION_OFFICER.value,
+                           Role.BILLING_STAFF.value})  # fmt: skip
+"""Roles an agency system's API key may carry (never admin, never a citizen's)."""
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    """Seconds the access token lives."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: a signed-in user, or an agency system with an API key."""
+
+    user: User
+    roles: frozenset[str]
+    """What this request may act as: the user's role, or the API key's roles."""
+    identity_level: int
+    amr: tuple[str, ...]
+    via: str
+    """``token`` or ``api_key``."""
+    api_key_id: str | None = None
+
+
+class SignIn:
+    """Password and second factor in, tokens out; failures counted and throttled."""
+
+    def __init__(
+        self,
+        passwords: Passwords,
+        codes: OneTimeCodes,
+        tokens: TokenSigner,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
+        self._passwords = passwords
+        self._codes = codes
+        self._tokens = tokens
+        self._throttle = throttle or LoginThrottle()
+
+    def _issue(self, session: Session, user: User, amr: list[str], family: str | None,
+               now: datetime) -> IssuedTokens:  # fmt: skip
+        refresh = secrets.token_urlsafe(32)
+        session.add(
+            RefreshToken(
+                family=family or secrets.token_hex(8),
+                user_id=user.id,
+                token_hash=_token_hash(refresh),
+                amr=",".join(amr),
+                expires_at=now + self._tokens.policy.refresh_ttl,
+            )
+        )
+        access = self._tokens.issue(
+            session,
+            subject=user.id,
+            role=user.role,
+            identity_level=user.identity_level,
+            amr=amr,
+            now=now,
+        )
+        return IssuedTokens(access, refresh, int(self._tokens.policy.access_ttl.total_seconds()))
+
+    def password_grant(
+        self, session: Session, *, email: str, password: str, otp: str | None, now: datetime
+    ) -> IssuedTokens:
+        user = session.exec(
+            select(User).where(User.email == email.strip().lower()).with_for_update()
+        ).first()
+        if user is not None:
+            self._throttle.check(user, now)
+        if not self._passwords.verify(user.password_hash if user else None, password) or (
+            user is None or user.disabled
+        ):
+            if user is not None:
+                self._fail(session, user, now, "password")
+            raise AuthenticationFailed("wrong e-mail address or password")
+        amr = ["pwd"]
+        if user.totp_enabled:
+            if not otp:
+                raise OtpRequired("enter the 6-digit code from your authenticator app")
+            if not self._codes.check_second_factor(session, user, otp, now):
+                self._fail(session, user, now, "otp")
+                raise AuthenticationFailed("wrong or already used one-time code")
+            amr.append("otp")
+        self._throttle.succeeded(user)
+        session.add(user)
+        record_audit(session, at=now, actor=f"user:{user.id}", action="auth.login",
+                     target=user.id, amr=amr)  # fmt: skip
+        return self._issue(session, user, amr, None, now)
+
+    def _fail(self, session: Session, user: User, now: datetime, factor: str) -> None:
+        self._throttle.failed(user, now)
+        session.add(user)
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="auth.login_failed",
+            target=user.id,
+            factor=factor,
+            failures=user.failed_logins,
+            locked=user.locked_until is not None,
+        )
+
+    def refresh_grant(self, session: Session, *, refresh_token: str, now: datetime) -> IssuedTokens:
+        """Rotate: the presented token is spent; presenting a spent one revokes its family."""
+        record = session.exec(
+            select(RefreshToken)
+            .where(RefreshToken.token_hash == _token_hash(refresh_token))
+            .with_for_update()
+        ).first()
+        if record is None or record.revoked_at is not None or record.expires_at <= now:
+            raise InvalidToken("the refresh token is unknown, revoked or expired")
+        if record.used_at is not None:
+            for member in session.exec(
+                select(RefreshToken).where(RefreshToken.family == record.family)
+            ):
+                member.revoked_at = now
+                session.add(member)
+            record_audit(session, at=now, actor=f"user:{record.user_id}",
+                         action="auth.refresh_reuse", target=record.family)  # fmt: skip
+            session.flush()
+            raise _ReuseDetected("the refresh token was used already; sign in again")
+        user = session.get(User, record.user_id)
+        if user is None or user.disabled:
+            raise InvalidToken("the account is disabled")
+        record.used_at = now
+        session.add(record)
+        return self._issue(session, user, record.amr.split(","), record.family, now)
+
+    def principal_from_token(self, session: Session, token: str, now: datetime) -> Principal:
+        claims = self._tokens.verify(session, token, now)
+        user = session.get(User, claims.subject)
+        if user is None or user.disabled:
+            raise InvalidToken("the account no longer exists or is disabled")
+        # Role and level are read afresh: a proofing or a role change counts at once.
+        return Principal(
+            user=user,
+            roles=frozenset({user.role}),
+            identity_level=user.identity_level,
+            amr=claims.amr,
+            via="token",
+        )
+
+
+class _ReuseDetected(InvalidToken):
+    commits_work = True
+
+
+_API_KEY_PREFIX = "kyso_"
+
+
+def create_api_key(
+    session: Session, *, owner: User, name: str, roles: list[str], now: datetime, actor: str
+) -> tuple[ApiKey, str]:
+    """A new key; the plain key is returned once and only its hash is kept."""
+    bad = [r for r in roles if r not in API_KEY_ROLES]
+    if not roles or bad:
+        raise InvalidField({"roles": f"choose among {', '.join(sorted(API_KEY_ROLES))}"})
+    if owner.role != Role.ADMIN.value and any(r != owner.role for r in roles):
+        raise AccessDenied("you can only give a key your own role")
+    if not name.strip():
+        raise InvalidField({"name": "name the system that will use this key"})
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    plain = f"{_API_KEY_PREFIX}{prefix}_{secret}"
+    key = ApiKey(
+        prefix=prefix,
+        key_hash=_token_hash(plain),
+        name=name.strip(),
+        organisation_id=owner.organisation_id,
+        owner_id=owner.id,
+        roles=",".join(sorted(set(roles))),
+        created_at=now,
+    )
+    session.add(key)
+    session.flush()
+    record_audit(session, at=now, actor=actor, action="api_key.create", target=key.id,
+                 roles=key.roles, prefix=prefix)  # fmt: skip
+    return key, plain
+
+
+def is_api_key(token: str) -> bool:
+    return token.startswith(_API_KEY_PREFIX)
+
+
+def authenticate_api_key(session: Session, presented: str, now: datetime) -> Principal:
+    parts = presented.removeprefix(_API_KEY_PREFIX).split("_", 1)
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[0])).first() if parts else None
+    if key is None or not hmac.compare_digest(key.key_hash, _token_hash(presented)):
+        raise InvalidToken("unknown API key")
+    if key.revoked_at is not None:
+        raise InvalidToken("this API key was revoked")
+    owner = session.get(User, key.owner_id)
+    if owner is None or owner.disabled:
+        raise InvalidToken("the API key's owner is disabled")
+    key.last_used_at = now
+    session.add(key)
+    return Principal(user=owner, roles=frozenset(key.roles.split(",")),
+                     identity_level=owner.identity_level, amr=("api_key",), via="api_key",
+                     api_key_id=key.id)  # fmt: skip
+
+
+def revoke_api_key(session: Session, *, key_id: str, by: User, now: datetime) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or (by.role != Role.ADMIN.value and key.owner_id != by.id):
+        raise NotFound("no such API key")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        session.add(key)
+        record_audit(session, at=now, actor=f"user:{by.id}", action="api_key.revoke",
+                     target=key.id)  # fmt: skip
+    return key

@@ -1,0 +1,149 @@
+"""Every route × every role, anonymous, and another citizen: who may call what.
+
+The table below is the authorisation policy. A route that the running service publishes without
+an entry here fails the test: a new route must say who may call it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.support.api import Account, proof, register_citizen, staff
+from tests.support.server import KysoServer
+
+ANYONE = "anonymous"
+CITIZEN, OTHER_CITIZEN = "citizen", "other_citizen"
+REG, AGENCY, BILLING, ADMIN = "registration_officer", "agency_officer", "billing_staff", "admin"
+STAFF = (REG, AGENCY, BILLING, ADMIN)
+EVERY_ROLE = (CITIZEN, *STAFF)
+KEY_MANAGERS = (ADMIN, AGENCY, REG, BILLING)
+
+PIN = "402917"
+
+# (method, OpenAPI path) -> (roles allowed, JSON body, owned by the citizen).
+# ANYONE in the roles means the route is public. "Owned" routes also refuse another citizen (404).
+POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
+    ("GET", "/healthz"): ((ANYONE,), None, False),
+    ("GET", "/pki/ca/root.crt"): ((ANYONE,), None, False),
+    ("GET", "/pki/ca/issuing.crt"): ((ANYONE,), None, False),
+    ("GET", "/pki/crl/issuing.crl"): ((ANYONE,), None, False),
+    ("GET", "/pki/crl/root.crl"): ((ANYONE,), None, False),
+    ("POST", "/pki/ocsp"): ((ANYONE,), None, False),
+    ("GET", "/pki/ocsp/{encoded}"): ((ANYONE,), None, False),
+    ("POST", "/pki/tsa"): ((ANYONE,), None, False),
+    ("POST", "/v1/auth/register"): ((ANYONE,), {}, False),
+    ("POST", "/v1/auth/token"): ((ANYONE,), None, False),
+    ("GET", "/v1/me"): (EVERY_ROLE, None, False),
+    ("POST", "/v1/me/otp/enrol"): (EVERY_ROLE, None, False),
+    ("POST", "/v1/me/otp/confirm"): (EVERY_ROLE, {"code": "000000"}, False),
+    ("POST", "/v1/me/certificate"): ((CITIZEN,), {"pin": "12"}, False),
+    ("POST", "/v1/me/certificate/csr"): ((CITIZEN,), {"csr": "x"}, False),
+    ("GET", "/v1/me/credentials"): ((CITIZEN,), None, False),
+    ("POST", "/v1/me/credentials/{credential_id}/pin"): ((CITIZEN,), {"old_pin": "739201", "new_pin": "12"}, True),
+    ("POST", "/v1/me/credentials/{credential_id}/unlock"): ((CITIZEN,), {"puk": "x", "new_pin": "12"}, True),
+    ("POST", "/v1/me/credentials/{credential_id}/reset"): ((CITIZEN,), {"password": "wrong", "new_pin": "12"}, True),
+    ("POST", "/v1/me/credentials/{credential_id}/renew"): ((CITIZEN,), {"pin": "739201"}, True),
+    ("POST", "/v1/me/credentials/{credential_id}/revoke"): ((CITIZEN,), {"reason": "removeFromCRL"}, True),
+    ("POST", "/v1/me/authorisations"): ((CITIZEN,), {"credential_id": "{credential_id}", "pin": "739201", "count": 1}, True),
+    ("GET", "/v1/proofing/queue"): ((REG,), None, False),
+    ("POST", "/v1/proofing/{user_id}"): ((REG,), {"document": "", "method": "x"}, False),
+    ("POST", "/v1/admin/organisations"): ((ADMIN,), {"name": "", "kind": "agency"}, False),
+    ("POST", "/v1/admin/token-keys/rotate"): ((ADMIN,), None, False),
+    ("GET", "/v1/admin/audit/verify"): ((ADMIN,), None, False),
+    ("POST", "/v1/api-keys"): (KEY_MANAGERS, {"name": "", "roles": []}, False),
+    ("GET", "/v1/api-keys"): (KEY_MANAGERS, None, False),
+    ("DELETE", "/v1/api-keys/{key_id}"): (KEY_MANAGERS, None, False),
+}  # fmt: skip
+
+DENIED_CODES = {"auth.invalid_token", "auth.forbidden"}
+
+
+@dataclass
+class Cast:
+    accounts: dict[str, Account]
+    values: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def cast(server: KysoServer) -> Iterator[Cast]:
+    officer = staff(server, REG)
+    accounts = {role: staff(server, role) for role in (AGENCY, BILLING, ADMIN)}
+    accounts[REG] = officer
+    for role in (CITIZEN, OTHER_CITIZEN):
+        accounts[role] = register_citizen(server)
+        proof(officer, accounts[role])
+    owner = accounts[CITIZEN]
+    credential = owner.client.post("/v1/me/certificate", json={"pin": PIN}).json()["credential_id"]
+    pending = register_citizen(server)
+    key = accounts[AGENCY].client.post("/v1/api-keys", json={"name": "matrix", "roles": [AGENCY]})
+    values = {"credential_id": credential, "user_id": pending.id, "key_id": key.json()["id"],
+              "encoded": "MA=="}  # fmt: skip
+    yield Cast(accounts, values)
+    for account in (*accounts.values(), pending):
+        account.client.close()
+
+
+def test_every_published_route_has_a_policy(server: KysoServer) -> None:
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    published = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+    }
+    missing = published - set(POLICY)
+    assert not missing, f"routes without an authorisation policy: {sorted(missing)}"
+    assert not set(POLICY) - published, "policy entries for routes that do not exist"
+
+
+def _call(server: KysoServer, method: str, path: str, body: object, account: Account | None,
+          values: dict[str, str]) -> httpx.Response:  # fmt: skip
+    concrete = path
+    for name, value in values.items():
+        concrete = concrete.replace("{" + name + "}", value)
+    if isinstance(body, dict):
+        body = {k: (values[v[1:-1]] if isinstance(v, str) and v[1:-1] in values else v)
+                for k, v in body.items()}  # fmt: skip
+    headers = {"Authorization": f"Bearer {account.access_token}"} if account else {}
+    kwargs: dict[str, object] = {"headers": headers, "timeout": 30}
+    if concrete == "/v1/auth/token":
+        kwargs["data"] = {"grant_type": "password", "username": "x@y.vn", "password": "wrong"}
+    elif body is not None:
+        kwargs["json"] = body
+    return httpx.request(method, f"{server.url}{concrete}", **kwargs)  # type: ignore[arg-type]
+
+
+def _code(response: httpx.Response) -> str | None:
+    if response.headers.get("content-type") == "application/problem+json":
+        code: str = response.json().get("code")
+        return code
+    return None
+
+
+@pytest.mark.parametrize(("method", "path"), list(POLICY), ids=[f"{m} {p}" for m, p in POLICY])
+def test_route_admits_exactly_its_roles(
+    server: KysoServer, cast: Cast, method: str, path: str
+) -> None:
+    allowed, body, owned = POLICY[(method, path)]
+    values = {**cast.values, "name": secrets.token_hex(3)}
+    callers: list[tuple[str, Account | None]] = [(ANYONE, None)]
+    callers += [(role, cast.accounts[role]) for role in (*STAFF, OTHER_CITIZEN, CITIZEN)]
+    for label, account in callers:
+        role = CITIZEN if label == OTHER_CITIZEN else label
+        response = _call(server, method, path, body, account, values)
+        assert response.status_code < 500, (label, response.text)
+        code = _code(response)
+        if ANYONE in allowed or role in allowed:
+            assert code not in DENIED_CODES, f"{label} was refused: {response.text}"
+            if owned and label == OTHER_CITIZEN:
+                assert response.status_code == 404, f"another citizen reached it: {response.text}"
+        else:
+            expected = 401 if account is None else 403
+            assert response.status_code == expected, (
+                f"{label} got {response.status_code}: {response.text}"
+            )
+            assert code in DENIED_CODES
