@@ -1,4 +1,4 @@
-"""Every route × every role, anonymous, and another citizen: who may call what.
+"""Every route by every role, anonymous, and another citizen: who may call what.
 
 The table below is the authorisation policy. A route that the running service publishes without
 an entry here fails the test: a new route must say who may call it.
