@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from api.settings import Settings
+from tests.support.databases import fresh_database
 from tests.support.pki import issue_with_csr, openssl
-from tests.support.server import KysoServer
+from tests.support.server import KysoServer, kyso_env, run_kyso
 from tests.support.snapshot import table_records
 
 
@@ -94,3 +97,21 @@ def test_issue_cert_errors_are_one_clear_line(
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error [{code}]:")
+
+
+def test_audit_verify_detects_an_edited_row(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        env = kyso_env(tmp_path / "kyso-data", url)
+        for n in (1, 2, 3):
+            run_kyso(env, "admin", "create-user", "--email", f"staff{n}@kyso.test",
+                     "--password", "một mật khẩu dài", "--role", "billing_staff")  # fmt: skip
+        assert json.loads(run_kyso(env, "admin", "audit", "verify").stdout)["intact"] is True
+
+        engine = create_engine(Settings(database_url=url).sqlalchemy_url)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE audit_log SET actor = 'nobody' WHERE seq = 2"))
+        engine.dispose()
+
+        result = run_kyso(env, "admin", "audit", "verify", check=False)
+        assert result.returncode == 1
+        assert json.loads(result.stdout)["problem"] == "record 2 was altered"

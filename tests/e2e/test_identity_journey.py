@@ -240,3 +240,30 @@ def test_audit_chain_is_intact_and_records_sign_ins(server: KysoServer) -> None:
     verdict = json.loads(result.stdout)
     assert verdict["intact"] is True
     assert verdict["records"] > 0
+
+
+def test_csr_variant_certifies_a_key_on_the_citizens_token(
+    server: KysoServer, pki: PkiFiles, workdir: Path
+) -> None:
+    citizen = register_citizen(server)
+    proof(staff(server, "registration_officer"), citizen)
+    key, csr = workdir / "token.key", workdir / "token.csr"
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(key), "-subj", "/CN=token", "-out", str(csr))  # fmt: skip
+    issued = citizen.client.post("/v1/me/certificate/csr", json={"csr": csr.read_text()})
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["puk"] is None
+    cert = workdir / "token.pem"
+    cert.write_text(issued.json()["certificate"])
+    assert (
+        openssl(
+            "verify", "-CAfile", str(pki.root), "-untrusted", str(pki.issuing), str(cert)
+        ).returncode
+        == 0
+    )
+    same_key = openssl("x509", "-in", str(cert), "-noout", "-pubkey").stdout
+    assert same_key == openssl("pkey", "-in", str(key), "-pubout").stdout
+    refused = citizen.client.post("/v1/me/authorisations", json={
+        "credential_id": issued.json()["credential_id"], "pin": PIN, "count": 1})  # fmt: skip
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "credential.unusable"
