@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from certs import errors as certs_errors
 from identity import errors as identity_errors
 
-__all__ = ["ApiError", "PayloadTooLarge", "install_error_handlers", "problem"]
+__all__ = ["ApiError", "ClientGone", "PayloadTooLarge", "install_error_handlers", "problem"]
 
 logger = logging.getLogger("kyso.api")
 
@@ -36,6 +36,13 @@ class ApiError(Exception):
 class PayloadTooLarge(ApiError):
     code = "request.too_large"
     status = 413
+
+
+class ClientGone(ApiError):
+    """The client disconnected mid-request: nothing to answer, nothing to log as a fault."""
+
+    code = "request.client_disconnected"
+    status = 400
 
 
 DomainError = certs_errors.CertsError | identity_errors.IdentityError

@@ -42,10 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import ocsp as asn1_ocsp
 
@@ -57,6 +58,7 @@ NETNS_MARK = "KYSO_BENCH_NETNS"
 CERTIFICATES = 4
 """Certificates per side; the odd-numbered ones are revoked."""
 OCSP_REQUEST = "application/ocsp-request"
+LEAF_EXTENSIONS = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
 
 WRK_SCRIPT = r"""
 -- Rotates through the DER bodies named after "--"; counts answers that are not HTTP 200
@@ -117,7 +119,6 @@ class Options:
     processes: int
     nonce: bool
     as_json: bool
-    quick: bool
     keep: bool
 
 
@@ -166,6 +167,7 @@ def openssl(*args: str) -> str:
 
 @dataclass(frozen=True)
 class Server:
+    name: str
     process: subprocess.Popen[bytes]
     log: Path
 
@@ -179,7 +181,7 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Serv
         process = subprocess.Popen(
             args, env=env, stdout=out, stderr=subprocess.STDOUT, process_group=0
         )
-    return Server(process, log)
+    return Server(" ".join(args[:2]), process, log)
 
 
 def _exited(pid: int) -> bool:
@@ -210,14 +212,14 @@ def wait_until(ready: Callable[[], bool], server: Server) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if _exited(server.process.pid):
-            sys.exit(f"{server.process.args} exited before answering:\n{server.log_tail()}")
+            sys.exit(f"{server.name} exited before answering:\n{server.log_tail()}")
         try:
             if ready():
                 return
         except (OSError, http.client.HTTPException):
             pass
         time.sleep(0.1)
-    sys.exit(f"{server.process.args} did not answer within 60 s:\n{server.log_tail()}")
+    sys.exit(f"{server.name} did not answer within 60 s:\n{server.log_tail()}")
 
 
 # --- network namespace -----------------------------------------------------------------------
@@ -290,23 +292,9 @@ def sign_certificate(
     ext.write_text(extensions)
     openssl("req", "-new", "-key", str(key), "-subj", f"/CN=bench {name}", "-out", str(csr))
     openssl(
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(ca[0]),
-        "-CAkey",
-        str(ca[1]),
-        "-set_serial",
-        str(serial),
-        "-days",
-        "30",
-        "-extfile",
-        str(ext),
-        "-out",
-        str(cert),
-    )
+        "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
+        "-set_serial", str(serial), "-days", "30", "-extfile", str(ext), "-out", str(cert),
+    )  # fmt: skip
     return cert
 
 
@@ -316,45 +304,20 @@ def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
     root_key = ec_key(directory / "root.key")
     root = directory / "root.pem"
     openssl(
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        str(root_key),
-        "-subj",
-        "/CN=bench reference root",
-        "-days",
-        "30",
-        "-out",
-        str(root),
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    )
+        "req", "-x509", "-new", "-key", str(root_key), "-subj", "/CN=bench reference root",
+        "-days", "30", "-out", str(root),
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
     ca = (root, root_key)
-    sign_certificate(
-        directory,
-        "ocsp",
-        0x1000,
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-        "extendedKeyUsage=OCSPSigning\n",
-        ca,
-    )
+    signer_extensions = f"{LEAF_EXTENSIONS}extendedKeyUsage=OCSPSigning\n"
+    sign_certificate(directory, "ocsp", 0x1000, signer_extensions, ca)
     expiry = (datetime.now(UTC) + timedelta(days=30)).strftime("%y%m%d%H%M%SZ")
     revoked_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%y%m%d%H%M%SZ")
     leaves, lines = [], []
     for i in range(CERTIFICATES):
         serial = 0x2000 + i
-        leaves.append(
-            sign_certificate(
-                directory,
-                f"leaf{i}",
-                serial,
-                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
-                ca,
-            )
-        )
+        leaves.append(sign_certificate(directory, f"leaf{i}", serial, LEAF_EXTENSIONS, ca))
         status, revocation = ("R", f"{revoked_at},keyCompromise") if i % 2 else ("V", "")
         lines.append(f"{status}\t{expiry}\t{revocation}\t{serial:04X}\tunknown\t/CN=bench leaf{i}")
     (directory / "index.txt").write_text("\n".join(lines) + "\n")
@@ -363,28 +326,13 @@ def make_reference_pki(directory: Path) -> tuple[Path, list[Path]]:
 
 
 def start_reference(directory: Path, processes: int, log: Path) -> Server:
-    return spawn(
-        [
-            "openssl",
-            "ocsp",
-            "-index",
-            str(directory / "index.txt"),
-            "-port",
-            str(REFERENCE_PORT),
-            "-rsigner",
-            str(directory / "ocsp.pem"),
-            "-rkey",
-            str(directory / "ocsp.key"),
-            "-CA",
-            str(directory / "root.pem"),
-            "-nmin",
-            "15",
-            "-resp_key_id",
-            "-multi",
-            str(processes),
-        ],
-        log,
-    )
+    command = [
+        "openssl", "ocsp", "-index", str(directory / "index.txt"), "-port", str(REFERENCE_PORT),
+        "-rsigner", str(directory / "ocsp.pem"), "-rkey", str(directory / "ocsp.key"),
+        "-CA", str(directory / "root.pem"), "-nmin", "15", "-resp_key_id",
+        "-multi", str(processes),
+    ]  # fmt: skip
+    return spawn(command, log)
 
 
 # --- ours: kyso ------------------------------------------------------------------------------
@@ -413,19 +361,9 @@ def make_kyso_certificates(directory: Path, env: dict[str, str]) -> list[Path]:
         cert = directory / f"leaf{i}.pem"
         openssl("req", "-new", "-key", str(key), "-subj", "/CN=ignored", "-out", str(csr))
         run(
-            KYSO,
-            "admin",
-            "issue-cert",
-            "--csr",
-            str(csr),
-            "--full-name",
-            f"Nguyen Van An {i}",
-            "--cccd",
-            f"0012030123{i:02d}",
-            "--out",
-            str(cert),
-            env=env,
-        )
+            KYSO, "admin", "issue-cert", "--csr", str(csr), "--full-name", f"Nguyen Van An {i}",
+            "--cccd", f"0012030123{i:02d}", "--out", str(cert), env=env,
+        )  # fmt: skip
         if i % 2:
             serial = openssl("x509", "-in", str(cert), "-noout", "-serial").split("=")[1].strip()
             run(KYSO, "admin", "revoke", "--serial", serial, "--reason", "keyCompromise", env=env)
@@ -449,21 +387,16 @@ def make_requests(directory: Path, issuer: Path, leaves: list[Path], nonce: bool
     for i, leaf in enumerate(leaves):
         path = directory / f"request{i}.der"
         openssl(
-            "ocsp",
-            "-issuer",
-            str(issuer),
-            "-cert",
-            str(leaf),
-            "-nonce" if nonce else "-no_nonce",
-            "-reqout",
-            str(path),
-        )
+            "ocsp", "-issuer", str(issuer), "-cert", str(leaf),
+            "-nonce" if nonce else "-no_nonce", "-reqout", str(path),
+        )  # fmt: skip
         paths.append(path)
     return paths
 
 
-def nonce_of(extensions: object) -> bytes | None:
-    for extension in extensions or []:  # type: ignore[attr-defined]
+def nonce_of(extensions: Iterable[Any] | None) -> bytes | None:
+    """The nonce among asn1crypto OCSP request or response extensions, if any."""
+    for extension in extensions or []:
         if extension["extn_id"].native == "nonce":
             return bytes(extension["extn_value"].contents)
     return None
@@ -490,23 +423,10 @@ def check_side(side: Side, work: Path) -> None:
         response.write_bytes(der)
         chain = ["-verify_other", str(side.intermediates)] if side.intermediates else []
         result = subprocess.run(
-            [
-                "openssl",
-                "ocsp",
-                "-respin",
-                str(response),
-                "-reqin",
-                str(request),
-                "-CAfile",
-                str(side.root),
-                *chain,
-                "-resp_text",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+            ["openssl", "ocsp", "-respin", str(response), "-reqin", str(request),
+             "-CAfile", str(side.root), *chain, "-resp_text"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
         if "Response verify OK" not in result.stderr or f"Cert Status: {expected}" not in (
             result.stdout
         ):
@@ -518,22 +438,10 @@ def check_side(side: Side, work: Path) -> None:
 
 def wrk(script: Path, side: Side, options: Options, seconds: int) -> WrkResult:
     output = run(
-        "wrk",
-        "-t",
-        str(options.threads),
-        "-c",
-        str(options.connections),
-        "-d",
-        f"{seconds}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(script),
-        side.url,
-        "--",
-        *map(str, side.requests),
+        "wrk", "-t", str(options.threads), "-c", str(options.connections), "-d", f"{seconds}s",
+        "--timeout", "5s", "-s", str(script), side.url, "--", *map(str, side.requests),
         timeout=seconds + 60,
-    )
+    )  # fmt: skip
     line = next((x for x in output.splitlines() if x.startswith("WRK_RESULT ")), None)
     if line is None:
         sys.exit(f"wrk printed no result:\n{output}")
@@ -651,7 +559,6 @@ def parse_options(argv: list[str]) -> Options:
         processes=args.processes,
         nonce=not args.no_nonce,
         as_json=args.json,
-        quick=args.quick,
         keep=args.keep,
     )
 
@@ -719,12 +626,13 @@ def main(argv: list[str]) -> None:
         script.write_text(WRK_SCRIPT)
         ours, log = measure_kyso(work, options, script)
         reference = measure_reference(work, options, script)
+        report(options, ours, reference, log)
     finally:
         if options.keep:
+            sys.stdout.flush()
             print(f"work directory kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    report(options, ours, reference, log)
 
 
 if __name__ == "__main__":

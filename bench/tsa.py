@@ -156,6 +156,7 @@ def openssl(*args: str) -> str:
 
 @dataclass(frozen=True)
 class Server:
+    name: str
     process: subprocess.Popen[bytes]
     log: Path
 
@@ -169,7 +170,7 @@ def spawn(args: list[str], log: Path, env: dict[str, str]) -> Server:
         process = subprocess.Popen(
             args, env=env, stdout=out, stderr=subprocess.STDOUT, process_group=0
         )
-    return Server(process, log)
+    return Server(" ".join(args[:2]), process, log)
 
 
 def _exited(pid: int) -> bool:
@@ -197,14 +198,14 @@ def wait_until(ready: Callable[[], bool], server: Server) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if _exited(server.process.pid):
-            sys.exit(f"{server.process.args} exited before answering:\n{server.log_tail()}")
+            sys.exit(f"{server.name} exited before answering:\n{server.log_tail()}")
         try:
             if ready():
                 return
         except (OSError, http.client.HTTPException):
             pass
         time.sleep(0.1)
-    sys.exit(f"{server.process.args} did not answer within 60 s:\n{server.log_tail()}")
+    sys.exit(f"{server.name} did not answer within 60 s:\n{server.log_tail()}")
 
 
 def free_port() -> int:
@@ -522,12 +523,13 @@ def main(argv: list[str]) -> None:
         queries = make_queries(work / "queries")
         ours, log = measure_kyso(work, queries, options)
         reference = measure_openssl(work, queries, options)
+        report(options, ours, reference, log)
     finally:
         if options.keep:
+            sys.stdout.flush()
             print(f"work directory kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    report(options, ours, reference, log)
 
 
 if __name__ == "__main__":

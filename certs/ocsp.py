@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from asn1crypto import core, ocsp
+from asn1crypto import algos, core, ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +27,11 @@ def error_response(status: str) -> bytes:
 
 
 MALFORMED = error_response("malformed_request")
+
+
+def _frozen(value: core.Asn1Value) -> core.Asn1Value:
+    """Re-read from its own encoding, so that asn1crypto reuses the bytes in every response."""
+    return type(value).load(value.dump())
 
 
 class _Malformed(Exception):
@@ -70,9 +75,11 @@ class OcspResponder:
             name="by_key",
             value=hashlib.sha1(responder_key_bits).digest(),  # noqa: S324 - RFC 6960 KeyHash
         )
-        self._responder_certificate = responder_asn1
+        self._responder_certificates = _frozen(ocsp.Certificates([responder_asn1]))
         self._key = key
-        self._signature_algorithm = signature_algorithm_identifier(key.algorithm)
+        self._signature_algorithm = _frozen(
+            algos.SignedDigestAlgorithm(signature_algorithm_identifier(key.algorithm))
+        )
         self._validity = validity
 
     def _is_ours(self, cert_id: ocsp.CertId) -> bool:
@@ -154,7 +161,7 @@ class OcspResponder:
                 "tbs_response_data": response_data,
                 "signature_algorithm": self._signature_algorithm,
                 "signature": self._key.sign(response_data.dump()),
-                "certs": [self._responder_certificate],
+                "certs": self._responder_certificates,
             }
         )
         response = ocsp.OCSPResponse(

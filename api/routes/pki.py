@@ -11,9 +11,10 @@ from urllib.parse import unquote
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
+from starlette.requests import ClientDisconnect
 
 from api.deps import PkiDep, RuntimeDep, SessionDep
-from api.errors import PayloadTooLarge
+from api.errors import ClientGone, PayloadTooLarge
 from api.pki_services import crl_for
 from certs.ocsp import MALFORMED, error_response
 from certs.revocation import DatabaseRevocationSource
@@ -37,11 +38,14 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone("the client closed the connection before sending its request") from None
     return b"".join(chunks)
 
 
