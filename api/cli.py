@@ -70,7 +70,9 @@ def init() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (costs throughput on the PKI endpoints).")  # fmt: skip
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Initialise on first start, then serve the API, PKI endpoints and web pages."""
     import uvicorn
 
@@ -91,6 +93,7 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        access_log=access_log,
     )
 
 

@@ -31,17 +31,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_pki(request: Request) -> PkiServices:
+async def get_pki(request: Request) -> PkiServices:
     pki: PkiServices = request.app.state.pki
     return pki
 
 
-def get_identity(request: Request) -> IdentityServices:
+async def get_identity(request: Request) -> IdentityServices:
     identity: IdentityServices = request.app.state.identity
     return identity
 
