@@ -15,8 +15,12 @@ from api.database import unit_of_work
 from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
 from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
-from api.routes import admin, auth, health, me, pki, proofing
+from api.limits import BodySizeLimit
+from api.routes import admin, auth, health, me, pki, proofing, signatures
+from api.signing_services import build_signing_services
 from api.settings import Settings
+from signing.records import purge_expired
+from signing.storage import DocumentStore
 
 __all__ = ["create_app"]
 
@@ -33,12 +37,21 @@ def refresh_crls(runtime: Runtime) -> None:
             crl_for(runtime, session, issuer, now)
 
 
-async def _crl_refresher(runtime: Runtime) -> None:
+def purge_documents(runtime: Runtime) -> int:
+    """Delete signed documents past their retention period (the records stay)."""
+    with unit_of_work(runtime.engine) as session:
+        return purge_expired(session, DocumentStore(runtime.settings.documents_dir),
+                             datetime.now(UTC))  # fmt: skip
+
+
+async def _housekeeping(runtime: Runtime) -> None:
+    """Every few minutes: fresh CRLs before nextUpdate, and the retention purge."""
     while True:
-        try:
-            await asyncio.to_thread(refresh_crls, runtime)
-        except Exception:
-            logger.exception("CRL refresh failed; retrying in %s s", _CRL_CHECK_SECONDS)
+        for job in (refresh_crls, purge_documents):
+            try:
+                await asyncio.to_thread(job, runtime)
+            except Exception:
+                logger.exception("%s failed; retrying in %s s", job.__name__, _CRL_CHECK_SECONDS)
         await asyncio.sleep(_CRL_CHECK_SECONDS)
 
 
@@ -49,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_crl_refresher(runtime))
+        task = asyncio.create_task(_housekeeping(runtime))
         try:
             yield
         finally:
@@ -67,7 +80,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.pki = build_pki_services(runtime)
     app.state.identity = build_identity_services(runtime)
+    app.state.signing = build_signing_services(runtime, app.state.pki)
     install_error_handlers(app)
-    for module in (health, pki, auth, me, proofing, admin):
+    for module in (health, pki, auth, me, proofing, admin, signatures):
         app.include_router(module.router)
+    settings_ = runtime.settings
+    app.add_middleware(
+        BodySizeLimit,
+        limits={
+            "/v1/signatures": settings_.max_upload_mb * 1024 * 1024,
+            "/pki/": settings_.max_pki_request_bytes,
+        },
+        default=settings_.max_api_request_bytes,
+    )
     return app

@@ -10,8 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sqlalchemy.exc import IntegrityError
+
+from billing import errors as billing_errors
 from certs import errors as certs_errors
 from identity import errors as identity_errors
+from signing import errors as signing_errors
 
 __all__ = ["ApiError", "ClientGone", "PayloadTooLarge", "install_error_handlers", "problem"]
 
@@ -45,7 +49,12 @@ class ClientGone(ApiError):
     status = 400
 
 
-DomainError = certs_errors.CertsError | identity_errors.IdentityError
+DomainError = (
+    certs_errors.CertsError
+    | identity_errors.IdentityError
+    | signing_errors.SigningError
+    | billing_errors.BillingError
+)
 
 # Domain error class -> (HTTP status, title). The most specific class listed wins.
 STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
@@ -66,6 +75,22 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     identity_errors.WrongPuk: (403, "Wrong PUK"),
     identity_errors.AuthorisationInvalid: (403, "Signature authorisation invalid"),
     identity_errors.IdentityError: (400, "Request refused"),
+    signing_errors.NotAPdf: (415, "Not a PDF document"),
+    signing_errors.UnparsablePdf: (422, "Unreadable PDF"),
+    signing_errors.EncryptedPdf: (422, "Encrypted PDF"),
+    signing_errors.NoSuchPage: (422, "No such page"),
+    signing_errors.HostilePdf: (422, "Refused PDF"),
+    signing_errors.TooManyPages: (413, "Too many pages"),
+    signing_errors.InvalidPlacement: (422, "Invalid stamp placement"),
+    signing_errors.FieldUnusable: (422, "Signature field unusable"),
+    signing_errors.InvalidOption: (422, "Invalid signing option"),
+    signing_errors.IdempotencyConflict: (422, "Idempotency-Key reused"),
+    signing_errors.TimestampUnavailable: (503, "Time-stamping unavailable"),
+    signing_errors.StampFontMissing: (503, "Stamp font missing"),
+    signing_errors.SignatureNotFound: (404, "Signature not found"),
+    signing_errors.DocumentGone: (410, "Signed document deleted"),
+    signing_errors.SigningError: (422, "Signing refused"),
+    billing_errors.BillingError: (400, "Billing refused"),
     certs_errors.CertificateNotFound: (404, "Certificate not found"),
     certs_errors.AlreadyRevoked: (409, "Certificate already revoked"),
     certs_errors.UnknownRevocationReason: (422, "Unknown revocation reason"),
@@ -84,8 +109,9 @@ OAUTH_ERRORS: dict[type[Exception], str] = {
     identity_errors.InvalidToken: "invalid_token",
 }
 
-# 5xx details may name files or keys: people see only the title.
+# 5xx details may name files or keys: people see only the title. These 5xx are safe to explain.
 _HIDE_DETAIL_FROM = 500
+_EXPLAINED_5XX = (signing_errors.TimestampUnavailable, signing_errors.StampFontMissing)
 
 
 def problem(
@@ -117,7 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
         status, title = _lookup(exc)
-        if status >= _HIDE_DETAIL_FROM:
+        if status >= _HIDE_DETAIL_FROM and not isinstance(exc, _EXPLAINED_5XX):
             logger.error("%s: %s", exc.code, exc.detail)
             return problem(status, exc.code, title)
         fields: dict[str, Any] = {
@@ -156,12 +182,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem(exc.status_code, code, str(exc.detail))
 
+    async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("concurrent write refused by a unique constraint: %s", type(exc).__name__)
+        return problem(409, "conflict.concurrent_request",
+                       "A concurrent request did the same thing first: retry to see its result")  # fmt: skip
+
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return problem(500, "internal", "Internal error")
 
     app.add_exception_handler(certs_errors.CertsError, domain_error)
     app.add_exception_handler(identity_errors.IdentityError, domain_error)
+    app.add_exception_handler(signing_errors.SigningError, domain_error)
+    app.add_exception_handler(billing_errors.BillingError, domain_error)
+    app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     """nextUpdate - thisUpdate of OCSP answers: how long a client may cache one."""
     max_pki_request_bytes: int = Field(default=64 * 1024, ge=1024)
     """Largest OCSP or time-stamp request accepted."""
+    max_upload_mb: int = Field(default=256, ge=1)
+    """Largest PDF accepted for signing (answered 413 beyond)."""
+    max_api_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest body of any other API request."""
+    max_pages: int = Field(default=5_000, ge=1)
+    """Most pages a document to be signed may have (413 beyond)."""
+    retention_days: int = Field(default=30, ge=0)
+    """How long a signed document can be downloaded again before the purge deletes it."""
+    stamp_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    """TrueType font covering Vietnamese for visible stamps (Debian's fonts-dejavu-core)."""
+    tsa_url: str | None = None
+    """An external RFC 3161 TSA for signatures; our own, in-process, when unset."""
 
     @field_validator("public_url")
     @classmethod
@@ -64,6 +76,14 @@ class Settings(BaseSettings):
     @property
     def master_key_path(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def keystore_dir(self) -> Path:

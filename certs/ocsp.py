@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from certs.keys import SigningKey, signature_algorithm_identifier
 from certs.revocation import RevocationSource, Status
 
-__all__ = ["MAX_NONCE_BYTES", "OcspResponder", "error_response"]
+__all__ = ["MAX_NONCE_BYTES", "OcspResponder", "build_request", "error_response"]
 
 MAX_NONCE_BYTES = 128
 _HASHES = ("sha1", "sha256", "sha384", "sha512")
@@ -172,3 +172,18 @@ class OcspResponder:
         )
         der: bytes = response.dump()
         return der
+
+
+def build_request(issuer: x509.Certificate, serial: int) -> bytes:
+    """A DER OCSP request (SHA-1 CertID, no nonce) for one certificate of ``issuer``."""
+    issuer_asn1 = asn1_x509.Certificate.load(issuer.public_bytes(serialization.Encoding.DER))
+    key_bits = bytes(issuer_asn1.public_key["public_key"].contents[1:])
+    cert_id = {
+        "hash_algorithm": {"algorithm": "sha1"},
+        "issuer_name_hash": hashlib.sha1(issuer_asn1.subject.dump()).digest(),  # noqa: S324
+        "issuer_key_hash": hashlib.sha1(key_bits).digest(),  # noqa: S324 - RFC 6960 CertID
+        "serial_number": serial,
+    }
+    request = ocsp.OCSPRequest({"tbs_request": {"request_list": [{"req_cert": cert_id}]}})
+    der: bytes = request.dump()
+    return der

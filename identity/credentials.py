@@ -24,7 +24,7 @@ from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.keys import KeyAlgorithm, SigningKey
 from certs.profiles import PkiUrls, SignerSubject
 from certs.protected_keys import ProtectedKeyVault
-from certs.revocation import RevocationReason, revoke
+from certs.revocation import DatabaseRevocationSource, RevocationReason, Status, revoke
 from identity.audit import record_audit
 from identity.errors import (
     AlreadyExists,
@@ -271,6 +271,38 @@ class CredentialService:
             credential.failed_pin_attempts = 0
             session.add(credential)
         return sealed
+
+    def signing_credential(
+        self, session: Session, user: User, credential_id: str | None, now: datetime
+    ) -> Credential:
+        """The credential to sign with (the given one, or the newest active one), checked usable
+        and not revoked in the CA's own records."""
+        if credential_id:
+            credential = self.get_own(session, user, credential_id)
+        else:
+            credential = session.exec(
+                select(Credential)
+                .where(Credential.user_id == user.id)
+                .where(Credential.key_source == "service")
+                .where(
+                    col(Credential.status).in_(
+                        [CredentialStatus.ACTIVE.value, CredentialStatus.LOCKED.value]
+                    )
+                )
+                .order_by(col(Credential.created_at).desc())
+            ).first()
+            if credential is None:
+                raise CredentialNotFound(
+                    "you have no signing certificate yet: create one with POST /v1/me/certificate"
+                )
+        self._check_usable(credential, now)
+        status = DatabaseRevocationSource(session).status(int(credential.serial, 16))
+        if status.status is not Status.GOOD:
+            raise CredentialUnusable(
+                f"this signing certificate is {status.status.value} and can no longer sign",
+                credential_id=credential.id,
+            )
+        return credential
 
     def open_with_secret(self, credential: Credential, sealed: bytes, secret: bytes) -> SigningKey:
         return self._vault.open(self.key_name(credential.id), sealed, secret)

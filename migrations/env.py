@@ -5,11 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import billing.models
 import certs.models
 import identity.models
+import signing.models
 
 target_metadata = SQLModel.metadata
-_registered = (certs.models, identity.models)
+_registered = (certs.models, identity.models, signing.models, billing.models)
 
 
 def run_migrations_online() -> None:

@@ -1,0 +1,234 @@
+"""Signing PDFs: the sign-and-charge transaction, history, re-download, and usage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from api.deps import IdentityDep, SessionDep, require_roles, utc_now
+from api.signing_services import SigningServices
+from billing.metering import SIGNATURE_PRODUCTS, record_usage, usage_of
+from identity.models import Role
+from identity.sessions import Principal
+from signing.documents import inspect_pdf
+from signing.errors import InvalidOption
+from signing.models import SignatureRecord
+from signing.pades import Level, Placement, SignatureOptions, sign_document
+from signing.records import find_replay, history, owned_document
+from signing.signer import KeyStoreSigner
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["signatures"])
+
+Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN.value))]
+
+
+async def get_signing(request: Request) -> SigningServices:
+    services: SigningServices = request.app.state.signing
+    return services
+
+
+SigningDep = Annotated[SigningServices, Depends(get_signing)]
+
+
+class SignatureOut(BaseModel):
+    id: str
+    level: str
+    filename: str
+    visible: bool
+    certified: int | None
+    reason: str | None
+    location: str | None
+    created_at: str
+    retain_until: str
+    document_available: bool
+    signed_sha256: str
+
+
+class UsageOut(BaseModel):
+    product: str
+    amount: int
+    quantity: int
+    signature_id: str | None
+    created_at: str
+
+
+class UsagePage(BaseModel):
+    items: list[UsageOut]
+    total_amount: int
+
+
+def _out(record: SignatureRecord) -> SignatureOut:
+    return SignatureOut(
+        id=record.id, level=record.level, filename=record.filename, visible=record.visible,
+        certified=record.certified, reason=record.reason, location=record.location,
+        created_at=record.created_at.isoformat(), retain_until=record.retain_until.isoformat(),
+        document_available=record.purged_at is None, signed_sha256=record.signed_sha256,
+    )  # fmt: skip
+
+
+def _options(
+    *, level: str, reason: str | None, location: str | None, page: int | None, rect: str | None,
+    field: str | None, invisible: bool, language: str, certify: int | None, signer_name: str,
+) -> SignatureOptions:  # fmt: skip
+    try:
+        parsed_level = Level(level.upper())
+    except ValueError:
+        raise InvalidOption(f"level must be one of {', '.join(lv.value for lv in Level)}") from None
+    if language not in ("vi", "en"):
+        raise InvalidOption("language must be vi or en")
+    if certify is not None and certify not in (1, 2, 3):
+        raise InvalidOption("certify must be the DocMDP level 1, 2 or 3")
+    box = None
+    if rect:
+        try:
+            x1, y1, x2, y2 = (float(v) for v in rect.split(","))
+        except ValueError:
+            raise InvalidOption("rect must be four numbers: x1,y1,x2,y2 (PDF points)") from None
+        box = (x1, y1, x2, y2)
+    placement = None if invisible else Placement(page=page, box=box, field_name=field or None)
+    return SignatureOptions(
+        level=parsed_level, signer_name=signer_name, reason=(reason or None),
+        location=(location or None), placement=placement, language=language, certify=certify,
+    )  # fmt: skip
+
+
+def _download(path: str, record: SignatureRecord, replayed: bool) -> FileResponse:
+    name = Path(record.filename).stem + "-signed.pdf"
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        headers={
+            "X-Signature-Id": record.id,
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            **({"Idempotent-Replayed": "true"} if replayed else {}),
+        },
+    )
+
+
+@router.post("/v1/signatures", response_class=FileResponse, status_code=200,
+             summary="Sign a PDF (PAdES) and charge it, in one transaction")  # fmt: skip
+def create_signature(
+    caller: Citizen,
+    session: SessionDep,
+    identity: IdentityDep,
+    signing: SigningDep,
+    file: Annotated[UploadFile, File(description="The PDF to sign")],
+    pin: Annotated[str, Form()],
+    level: Annotated[str, Form()] = "B-LT",
+    otp: Annotated[str | None, Form()] = None,
+    reason: Annotated[str | None, Form(max_length=200)] = None,
+    location: Annotated[str | None, Form(max_length=200)] = None,
+    page: Annotated[int | None, Form(description="1-based page for the stamp")] = None,
+    rect: Annotated[str | None, Form(description="x1,y1,x2,y2 in PDF points")] = None,
+    field: Annotated[str | None, Form(description="an existing empty signature field")] = None,
+    invisible: Annotated[bool, Form()] = False,
+    language: Annotated[str, Form()] = "vi",
+    certify: Annotated[int | None, Form(description="DocMDP level 1-3: certify")] = None,
+    credential_id: Annotated[str | None, Form()] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> FileResponse:
+    runtime = signing.runtime
+    user = session.merge(caller.user)
+    options = _options(level=level, reason=reason, location=location, page=page, rect=rect,
+                       field=field, invisible=invisible, language=language, certify=certify,
+                       signer_name=user.full_name)  # fmt: skip
+    key = idempotency_key or f"auto-{uuid.uuid4()}"
+    work = runtime.settings.upload_dir / uuid.uuid4().hex
+    work.mkdir(mode=0o700)
+    try:
+        upload, signed = work / "upload.pdf", work / "signed.pdf"
+        digest = hashlib.sha256()
+        with upload.open("wb") as out:
+            while chunk := file.file.read(1024 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+        original_sha256 = digest.hexdigest()
+        request_sha256 = hashlib.sha256(
+            (original_sha256 + json.dumps([level, reason, location, page, rect, field, invisible,
+                                           language, certify, credential_id])).encode()  # fmt: skip
+        ).hexdigest()
+        replay = find_replay(session, user_id=user.id, idempotency_key=key,
+                             request_sha256=request_sha256)  # fmt: skip
+        if replay is not None:
+            _, path = owned_document(session, signing.store, user_id=user.id, signature_id=replay.id)
+            return _download(path, replay, replayed=True)
+
+        # The document is judged before the key is touched: a bad upload never unlocks it.
+        inspect_pdf(upload, max_pages=runtime.settings.max_pages, deep=True)
+        now = utc_now()
+        credential = identity.credentials.signing_credential(session, user, credential_id, now)
+        issued = identity.authoriser.authorise(session, user, credential_id=credential.id, pin=pin,
+                                               otp=otp, hashes=None, count=1, now=now)  # fmt: skip
+        _, key_handle = identity.authoriser.consume(session, issued.token,
+                                                    credential_id=credential.id, hashes=None,
+                                                    count=1, now=now)  # fmt: skip
+        certificate = x509.load_der_x509_certificate(credential.certificate)
+        signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
+                                signing.chain)  # fmt: skip
+        material = (signing.validation_material(session, certificate)
+                    if options.level.long_term else None)  # fmt: skip
+        sign_document(upload, signed, options=options, signer=signer,
+                      timestamper=signing.timestamper() if options.level.timestamped else None,
+                      material=material, font=runtime.settings.stamp_font, now=now,
+                      timestamp_size=signing.timestamp_size,
+                      max_pages=runtime.settings.max_pages)  # fmt: skip
+        record = SignatureRecord(
+            user_id=user.id, credential_id=credential.id, idempotency_key=key,
+            request_sha256=request_sha256, level=options.level.value,
+            visible=options.placement is not None, certified=options.certify,
+            reason=options.reason, location=options.location,
+            filename=(file.filename or "document.pdf")[:255], original_sha256=original_sha256,
+            signed_sha256=hashlib.sha256(signed.read_bytes()).hexdigest(),
+            signed_size=signed.stat().st_size, created_at=now,
+            retain_until=now + timedelta(days=runtime.settings.retention_days),
+        )  # fmt: skip
+        session.add(record)
+        session.flush()
+        kept = signing.store.keep(session, record.id, signed)
+        record_usage(session, account_id=user.organisation_id or user.id, user_id=user.id,
+                     product=SIGNATURE_PRODUCTS[options.level.value], amount=0, now=now,
+                     signature_id=record.id, idempotency_key=f"{user.id}:{key}")  # fmt: skip
+        return _download(str(kept), record, replayed=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@router.get("/v1/signatures", summary="Your signatures, newest first")
+def list_signatures(caller: Citizen, session: SessionDep) -> list[SignatureOut]:
+    return [_out(r) for r in history(session, caller.user.id)]
+
+
+@router.get("/v1/signatures/{signature_id}/document", response_class=FileResponse,
+            summary="Download a signed document again (during its retention period)")  # fmt: skip
+def download_signature(
+    signature_id: str, caller: Citizen, session: SessionDep, signing: SigningDep
+) -> FileResponse:
+    record, path = owned_document(session, signing.store, user_id=caller.user.id,
+                                  signature_id=signature_id)  # fmt: skip
+    return _download(path, record, replayed=False)
+
+
+@router.get("/v1/me/usage", summary="Your metered usage, newest first (zero-priced included)")
+def my_usage(caller: Annotated[Principal, Depends(require_roles(*[r.value for r in Role]))],
+             session: SessionDep) -> UsagePage:  # fmt: skip
+    events = usage_of(session, caller.user.id)
+    return UsagePage(
+        items=[UsageOut(product=e.product, amount=e.amount, quantity=e.quantity,
+                        signature_id=e.signature_id, created_at=e.created_at.isoformat())
+               for e in events],  # fmt: skip
+        total_amount=sum(e.amount for e in events),
+    )

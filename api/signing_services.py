@@ -1,0 +1,83 @@
+"""Signing's collaborators for one process: the document store, the time-stamper, trust data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from asn1crypto import tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.api import TimeStamper
+from sqlmodel import Session
+
+from api.bootstrap import Runtime
+from api.pki_services import PkiServices, crl_for
+from certs.ocsp import build_request
+from certs.revocation import DatabaseRevocationSource
+from signing.pades import ValidationMaterial
+from signing.storage import DocumentStore
+from signing.timestamping import InProcessTimeStamper
+
+__all__ = ["SigningServices", "build_signing_services"]
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+@dataclass(frozen=True)
+class SigningServices:
+    runtime: Runtime
+    pki: PkiServices
+    store: DocumentStore
+    chain: list[asn1_x509.Certificate]
+    """Issuing CA then root, as embedded in every signature."""
+    timestamp_size: int
+    """Size of one of our time-stamp tokens, for the CMS size reservation."""
+
+    def timestamper(self) -> TimeStamper:
+        if self.runtime.settings.tsa_url:
+            return HTTPTimeStamper(self.runtime.settings.tsa_url, timeout=10)
+        return InProcessTimeStamper(lambda der: self.pki.tsa.respond(der, datetime.now(UTC)))
+
+    def validation_material(self, session: Session, signer: x509.Certificate) -> ValidationMaterial:
+        """OCSP answers for the signer and the TSA, and the root CRL, made in-process."""
+        authority = self.runtime.authority
+        now = datetime.now(UTC)
+        source = DatabaseRevocationSource(session)
+        ocsps = [
+            self.pki.ocsp.respond(build_request(authority.issuing, cert.serial_number), source, now)
+            for cert in (signer, authority.tsa)
+        ]
+        return ValidationMaterial(
+            trust_roots=[self.chain[1]],
+            other_certs=[self.chain[0], _asn1(authority.tsa)],
+            ocsps=ocsps,
+            crls=[crl_for(self.runtime, session, "root", now)],
+        )
+
+
+def build_signing_services(runtime: Runtime, pki: PkiServices) -> SigningServices:
+    runtime.settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sample = pki.tsa.respond(
+        tsp.TimeStampReq(
+            {
+                "version": "v1",
+                "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
+                                    "hashed_message": bytes(32)},  # fmt: skip
+                "cert_req": True,
+                "nonce": 2**63,
+            }
+        ).dump(),
+        datetime.now(UTC),
+    )
+    return SigningServices(
+        runtime=runtime,
+        pki=pki,
+        store=DocumentStore(runtime.settings.documents_dir),
+        chain=[_asn1(runtime.authority.issuing), _asn1(runtime.authority.root)],
+        timestamp_size=len(sample) + 1024,
+    )

@@ -1,0 +1,127 @@
+"""Reading an uploaded PDF safely: what it is, whether it can be signed, where a stamp may go."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
+
+from signing.errors import EncryptedPdf, HostilePdf, NotAPdf, TooManyPages, UnparsablePdf
+
+__all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_pdf", "open_reader"]
+
+DEFAULT_MAX_PAGES = 5_000
+_MAX_INFLATED = 64 * 1024 * 1024
+"""Largest a page content stream may inflate to, and at most 100x its compressed size."""
+
+
+def _check_content_streams(reader: PdfFileReader, count: int) -> None:
+    """Refuse decompression bombs in page contents, inflating each stream with a bound."""
+    for index in range(count):
+        page_ref, _ = reader.find_page_for_modification(index)
+        contents = page_ref.get_object().get("/Contents")
+        if contents is None:
+            continue
+        contents = contents.get_object()
+        streams = contents if isinstance(contents, list) else [contents]
+        for stream in streams:
+            stream = stream.get_object()
+            raw = getattr(stream, "encoded_data", None) or b""
+            if stream.get("/Filter") not in ("/FlateDecode", ["/FlateDecode"]):
+                continue
+            inflater = zlib.decompressobj()
+            limit = min(_MAX_INFLATED, max(100 * len(raw), 4 * 1024 * 1024))
+            try:
+                inflated = inflater.decompress(raw, limit + 1)
+            except zlib.error:
+                continue  # damaged streams are a viewer's problem, not a bomb
+            if len(inflated) > limit:
+                raise HostilePdf(
+                    f"page {index + 1} holds a decompression bomb (a stream inflating past "
+                    f"{limit // (1024 * 1024)} MB): the document is refused"
+                )
+
+
+@dataclass(frozen=True)
+class PdfFacts:
+    """What signing needs to know about a document before it touches it."""
+
+    page_count: int
+    page_sizes: dict[int, tuple[float, float, float, float]]
+    """1-based page number -> media box (x1, y1, x2, y2), for the pages asked about."""
+    empty_fields: tuple[str, ...]
+    """Names of unsigned signature fields."""
+    signed_fields: tuple[str, ...]
+    """Names of signature fields that carry a signature already."""
+
+
+def open_reader(stream: BinaryIO) -> PdfFileReader:
+    """A pyHanko reader, with errors turned into signing's own."""
+    head = stream.read(1024)
+    stream.seek(0)
+    if b"%PDF-" not in head:
+        raise NotAPdf("the file is not a PDF document")
+    try:
+        reader = PdfFileReader(stream, strict=False)
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise UnparsablePdf(f"the PDF cannot be read (truncated or damaged): {exc}") from None
+    except RecursionError:
+        raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
+    if reader.encrypted:
+        raise EncryptedPdf(
+            "the PDF is encrypted or password-protected: upload the decrypted document"
+        )
+    return reader
+
+
+def inspect_pdf(
+    path: Path,
+    *,
+    pages: tuple[int, ...] = (),
+    max_pages: int = DEFAULT_MAX_PAGES,
+    deep: bool = False,
+) -> PdfFacts:
+    """Open the document, count pages, list signature fields; refuse what cannot be signed.
+
+    ``deep`` also inflates every page's content with a bound, refusing decompression bombs.
+    """
+    with path.open("rb") as stream:
+        reader = open_reader(stream)
+        try:
+            root_pages = reader.root["/Pages"]
+            count = int(root_pages["/Count"])
+            if count <= 0:
+                raise UnparsablePdf(f"the page tree claims {count} pages")
+            if count > max_pages:
+                raise TooManyPages(
+                    f"the document has {count} pages; at most {max_pages} can be signed here",
+                    page_count=count,
+                    max_pages=max_pages,
+                )
+            if deep:
+                _check_content_streams(reader, count)
+            sizes = {}
+            for number in pages:
+                if 1 <= number <= count:
+                    page_ref, _ = reader.find_page_for_modification(number - 1)
+                    page = page_ref.get_object()
+                    box = page.get("/MediaBox") or page.get("/CropBox") or [0, 0, 595, 842]
+                    sizes[number] = tuple(float(v) for v in box)  # type: ignore[assignment]
+            empty, signed = [], []
+            for name, value, _ref in enumerate_sig_fields(reader):
+                (signed if value is not None else empty).append(name)
+        except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise UnparsablePdf(f"the PDF structure is broken: {exc}") from None
+        except RecursionError:
+            raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
+    return PdfFacts(
+        page_count=count,
+        page_sizes=sizes,  # type: ignore[arg-type]
+        empty_fields=tuple(empty),
+        signed_fields=tuple(signed),
+    )

@@ -1,0 +1,103 @@
+"""Errors of signing, each with a stable machine-readable code."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DocumentGone",
+    "EncryptedPdf",
+    "FieldUnusable",
+    "HostilePdf",
+    "IdempotencyConflict",
+    "InvalidOption",
+    "InvalidPlacement",
+    "NoSuchPage",
+    "NotAPdf",
+    "SignatureNotFound",
+    "SigningError",
+    "StampFontMissing",
+    "TimestampUnavailable",
+    "TooManyPages",
+    "UnparsablePdf",
+]
+
+
+class SigningError(Exception):
+    """Base of every error raised by ``signing``; ``code`` is stable, ``detail`` for people."""
+
+    code = "signing.error"
+    commits_work = False
+
+    def __init__(self, detail: str, **fields: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields
+
+
+class NotAPdf(SigningError):
+    code = "signing.not_a_pdf"
+
+
+class UnparsablePdf(SigningError):
+    """Truncated or broken beyond what a reader can repair."""
+
+    code = "signing.unparsable_pdf"
+
+
+class EncryptedPdf(SigningError):
+    code = "signing.encrypted_pdf"
+
+
+class NoSuchPage(SigningError):
+    code = "signing.no_such_page"
+
+
+class InvalidPlacement(SigningError):
+    code = "signing.invalid_placement"
+
+
+class FieldUnusable(SigningError):
+    """The named signature field does not exist, is signed already, or is not a signature field."""
+
+    code = "signing.field_unusable"
+
+
+class TimestampUnavailable(SigningError):
+    """The level needs a time-stamp and the time-stamping authority did not answer."""
+
+    code = "signing.tsa_unavailable"
+
+
+class StampFontMissing(SigningError):
+    code = "signing.stamp_font_missing"
+
+
+class IdempotencyConflict(SigningError):
+    """The Idempotency-Key was used before for a different request."""
+
+    code = "signing.idempotency_conflict"
+
+
+class SignatureNotFound(SigningError):
+    code = "signing.not_found"
+
+
+class DocumentGone(SigningError):
+    """The signed document was deleted at the end of its retention period."""
+
+    code = "signing.document_purged"
+
+
+class InvalidOption(SigningError):
+    """A signing option (level, rectangle, language, certification level) is not understood."""
+
+    code = "signing.invalid_option"
+
+
+class HostilePdf(SigningError):
+    """A document built to exhaust the reader: a decompression bomb, absurd nesting."""
+
+    code = "signing.hostile_pdf"
+
+
+class TooManyPages(SigningError):
+    code = "signing.too_many_pages"

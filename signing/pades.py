@@ -1,0 +1,208 @@
+"""PAdES signing of a PDF file at levels B-B, B-T, B-LT and B-LTA."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.general import SigningError as PyhankoSigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
+
+from signing.documents import inspect_pdf
+from signing.errors import (
+    FieldUnusable,
+    InvalidPlacement,
+    NoSuchPage,
+    TimestampUnavailable,
+    UnparsablePdf,
+)
+from signing.signer import KeyStoreSigner
+from signing.stamp import StampText, render_stamp_pdf
+
+__all__ = ["DEFAULT_STAMP_SIZE", "Level", "Placement", "SignatureOptions", "ValidationMaterial",
+           "sign_document"]  # fmt: skip
+
+DEFAULT_STAMP_SIZE = (220.0, 70.0)
+_MARGIN = 36.0
+
+
+class Level(enum.StrEnum):
+    """PAdES baseline levels (ETSI EN 319 142-1)."""
+
+    B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    @property
+    def timestamped(self) -> bool:
+        return self is not Level.B_B
+
+    @property
+    def long_term(self) -> bool:
+        return self in (Level.B_LT, Level.B_LTA)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the visible stamp goes: a page and rectangle, or an existing empty field."""
+
+    page: int | None = None
+    """1-based; the last page when neither page nor field is given."""
+    box: tuple[float, float, float, float] | None = None
+    """x1, y1, x2, y2 in PDF points; bottom right of the page when not given."""
+    field_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SignatureOptions:
+    level: Level = Level.B_LT
+    signer_name: str = ""
+    reason: str | None = None
+    location: str | None = None
+    placement: Placement | None = None
+    """None: an invisible signature."""
+    language: str = "vi"
+    certify: int | None = None
+    """DocMDP level 1, 2 or 3 for a certification signature (first signer only)."""
+
+
+@dataclass(frozen=True)
+class ValidationMaterial:
+    """Everything B-LT needs, gathered in-process: no HTTP to ourselves while signing."""
+
+    trust_roots: list[asn1_x509.Certificate]
+    other_certs: list[asn1_x509.Certificate]
+    ocsps: list[bytes] = field(default_factory=list)
+    crls: list[bytes] = field(default_factory=list)
+
+    def context(self) -> ValidationContext:
+        return ValidationContext(
+            trust_roots=self.trust_roots,
+            other_certs=self.other_certs,
+            ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in self.ocsps],
+            crls=[asn1_crl.CertificateList.load(c) for c in self.crls],
+            allow_fetching=False,
+            revocation_mode="hard-fail",
+        )
+
+
+def _reserve(signer: KeyStoreSigner, timestamp_size: int) -> int:
+    """CMS bytes to reserve: certificates, attributes, signature and token, plus headroom."""
+    # Certificates count twice: besides the CMS certificate set, the signing-certificate
+    # attribute and issuer names repeat their subjects; RSA keys make that noticeable.
+    total = 8192 + 2 * signer.certificates_size + signer.max_signature_size + timestamp_size
+    return total + (-total % 64)  # pyHanko wants an even count; round to 64
+
+
+def _new_field_spec(source: Path, placement: Placement) -> tuple[SigFieldSpec | None, str, tuple[float, float]]:
+    facts = inspect_pdf(source, pages=(placement.page,) if placement.page else ())
+    if placement.field_name:
+        if placement.field_name in facts.signed_fields:
+            raise FieldUnusable(f"the field {placement.field_name!r} is signed already")
+        if placement.field_name not in facts.empty_fields:
+            raise FieldUnusable(f"the document has no empty signature field {placement.field_name!r}")
+        return None, placement.field_name, DEFAULT_STAMP_SIZE
+    page = placement.page or facts.page_count
+    if not 1 <= page <= facts.page_count:
+        raise NoSuchPage(f"the document has {facts.page_count} pages; there is no page {page}",
+                         page_count=facts.page_count)  # fmt: skip
+    if page not in facts.page_sizes:
+        facts = inspect_pdf(source, pages=(page,))
+    x1, y1, x2, y2 = facts.page_sizes[page]
+    if placement.box is None:
+        w, h = DEFAULT_STAMP_SIZE
+        box = (x2 - _MARGIN - w, y1 + _MARGIN, x2 - _MARGIN, y1 + _MARGIN + h)
+    else:
+        box = placement.box
+        if not (box[0] < box[2] and box[1] < box[3]):
+            raise InvalidPlacement("the rectangle must be x1,y1,x2,y2 with x1 < x2 and y1 < y2")
+        if box[0] < x1 or box[1] < y1 or box[2] > x2 or box[3] > y2:
+            raise InvalidPlacement(f"the rectangle lies outside page {page} ({x1:g},{y1:g},{x2:g},{y2:g})")
+        if box[2] - box[0] < 60 or box[3] - box[1] < 20:
+            raise InvalidPlacement("the stamp needs at least 60 × 20 points")
+    name = f"kyso-{secrets.token_hex(4)}"
+    rounded = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
+    spec = SigFieldSpec(sig_field_name=name, on_page=page - 1, box=rounded)
+    return spec, name, (rounded[2] - rounded[0], rounded[3] - rounded[1])
+
+
+def sign_document(
+    source: Path,
+    destination: Path,
+    *,
+    options: SignatureOptions,
+    signer: KeyStoreSigner,
+    timestamper: TimeStamper | None,
+    material: ValidationMaterial | None,
+    font: Path,
+    now: datetime,
+    timestamp_size: int = 6000,
+    max_pages: int = 5_000,
+) -> None:
+    """Sign ``source`` into ``destination`` (an incremental update: earlier signatures stay valid)."""
+    facts = inspect_pdf(source, max_pages=max_pages)
+    if options.certify and facts.signed_fields:
+        raise FieldUnusable("a certification signature must be the document's first signature")
+    if options.level.timestamped and timestamper is None:
+        raise TimestampUnavailable("this level needs a time-stamp and no TSA is configured")
+    if options.level.long_term and material is None:
+        raise TimestampUnavailable("this level needs validation data")
+    spec, field_name, stamp_size = None, f"kyso-{secrets.token_hex(4)}", DEFAULT_STAMP_SIZE
+    stamp_style = None
+    with tempfile.TemporaryDirectory(prefix="kyso-stamp-") as scratch:
+        if options.placement is not None:
+            spec, field_name, stamp_size = _new_field_spec(source, options.placement)
+            stamp_pdf = Path(scratch) / "stamp.pdf"
+            stamp_pdf.write_bytes(render_stamp_pdf(
+                StampText(options.signer_name, now, options.reason, options.location, options.language),
+                stamp_size[0], stamp_size[1], font,
+            ))  # fmt: skip
+            stamp_style = StaticStampStyle.from_pdf_file(str(stamp_pdf), border_width=0)
+        else:
+            spec = SigFieldSpec(sig_field_name=field_name)  # invisible: no box
+        meta = PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            reason=options.reason,
+            location=options.location,
+            name=options.signer_name or None,
+            certify=options.certify is not None,
+            docmdp_permissions=MDPPerm(options.certify) if options.certify else MDPPerm.FILL_FORMS,
+            embed_validation_info=options.level.long_term,
+            use_pades_lta=options.level is Level.B_LTA,
+            validation_context=material.context() if material and options.level.long_term else None,
+        )
+        pdf_signer = PdfSigner(
+            meta,
+            signer,
+            timestamper=timestamper if options.level.timestamped else None,
+            stamp_style=stamp_style,
+            new_field_spec=spec,
+        )
+        reserve = _reserve(signer, timestamp_size if options.level.timestamped else 0)
+        try:
+            with source.open("rb") as inp, destination.open("wb") as out:
+                writer = IncrementalPdfFileWriter(inp, strict=False)
+                pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out)
+        except TimestampRequestError as exc:
+            raise TimestampUnavailable(f"the time-stamping authority did not answer: {exc}") from None
+        except (PdfError, PyhankoSigningError) as exc:
+            if isinstance(exc, PyhankoSigningError) and "timestamp" in str(exc).lower():
+                raise TimestampUnavailable(f"time-stamping failed: {exc}") from None
+            raise UnparsablePdf(f"the document could not be signed: {exc}") from None

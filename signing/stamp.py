@@ -1,0 +1,106 @@
+"""The visible signature stamp, drawn as a small PDF (reportlab, an embedded TrueType font).
+
+pyHanko's own OpenType text stamps spread Vietnamese glyphs apart; a stamp laid out by reportlab
+with a font covering Vietnamese (DejaVu Sans by default) renders correctly, and pyHanko places
+that page as the signature's appearance.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from reportlab.lib.colors import Color
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from signing.errors import StampFontMissing
+
+__all__ = ["DEFAULT_FONT", "StampText", "render_stamp_pdf"]
+
+DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+_LABELS = {
+    "vi": {"signed_by": "Ký bởi", "time": "Thời gian", "reason": "Lý do", "location": "Nơi ký"},
+    "en": {"signed_by": "Signed by", "time": "Time", "reason": "Reason", "location": "Location"},
+}
+_registered: dict[Path, str] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StampText:
+    """What the stamp says."""
+
+    signer_name: str
+    signed_at: datetime
+    """UTC; shown in Asia/Ho_Chi_Minh."""
+    reason: str | None = None
+    location: str | None = None
+    language: str = "vi"
+    """``vi`` (default) or ``en``."""
+
+    def lines(self) -> list[tuple[str, str]]:
+        labels = _LABELS.get(self.language, _LABELS["vi"])
+        local = self.signed_at.astimezone(VIETNAM)
+        lines = [
+            (labels["signed_by"], self.signer_name),
+            (labels["time"], f"{local:%d/%m/%Y %H:%M:%S} (GMT+7)"),
+        ]
+        if self.reason:
+            lines.append((labels["reason"], self.reason))
+        if self.location:
+            lines.append((labels["location"], self.location))
+        return lines
+
+
+def _font(path: Path) -> str:
+    with _lock:
+        if path not in _registered:
+            if not path.is_file():
+                raise StampFontMissing(
+                    f"the stamp font {path} is missing: install Debian's fonts-dejavu-core "
+                    "or set KYSO_STAMP_FONT to a TrueType font covering Vietnamese"
+                )
+            name = f"KysoStamp{len(_registered)}"
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+            _registered[path] = name
+        return _registered[path]
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def render_stamp_pdf(text: StampText, width: float, height: float, font_path: Path) -> bytes:
+    """A one-page PDF of exactly ``width`` × ``height`` points holding the stamp."""
+    font = _font(font_path)
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    pdf.setTitle("kyso signature stamp")
+    pdf.setStrokeColor(Color(0.72, 0.11, 0.11))
+    pdf.setFillColor(Color(1, 0.97, 0.95))
+    pdf.setLineWidth(1.2)
+    pdf.roundRect(1, 1, width - 2, height - 2, 4, stroke=1, fill=1)
+    lines = text.lines()
+    size = max(5.0, min(9.0, (height - 8) / (len(lines) * 1.3)))
+    y = height - 5 - size
+    pdf.setFillColor(Color(0.72, 0.11, 0.11))
+    for label, value in lines:
+        pdf.setFont(font, size)
+        line = _fit(f"{label}: {value}", font, size, width - 10)
+        pdf.drawString(5, y, line)
+        y -= size * 1.3
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

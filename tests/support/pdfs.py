@@ -1,0 +1,103 @@
+"""Test documents, made here: plain, multi-page, with an empty field, and hostile ones."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import zlib
+from pathlib import Path
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.fields import SigFieldSpec, append_signature_field
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def simple_pdf(pages: int = 1, text: str = "Đơn đề nghị cấp giấy phép") -> bytes:
+    if "TestSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("TestSans", str(FONT)))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(595, 842))
+    for number in range(1, pages + 1):
+        pdf.setFont("TestSans", 14)
+        pdf.drawString(72, 770, f"{text} — trang {number}")
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def with_empty_field(name: str = "ChuKyCongDan") -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(simple_pdf()))
+    append_signature_field(
+        writer, SigFieldSpec(sig_field_name=name, on_page=0, box=(300, 80, 540, 160))
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypted_pdf(directory: Path) -> bytes:
+    plain, locked = directory / "plain.pdf", directory / "locked.pdf"
+    plain.write_bytes(simple_pdf())
+    subprocess.run(
+        ["qpdf", "--encrypt", "user-pw", "owner-pw", "256", "--", str(plain), str(locked)],
+        check=True,
+    )
+    return locked.read_bytes()
+
+
+def _minimal_pdf(objects: list[bytes], root: int = 1) -> bytes:
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, root, xref)
+    )
+    return out.getvalue()
+
+
+def compression_bomb() -> bytes:
+    """A page whose content stream inflates to 1 GiB of zeros (a 1 MB upload)."""
+    bomb = zlib.compress(b"\0" * (1024 * 1024 * 1024), 9)
+    return _minimal_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(bomb) + bomb + b"\nendstream",
+    ])  # fmt: skip
+
+
+def deep_object_graph(depth: int = 100_000) -> bytes:
+    """A catalog holding arrays nested 100,000 deep."""
+    return _minimal_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * depth + b"]" * depth + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ])  # fmt: skip
+
+
+def broken_xref() -> bytes:
+    """A PDF whose cross-reference table points into nowhere."""
+    good = simple_pdf()
+    head, _, _ = good.rpartition(b"startxref")
+    return head + b"startxref\n999999999\n%%EOF\n"
+
+
+def many_pages(count: int = 10_000) -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(595, 842), pageCompression=1)
+    for _ in range(count):
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
