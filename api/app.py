@@ -14,11 +14,11 @@ from api.bootstrap import Runtime, open_runtime
 from api.database import unit_of_work
 from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
-from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
 from api.limits import BodySizeLimit
+from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
 from api.routes import admin, auth, health, me, pki, proofing, signatures
-from api.signing_services import build_signing_services
 from api.settings import Settings
+from api.signing_services import build_signing_services
 from signing.records import purge_expired
 from signing.storage import DocumentStore
 

@@ -285,6 +285,17 @@ def rotate_token_key() -> None:
     click.echo(json.dumps({"kid": kid}))
 
 
+@admin.command("purge-documents")
+def purge_documents_command() -> None:
+    """Delete signed documents past their retention period (the records stay)."""
+    from api.app import purge_documents
+
+    runtime = open_runtime(_settings())
+    count = purge_documents(runtime)
+    runtime.engine.dispose()
+    click.echo(json.dumps({"purged": count}))
+
+
 @admin.group("audit")
 def audit() -> None:
     """The hash-chained audit log."""

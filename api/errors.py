@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from billing import errors as billing_errors
 from certs import errors as certs_errors
@@ -184,10 +184,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
         logger.warning("concurrent write refused by a unique constraint: %s", type(exc).__name__)
-        return problem(409, "conflict.concurrent_request",
-                       "A concurrent request did the same thing first: retry to see its result")  # fmt: skip
+        return problem(
+            409,
+            "conflict.concurrent_request",
+            "A concurrent request did the same thing first: retry to see its result",
+        )
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ClientDisconnect):
+            logger.info("client disconnected before the request was read")
+            return problem(400, ClientGone.code, "Client disconnected")
         logger.exception("unhandled error", exc_info=exc)
         return problem(500, "internal", "Internal error")
 

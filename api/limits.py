@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+import json
 
-from api.errors import PayloadTooLarge
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["BodySizeLimit"]
 
 
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {
+            "type": "urn:kyso:problem:request.too_large",
+            "title": "Request too large",
+            "status": 413,
+            "code": "request.too_large",
+            "detail": f"the request body exceeds {limit} bytes",
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
-    """Counts the bytes of each request body; past the limit for its path, the read fails
-    with ``PayloadTooLarge`` (answered 413 by the error handlers)."""
+    """Answers 413 when a request body is, or turns out to be, larger than its path allows.
+
+    A declared Content-Length over the limit is refused before the body is read; a chunked
+    body is cut off at the limit, the application sees a disconnect and its answer is dropped.
+    """
 
     def __init__(self, app: ASGIApp, *, limits: dict[str, int], default: int) -> None:
         self.app = app
@@ -31,21 +53,26 @@ class BodySizeLimit:
         limit = self._limit(scope["path"])
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                raise_too_large = True
-                break
-        else:
-            raise_too_large = False
+                await _too_large(send, limit)
+                return
         received = 0
+        answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            if raise_too_large:
-                raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+            nonlocal received, answered
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                    answered = True
+                    await _too_large(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not answered:
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)

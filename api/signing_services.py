@@ -66,8 +66,10 @@ def build_signing_services(runtime: Runtime, pki: PkiServices) -> SigningService
         tsp.TimeStampReq(
             {
                 "version": "v1",
-                "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
-                                    "hashed_message": bytes(32)},  # fmt: skip
+                "message_imprint": {
+                    "hash_algorithm": {"algorithm": "sha256"},
+                    "hashed_message": bytes(32),
+                },
                 "cert_req": True,
                 "nonce": 2**63,
             }

@@ -277,6 +277,7 @@ class CredentialService:
     ) -> Credential:
         """The credential to sign with (the given one, or the newest active one), checked usable
         and not revoked in the CA's own records."""
+        credential: Credential | None
         if credential_id:
             credential = self.get_own(session, user, credential_id)
         else:

@@ -105,14 +105,16 @@ def inspect_pdf(
                 )
             if deep:
                 _check_content_streams(reader, count)
-            sizes = {}
+            sizes: dict[int, tuple[float, float, float, float]] = {}
             for number in pages:
                 if 1 <= number <= count:
                     page_ref, _ = reader.find_page_for_modification(number - 1)
                     page = page_ref.get_object()
                     box = page.get("/MediaBox") or page.get("/CropBox") or [0, 0, 595, 842]
-                    sizes[number] = tuple(float(v) for v in box)  # type: ignore[assignment]
-            empty, signed = [], []
+                    x1, y1, x2, y2 = (float(v) for v in box)
+                    sizes[number] = (x1, y1, x2, y2)
+            empty: list[str] = []
+            signed: list[str] = []
             for name, value, _ref in enumerate_sig_fields(reader):
                 (signed if value is not None else empty).append(name)
         except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
@@ -121,7 +123,7 @@ def inspect_pdf(
             raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
     return PdfFacts(
         page_count=count,
-        page_sizes=sizes,  # type: ignore[arg-type]
+        page_sizes=sizes,
         empty_fields=tuple(empty),
         signed_fields=tuple(signed),
     )

@@ -109,13 +109,17 @@ def _reserve(signer: KeyStoreSigner, timestamp_size: int) -> int:
     return total + (-total % 64)  # pyHanko wants an even count; round to 64
 
 
-def _new_field_spec(source: Path, placement: Placement) -> tuple[SigFieldSpec | None, str, tuple[float, float]]:
+def _new_field_spec(
+    source: Path, placement: Placement
+) -> tuple[SigFieldSpec | None, str, tuple[float, float]]:
     facts = inspect_pdf(source, pages=(placement.page,) if placement.page else ())
     if placement.field_name:
         if placement.field_name in facts.signed_fields:
             raise FieldUnusable(f"the field {placement.field_name!r} is signed already")
         if placement.field_name not in facts.empty_fields:
-            raise FieldUnusable(f"the document has no empty signature field {placement.field_name!r}")
+            raise FieldUnusable(
+                f"the document has no empty signature field {placement.field_name!r}"
+            )
         return None, placement.field_name, DEFAULT_STAMP_SIZE
     page = placement.page or facts.page_count
     if not 1 <= page <= facts.page_count:
@@ -132,9 +136,11 @@ def _new_field_spec(source: Path, placement: Placement) -> tuple[SigFieldSpec | 
         if not (box[0] < box[2] and box[1] < box[3]):
             raise InvalidPlacement("the rectangle must be x1,y1,x2,y2 with x1 < x2 and y1 < y2")
         if box[0] < x1 or box[1] < y1 or box[2] > x2 or box[3] > y2:
-            raise InvalidPlacement(f"the rectangle lies outside page {page} ({x1:g},{y1:g},{x2:g},{y2:g})")
+            raise InvalidPlacement(
+                f"the rectangle lies outside page {page} ({x1:g},{y1:g},{x2:g},{y2:g})"
+            )
         if box[2] - box[0] < 60 or box[3] - box[1] < 20:
-            raise InvalidPlacement("the stamp needs at least 60 × 20 points")
+            raise InvalidPlacement("the stamp needs at least 60 by 20 points")
     name = f"kyso-{secrets.token_hex(4)}"
     rounded = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
     spec = SigFieldSpec(sig_field_name=name, on_page=page - 1, box=rounded)
@@ -154,7 +160,8 @@ def sign_document(
     timestamp_size: int = 6000,
     max_pages: int = 5_000,
 ) -> None:
-    """Sign ``source`` into ``destination`` (an incremental update: earlier signatures stay valid)."""
+    """Sign ``source`` into ``destination``: an incremental update, earlier signatures stay
+    valid."""
     facts = inspect_pdf(source, max_pages=max_pages)
     if options.certify and facts.signed_fields:
         raise FieldUnusable("a certification signature must be the document's first signature")
@@ -168,10 +175,10 @@ def sign_document(
         if options.placement is not None:
             spec, field_name, stamp_size = _new_field_spec(source, options.placement)
             stamp_pdf = Path(scratch) / "stamp.pdf"
-            stamp_pdf.write_bytes(render_stamp_pdf(
-                StampText(options.signer_name, now, options.reason, options.location, options.language),
-                stamp_size[0], stamp_size[1], font,
-            ))  # fmt: skip
+            text = StampText(
+                options.signer_name, now, options.reason, options.location, options.language
+            )
+            stamp_pdf.write_bytes(render_stamp_pdf(text, stamp_size[0], stamp_size[1], font))
             stamp_style = StaticStampStyle.from_pdf_file(str(stamp_pdf), border_width=0)
         else:
             spec = SigFieldSpec(sig_field_name=field_name)  # invisible: no box
@@ -201,7 +208,9 @@ def sign_document(
                 writer = IncrementalPdfFileWriter(inp, strict=False)
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out)
         except TimestampRequestError as exc:
-            raise TimestampUnavailable(f"the time-stamping authority did not answer: {exc}") from None
+            raise TimestampUnavailable(
+                f"the time-stamping authority did not answer: {exc}"
+            ) from None
         except (PdfError, PyhankoSigningError) as exc:
             if isinstance(exc, PyhankoSigningError) and "timestamp" in str(exc).lower():
                 raise TimestampUnavailable(f"time-stamping failed: {exc}") from None

@@ -14,7 +14,7 @@ __all__ = ["KeyStoreSigner"]
 _MAX_SIGNATURE_BYTES = {KeyAlgorithm.ECDSA_P256: 72, KeyAlgorithm.RSA_3072: 384}
 
 
-class KeyStoreSigner(Signer):  # type: ignore[misc]
+class KeyStoreSigner(Signer):
     """Signs CMS signed attributes with an unlocked key handle, built once per authorisation.
 
     The key never leaves its handle; pyHanko's dry run (used only when no size is reserved)
@@ -47,7 +47,9 @@ class KeyStoreSigner(Signer):  # type: ignore[misc]
     def max_signature_size(self) -> int:
         return _MAX_SIGNATURE_BYTES[self._key.algorithm]
 
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
         if digest_algorithm != "sha256":
             raise ValueError(f"kyso signs with SHA-256, not {digest_algorithm}")
         if dry_run:

@@ -83,7 +83,7 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 
 def render_stamp_pdf(text: StampText, width: float, height: float, font_path: Path) -> bytes:
-    """A one-page PDF of exactly ``width`` × ``height`` points holding the stamp."""
+    """A one-page PDF of exactly ``width`` by ``height`` points holding the stamp."""
     font = _font(font_path)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)

@@ -25,7 +25,7 @@ class DocumentStore:
         return self.directory / f"{signature_id}.pdf"
 
     def keep(self, session: Session, signature_id: str, signed: Path) -> Path:
-        """Move the signed file into the store; it is removed again if the transaction rolls back."""
+        """Move the signed file into the store; it goes again if the transaction rolls back."""
         target = self.path(signature_id)
         shutil.move(signed, target)
         os.chmod(target, 0o600)

@@ -14,7 +14,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 __all__ = ["InProcessTimeStamper"]
 
 
-class InProcessTimeStamper(TimeStamper):  # type: ignore[misc]
+class InProcessTimeStamper(TimeStamper):
     """Hands the DER request to a ``respond(der) -> der`` callable (``TimeStampAuthority``)."""
 
     def __init__(self, respond: Callable[[bytes], bytes]) -> None:

@@ -158,13 +158,30 @@ def create_signature(
                 out.write(chunk)
         original_sha256 = digest.hexdigest()
         request_sha256 = hashlib.sha256(
-            (original_sha256 + json.dumps([level, reason, location, page, rect, field, invisible,
-                                           language, certify, credential_id])).encode()  # fmt: skip
+            (
+                original_sha256
+                + json.dumps(
+                    [
+                        level,
+                        reason,
+                        location,
+                        page,
+                        rect,
+                        field,
+                        invisible,
+                        language,
+                        certify,
+                        credential_id,
+                    ]
+                )
+            ).encode()
         ).hexdigest()
         replay = find_replay(session, user_id=user.id, idempotency_key=key,
                              request_sha256=request_sha256)  # fmt: skip
         if replay is not None:
-            _, path = owned_document(session, signing.store, user_id=user.id, signature_id=replay.id)
+            _, path = owned_document(
+                session, signing.store, user_id=user.id, signature_id=replay.id
+            )
             return _download(path, replay, replayed=True)
 
         # The document is judged before the key is touched: a bad upload never unlocks it.
@@ -227,8 +244,15 @@ def my_usage(caller: Annotated[Principal, Depends(require_roles(*[r.value for r 
              session: SessionDep) -> UsagePage:  # fmt: skip
     events = usage_of(session, caller.user.id)
     return UsagePage(
-        items=[UsageOut(product=e.product, amount=e.amount, quantity=e.quantity,
-                        signature_id=e.signature_id, created_at=e.created_at.isoformat())
-               for e in events],  # fmt: skip
+        items=[
+            UsageOut(
+                product=e.product,
+                amount=e.amount,
+                quantity=e.quantity,
+                signature_id=e.signature_id,
+                created_at=e.created_at.isoformat(),
+            )
+            for e in events
+        ],
         total_amount=sum(e.amount for e in events),
     )

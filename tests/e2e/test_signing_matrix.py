@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tests.e2e.signing_helpers import Signer, make_signers, sign

@@ -20,7 +20,7 @@ def simple_pdf(pages: int = 1, text: str = "Đơn đề nghị cấp giấy phé
     if "TestSans" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont("TestSans", str(FONT)))
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=(595, 842))
+    pdf = canvas.Canvas(buffer, pagesize=(595, 842), invariant=1)
     for number in range(1, pages + 1):
         pdf.setFont("TestSans", 14)
         pdf.drawString(72, 770, f"{text} — trang {number}")
@@ -96,7 +96,7 @@ def broken_xref() -> bytes:
 
 def many_pages(count: int = 10_000) -> bytes:
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=(595, 842), pageCompression=1)
+    pdf = canvas.Canvas(buffer, pagesize=(595, 842), pageCompression=1, invariant=1)
     for _ in range(count):
         pdf.showPage()
     pdf.save()

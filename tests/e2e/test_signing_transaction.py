@@ -1,0 +1,201 @@
+"""The sign-and-record transaction: idempotent retries, failures that leave nothing, refusals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.signing_helpers import Signer, make_signers, sign, usage
+from tests.support.databases import fresh_database
+from tests.support.pdfs import (
+    broken_xref,
+    compression_bomb,
+    deep_object_graph,
+    encrypted_pdf,
+    many_pages,
+    simple_pdf,
+)
+from tests.support.server import KysoServer, free_port
+from tests.support.snapshot import table_records
+
+
+@pytest.fixture(scope="module")
+def signers(server: KysoServer) -> list[Signer]:
+    return make_signers(server, count=3)
+
+
+def _records(server: KysoServer, user_id: str) -> tuple[int, int]:
+    signatures = [
+        r for r in table_records(server.database_url, "signature") if r["user_id"] == user_id
+    ]
+    events = [
+        r for r in table_records(server.database_url, "usage_event") if r["user_id"] == user_id
+    ]
+    return len(signatures), len(events)
+
+
+def test_same_idempotency_key_returns_the_same_bytes_and_charges_once(
+    server: KysoServer, signers: list[Signer]
+) -> None:
+    signer = signers[0]
+    before = _records(server, signer.account.id)
+    first = sign(signer, simple_pdf(), key="nop-ho-so-001", level="B-T")
+    again = sign(signer, simple_pdf(), key="nop-ho-so-001", level="B-T")
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["x-signature-id"] == first.headers["x-signature-id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert _records(server, signer.account.id) == (before[0] + 1, before[1] + 1)
+    event = [e for e in usage(signer) if e["signature_id"] == first.headers["x-signature-id"]]
+    assert len(event) == 1
+    assert event[0]["product"] == "signature.B-T"
+    assert event[0]["amount"] == 0
+
+    other = sign(signer, simple_pdf(text="another"), key="nop-ho-so-001", level="B-T")
+    assert other.status_code == 422
+    assert other.json()["code"] == "signing.idempotency_conflict"
+
+
+@pytest.fixture(scope="module")
+def dead_tsa_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KysoServer]:
+    """An installation told to time-stamp with a TSA that does not answer."""
+    directory = tmp_path_factory.mktemp(f"dead-tsa-{backend}")
+    with fresh_database(backend, directory) as url:
+        dead = f"http://127.0.0.1:{free_port()}/tsa"
+        running = KysoServer(data_dir=directory / "kyso-data", database_url=url,
+                             extra_env={"KYSO_TSA_URL": dead}).start()  # fmt: skip
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def test_failure_after_the_key_is_unlocked_leaves_no_record_and_no_charge(
+    dead_tsa_server: KysoServer,
+) -> None:
+    (signer,) = make_signers(dead_tsa_server, count=1)
+    refused = sign(signer, simple_pdf(), key="k-1", level="B-T")
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "signing.tsa_unavailable"
+    assert _records(dead_tsa_server, signer.account.id) == (0, 0)
+    assert list((dead_tsa_server.data_dir / "documents").iterdir()) == []
+    # The key and PIN were fine: the same credential signs where no TSA is needed.
+    assert sign(signer, simple_pdf(), key="k-2", level="B-B").status_code == 200
+    assert _records(dead_tsa_server, signer.account.id) == (1, 1)
+    retry = sign(signer, simple_pdf(), key="k-1", level="B-T")  # the failed key is not burnt
+    assert retry.status_code == 503
+
+
+def test_wrong_pin_locks_and_a_revoked_certificate_cannot_sign(
+    server: KysoServer, signers: list[Signer]
+) -> None:
+    signer = signers[1]
+    wrong = sign(signer, simple_pdf(), pin="739201", level="B-B")
+    assert wrong.status_code == 403
+    assert wrong.json()["code"] == "credential.wrong_pin"
+    assert wrong.json()["attempts_left"] == 4
+    for _ in range(4):
+        last = sign(signer, simple_pdf(), pin="739201", level="B-B")
+    assert last.status_code == 423
+    assert last.json()["code"] == "credential.locked"
+    assert sign(signer, simple_pdf(), level="B-B").status_code == 423
+
+    revoked = signers[2]
+    serial = revoked.account.client.get("/v1/me/credentials").json()[0]["serial"]
+    server.cli("admin", "revoke", "--serial", serial, "--reason", "keyCompromise")
+    refused = sign(revoked, simple_pdf(), level="B-B")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "credential.unusable"
+    assert "revoked" in refused.json()["detail"]
+    assert _records(server, signer.account.id)[1] == _records(server, signer.account.id)[0]
+
+
+def _hostile(tmp: Path) -> dict[str, tuple[bytes, int, str]]:
+    good = simple_pdf()
+    return {
+        "not_a_pdf": (b"GIF89a this is an image", 415, "signing.not_a_pdf"),
+        "empty": (b"", 415, "signing.not_a_pdf"),
+        "truncated": (good[: len(good) // 2], 422, "signing.unparsable_pdf"),
+        "encrypted": (encrypted_pdf(tmp), 422, "signing.encrypted_pdf"),
+        "broken_xref": (broken_xref(), 422, "signing.unparsable_pdf"),
+        "compression_bomb": (compression_bomb(), 422, "signing.hostile_pdf"),
+        "deep_object_graph": (deep_object_graph(), 422, "signing.hostile_pdf"),
+        "ten_thousand_pages": (many_pages(10_000), 413, "signing.too_many_pages"),
+    }
+
+
+def test_hostile_uploads_are_refused_and_nothing_is_charged(
+    server: KysoServer, signers: list[Signer], tmp_path: Path
+) -> None:
+    signer = signers[0]
+    before = _records(server, signer.account.id)
+    for name, (body, status, code) in _hostile(tmp_path).items():
+        started = time.monotonic()
+        response = sign(signer, body, level="B-B")
+        assert response.status_code == status, (name, response.text)
+        assert response.json()["code"] == code, name
+        assert time.monotonic() - started < 60, name
+        assert httpx.get(f"{server.url}/healthz").status_code == 200, name
+    assert _records(server, signer.account.id) == before
+    credential = signer.account.client.get("/v1/me/credentials").json()[0]
+    assert credential["failed_pin_attempts"] == 0  # the key was never approached
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "code"),
+    [
+        ({"page": "7"}, 422, "signing.no_such_page"),
+        ({"page": "1", "rect": "500,700,900,800"}, 422, "signing.invalid_placement"),
+        ({"rect": "a,b,c,d"}, 422, "signing.invalid_option"),
+        ({"level": "B-XL"}, 422, "signing.invalid_option"),
+        ({"field": "NoSuchField"}, 422, "signing.field_unusable"),
+        ({"certify": "4"}, 422, "signing.invalid_option"),
+    ],
+    ids=["no_such_page", "outside_page", "bad_rect", "bad_level", "no_such_field", "bad_certify"],
+)
+def test_bad_options_are_explained(
+    server: KysoServer, signers: list[Signer], fields: dict[str, str], status: int, code: str
+) -> None:
+    response = sign(signers[0], simple_pdf(), **fields)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+def test_upload_over_the_limit_is_refused_with_413(tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as url:
+        small = KysoServer(data_dir=tmp_path / "kyso-data", database_url=url,
+                           extra_env={"KYSO_MAX_UPLOAD_MB": "1"}).start()  # fmt: skip
+        try:
+            (signer,) = make_signers(small, count=1)
+            big = simple_pdf() + b"%" + b"x" * (2 * 1024 * 1024)
+            response = sign(signer, big, level="B-B")
+            assert response.status_code == 413
+            assert response.json()["code"] == "request.too_large"
+            assert httpx.get(f"{small.url}/healthz").status_code == 200
+        finally:
+            small.stop()
+
+
+def test_document_is_purged_after_retention_but_the_record_stays(tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as url:
+        server = KysoServer(data_dir=tmp_path / "kyso-data", database_url=url,
+                            extra_env={"KYSO_RETENTION_DAYS": "0"}).start()  # fmt: skip
+        try:
+            (signer,) = make_signers(server, count=1)
+            made = sign(signer, simple_pdf(), level="B-B")
+            assert made.status_code == 200
+            signature_id = made.headers["x-signature-id"]
+            purged = server.cli("admin", "purge-documents")
+            assert '"purged": 1' in purged.stdout
+            gone = signer.account.client.get(f"/v1/signatures/{signature_id}/document")
+            assert gone.status_code == 410
+            assert gone.json()["code"] == "signing.document_purged"
+            listed = signer.account.client.get("/v1/signatures").json()
+            assert [e["document_available"] for e in listed if e["id"] == signature_id] == [False]
+            assert len([e for e in usage(signer) if e["signature_id"] == signature_id]) == 1
+        finally:
+            server.stop()
