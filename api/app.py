@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives import hashes
 from fastapi import FastAPI
 
 from api.bootstrap import Runtime, open_runtime
@@ -59,6 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: initialise what is missing, load the CA, mount every route."""
     settings = settings or Settings()
     runtime = open_runtime(settings)
+    root = runtime.authority.root.fingerprint(hashes.SHA256()).hex(":").upper()
+    logging.getLogger("uvicorn.error").info(
+        "kyso: data directory %s, database %s, public URL %s, root CA SHA-256 %s",
+        settings.data_dir.resolve(),
+        runtime.engine.url.render_as_string(hide_password=True),
+        runtime.urls.base,
+        root,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -8,11 +8,13 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from api.database import make_engine, migrate, startup_lock, unit_of_work
 from api.settings import Settings
-from certs.authority import Authority, load_authority
+from certs.authority import Authority, current_ca_certificates, load_authority
+from certs.errors import CertsError
 from certs.hierarchy import ensure_hierarchy
 from certs.keystore import FileKeyStore, KeyStore
 from certs.masterkey import MasterKey, create_master_key_file, load_master_key
@@ -100,8 +102,41 @@ def initialise(settings: Settings) -> bool:
         engine.dispose()
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    """Initialise if needed, then load the CA for serving or for an admin command."""
+class NoInstallation(CertsError):
+    """An operator command ran where there is no kyso installation."""
+
+    code = "admin.no_installation"
+
+
+def _require_installation(settings: Settings) -> None:
+    """Admin commands act on an existing installation; they never create a CA of their own."""
+    where = f"data directory {settings.data_dir.resolve()}"
+    if settings.database_url:
+        where += " and the database in KYSO_DATABASE_URL"
+    hint = (
+        f"no kyso installation at {where}: run the command from the server's directory, or "
+        "set KYSO_DATA_DIR and KYSO_DATABASE_URL as the server has them (`kyso init` creates "
+        "a new installation)"
+    )
+    if not settings.keystore_dir.is_dir():
+        raise NoInstallation(hint)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with Session(engine) as session:
+            found = bool(current_ca_certificates(session))
+    except SQLAlchemyError:
+        found = False
+    finally:
+        engine.dispose()
+    if not found:
+        raise NoInstallation(hint)
+
+
+def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
+    """Load the CA for serving (``create``: initialise what is missing first) or for an admin
+    command (``create=False``: refuse where there is no installation)."""
+    if not create:
+        _require_installation(settings)
     initialise(settings)
     master_key = _master_key(settings, create=False)
     keystore = FileKeyStore(settings.keystore_dir, master_key)

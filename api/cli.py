@@ -112,7 +112,7 @@ def issue_cert(
     csr_path: str, full_name: str, cccd: str, email: str | None, out_path: str | None
 ) -> None:
     """Issue a signing certificate for a key the holder keeps (a token), from its CSR."""
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     public_key = public_key_from_csr(Path(csr_path).read_bytes())
     subject = SignerSubject(full_name=full_name, cccd=cccd, email=email)
     now = datetime.now(UTC)
@@ -149,7 +149,7 @@ def issue_cert(
 @click.option("--reason", required=True, help="RFC 5280 reason, e.g. keyCompromise, superseded.")
 def revoke_command(serial: str, reason: str) -> None:
     """Revoke a certificate and publish a fresh CRL."""
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     number = parse_serial(serial)
     parsed_reason = RevocationReason.parse(reason)
     now = datetime.now(UTC)
@@ -220,7 +220,7 @@ def create_user_command(
     verified: bool,
 ) -> None:
     """Create an account (citizens need the CCCD block)."""
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
         organisation_id = None
@@ -260,7 +260,7 @@ def create_user_command(
 @click.option("--kind", required=True, type=click.Choice(["agency", "company"]))
 def create_organisation_command(name: str, kind: str) -> None:
     """Create an agency or a company whose members bill to it."""
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     with unit_of_work(runtime.engine) as session:
         organisation = create_organisation(
             session, name=name, kind=kind, now=datetime.now(UTC), actor=_operator()
@@ -273,7 +273,7 @@ def create_organisation_command(name: str, kind: str) -> None:
 @admin.command("rotate-token-key")
 def rotate_token_key() -> None:
     """New access-token signing key; the old one verifies until its tokens expire."""
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
         row = TokenSigner(runtime.keystore, TokenPolicy(issuer=runtime.urls.base)).rotate(
@@ -290,7 +290,7 @@ def purge_documents_command() -> None:
     """Delete signed documents past their retention period (the records stay)."""
     from api.app import purge_documents
 
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     count = purge_documents(runtime)
     runtime.engine.dispose()
     click.echo(json.dumps({"purged": count}))
@@ -304,7 +304,7 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute the chain; exit 1 when a record was edited, removed or inserted."""
-    runtime = open_runtime(_settings())
+    runtime = open_runtime(_settings(), create=False)
     with unit_of_work(runtime.engine) as session:
         verdict = verify_audit_chain(session)
     runtime.engine.dispose()

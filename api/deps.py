@@ -71,7 +71,9 @@ def get_caller(request: Request, session: SessionDep, identity: IdentityDep) -> 
     """The authenticated caller (bearer token or API key); 401 without one."""
     token = _bearer(request)
     if token is None:
-        raise InvalidToken("sign in first: send 'Authorization: Bearer <access token>'")
+        raise InvalidToken(
+            "sign in first: send 'Authorization: Bearer <access token>'", missing=True
+        )
     if is_api_key(token):
         return authenticate_api_key(session, token, utc_now())
     return identity.sign_in.principal_from_token(session, token, utc_now())

@@ -29,6 +29,7 @@ class ApiError(Exception):
 
     code = "api.error"
     status = 400
+    title = "Request refused"
     oauth_error: str | None = None
     """The RFC 6749 error name, for errors of the token endpoint."""
 
@@ -40,6 +41,7 @@ class ApiError(Exception):
 class PayloadTooLarge(ApiError):
     code = "request.too_large"
     status = 413
+    title = "Request too large"
 
 
 class ClientGone(ApiError):
@@ -47,6 +49,7 @@ class ClientGone(ApiError):
 
     code = "request.client_disconnected"
     status = 400
+    title = "Client disconnected"
 
 
 DomainError = (
@@ -159,21 +162,32 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, identity_errors.Throttled):
             response.headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, identity_errors.InvalidToken):
-            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            response.headers["WWW-Authenticate"] = (
+                'Bearer realm="kyso"'
+                if exc.fields.get("missing")
+                else 'Bearer realm="kyso", error="invalid_token"'
+            )
         return response
 
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         extra = {"error": exc.oauth_error} if exc.oauth_error else {}
-        return problem(exc.status, exc.code, type(exc).__name__, exc.detail, **extra)
+        return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
-        return problem(422, "request.invalid", "Invalid request", errors=errors)
+        errors = []
+        for error in exc.errors():
+            location = [str(p) for p in error.get("loc", ())]
+            if location and location[0] in ("body", "query", "path", "header"):
+                location = location[1:]
+            message = str(error.get("msg", ""))
+            if error.get("type", "").startswith("date"):
+                message += " (write dates as YYYY-MM-DD, e.g. 1990-05-17)"
+            errors.append({"field": ".".join(location) or "body", "message": message})
+        fields = ", ".join(e["field"] for e in errors)
+        return problem(422, "request.invalid", "Invalid request",
+                       f"check these fields: {fields}", errors=errors)  # fmt: skip
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

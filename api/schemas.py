@@ -105,6 +105,9 @@ class CertificateIssued(BaseModel):
     puk: str | None = Field(
         default=None, description="Shown once: unlocks the credential after five wrong PINs"
     )
+    notice: str | None = Field(
+        default=None, description="What to do with the PUK, in words for the citizen"
+    )
 
 
 class CredentialOut(BaseModel):

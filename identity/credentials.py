@@ -243,7 +243,8 @@ class CredentialService:
                 credential_id=credential.id,
             )
         session.flush()
-        raise WrongPin(f"wrong PIN: {left} attempts left", attempts_left=left)
+        tries = "1 attempt" if left == 1 else f"{left} attempts"
+        raise WrongPin(f"wrong PIN: {tries} left before the credential locks", attempts_left=left)
 
     def rewrap_with_pin(
         self,

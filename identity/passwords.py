@@ -48,6 +48,14 @@ def password_problems(password: str, *, email: str, cccd: str | None) -> str | N
     return None
 
 
+def _duration(seconds: int) -> str:
+    """Seconds in words: ``1 second``, ``40 seconds``, ``15 minutes``."""
+    if seconds >= 90:
+        minutes = round(seconds / 60)
+        return f"{minutes} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
+
+
 @dataclass(frozen=True)
 class LoginThrottle:
     """After ``free_failures`` failures each attempt waits 2^(n - free) s (at most ``max_delay``);
@@ -63,7 +71,7 @@ class LoginThrottle:
         if user.locked_until is not None and user.locked_until > now:
             wait = int((user.locked_until - now).total_seconds()) + 1
             raise AccountLocked(
-                f"too many failed sign-ins: the account is locked for {wait} more seconds",
+                f"too many failed sign-ins: the account is locked for {_duration(wait)}",
                 retry_after=wait,
             )
         if user.failed_logins >= self.free_failures and user.last_failed_login_at is not None:
@@ -73,7 +81,7 @@ class LoginThrottle:
             ready = user.last_failed_login_at + delay
             if ready > now:
                 wait = int((ready - now).total_seconds()) + 1
-                raise Throttled(f"too many failed sign-ins: try again in {wait} seconds", wait)
+                raise Throttled(f"too many failed sign-ins: try again in {_duration(wait)}", wait)
 
     def failed(self, user: User, now: datetime) -> None:
         user.failed_logins += 1

@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 class UnsupportedGrant(ApiError):
     code = "auth.unsupported_grant_type"
     status = 400
+    title = "Unsupported grant type"
     oauth_error = "unsupported_grant_type"
 
 

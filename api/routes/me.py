@@ -91,6 +91,12 @@ def _issued(new: NewCredential) -> CertificateIssued:
         certificate=new.certificate.public_bytes(serialization.Encoding.PEM).decode(),
         credential_id=new.credential.id,
         puk=new.puk,
+        notice=(
+            "Write down this PUK and keep it safe: it is shown only this once. After five "
+            "wrong PINs it unlocks your signing certificate. kyso never stores it."
+            if new.puk
+            else None
+        ),
     )
 
 

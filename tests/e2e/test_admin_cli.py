@@ -102,6 +102,7 @@ def test_issue_cert_errors_are_one_clear_line(
 def test_audit_verify_detects_an_edited_row(backend: str, tmp_path: Path) -> None:
     with fresh_database(backend, tmp_path) as url:
         env = kyso_env(tmp_path / "kyso-data", url)
+        run_kyso(env, "init")
         for n in (1, 2, 3):
             run_kyso(env, "admin", "create-user", "--email", f"staff{n}@kyso.test",
                      "--password", "một mật khẩu dài", "--role", "billing_staff")  # fmt: skip
@@ -115,3 +116,13 @@ def test_audit_verify_detects_an_edited_row(backend: str, tmp_path: Path) -> Non
         result = run_kyso(env, "admin", "audit", "verify", check=False)
         assert result.returncode == 1
         assert json.loads(result.stdout)["problem"] == "record 2 was altered"
+
+
+def test_admin_commands_never_create_an_installation_of_their_own(tmp_path: Path) -> None:
+    env = kyso_env(tmp_path / "elsewhere" / "kyso-data", f"sqlite:///{tmp_path}/none.db")
+    result = run_kyso(
+        env, "admin", "revoke", "--serial", "abc", "--reason", "superseded", check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error [admin.no_installation]: no kyso installation at")
+    assert not (tmp_path / "elsewhere").exists()

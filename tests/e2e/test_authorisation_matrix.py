@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.support.api import Account, proof, register_citizen, staff
+from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 
 ANYONE = "anonymous"
@@ -50,6 +51,10 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/v1/me/credentials/{credential_id}/renew"): ((CITIZEN,), {"pin": "739201"}, True),
     ("POST", "/v1/me/credentials/{credential_id}/revoke"): ((CITIZEN,), {"reason": "removeFromCRL"}, True),
     ("POST", "/v1/me/authorisations"): ((CITIZEN,), {"credential_id": "{credential_id}", "pin": "739201", "count": 1}, True),
+    ("POST", "/v1/signatures"): ((CITIZEN,), {}, False),
+    ("GET", "/v1/signatures"): ((CITIZEN,), None, False),
+    ("GET", "/v1/signatures/{signature_id}/document"): ((CITIZEN,), None, True),
+    ("GET", "/v1/me/usage"): (EVERY_ROLE, None, False),
     ("GET", "/v1/proofing/queue"): ((REG,), None, False),
     ("POST", "/v1/proofing/{user_id}"): ((REG,), {"document": "", "method": "x"}, False),
     ("POST", "/v1/admin/organisations"): ((ADMIN,), {"name": "", "kind": "agency"}, False),
@@ -79,10 +84,15 @@ def cast(server: KysoServer) -> Iterator[Cast]:
         proof(officer, accounts[role])
     owner = accounts[CITIZEN]
     credential = owner.client.post("/v1/me/certificate", json={"pin": PIN}).json()["credential_id"]
+    signed = owner.client.post(
+        "/v1/signatures", files={"file": ("a.pdf", simple_pdf(), "application/pdf")},
+        data={"pin": PIN, "level": "B-B", "invisible": "true"},
+    )  # fmt: skip
+    assert signed.status_code == 200, signed.text
     pending = register_citizen(server)
     key = accounts[AGENCY].client.post("/v1/api-keys", json={"name": "matrix", "roles": [AGENCY]})
     values = {"credential_id": credential, "user_id": pending.id, "key_id": key.json()["id"],
-              "encoded": "MA=="}  # fmt: skip
+              "encoded": "MA==", "signature_id": signed.headers["x-signature-id"]}  # fmt: skip
     yield Cast(accounts, values)
     for account in (*accounts.values(), pending):
         account.client.close()
