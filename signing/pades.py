@@ -204,7 +204,9 @@ def sign_document(
         )
         reserve = _reserve(signer, timestamp_size if options.level.timestamped else 0)
         try:
-            with source.open("rb") as inp, destination.open("wb") as out:
+            # w+b: pyHanko reads its output back to hash it; a write-only file would make it
+            # build the whole signed document in memory instead.
+            with source.open("rb") as inp, destination.open("w+b") as out:
                 writer = IncrementalPdfFileWriter(inp, strict=False)
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out)
         except TimestampRequestError as exc:

@@ -106,6 +106,14 @@ def _options(
     )  # fmt: skip
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _download(path: str, record: SignatureRecord, replayed: bool) -> FileResponse:
     name = Path(record.filename).stem + "-signed.pdf"
     return FileResponse(
@@ -209,7 +217,7 @@ def create_signature(
             visible=options.placement is not None, certified=options.certify,
             reason=options.reason, location=options.location,
             filename=(file.filename or "document.pdf")[:255], original_sha256=original_sha256,
-            signed_sha256=hashlib.sha256(signed.read_bytes()).hexdigest(),
+            signed_sha256=_file_sha256(signed),
             signed_size=signed.stat().st_size, created_at=now,
             retain_until=now + timedelta(days=runtime.settings.retention_days),
         )  # fmt: skip
