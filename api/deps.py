@@ -20,9 +20,12 @@ __all__ = [
     "CallerDep",
     "IdentityDep",
     "PkiDep",
+    "ReadSessionDep",
+    "ReadingCallerDep",
     "RuntimeDep",
     "SessionDep",
     "require_roles",
+    "require_roles_reading",
     "utc_now",
 ]
 
@@ -52,10 +55,20 @@ def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[S
         yield session
 
 
+def get_read_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+    """A session for reads only (no write lock taken); whatever it holds is rolled back."""
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PkiDep = Annotated[PkiServices, Depends(get_pki)]
 IdentityDep = Annotated[IdentityServices, Depends(get_identity)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 def _bearer(request: Request) -> str | None:
@@ -67,8 +80,7 @@ def _bearer(request: Request) -> str | None:
     return api_key.strip() if api_key else None
 
 
-def get_caller(request: Request, session: SessionDep, identity: IdentityDep) -> Principal:
-    """The authenticated caller (bearer token or API key); 401 without one."""
+def _authenticate(request: Request, session: Session, identity: IdentityServices) -> Principal:
     token = _bearer(request)
     if token is None:
         raise InvalidToken(
@@ -79,7 +91,27 @@ def get_caller(request: Request, session: SessionDep, identity: IdentityDep) -> 
     return identity.sign_in.principal_from_token(session, token, utc_now())
 
 
+def get_caller(request: Request, session: SessionDep, identity: IdentityDep) -> Principal:
+    """The authenticated caller (bearer token or API key); 401 without one."""
+    return _authenticate(request, session, identity)
+
+
+def get_reading_caller(
+    request: Request, session: ReadSessionDep, identity: IdentityDep
+) -> Principal:
+    """The caller, authenticated without taking a write lock (for long requests that write
+    in short transactions of their own)."""
+    return _authenticate(request, session, identity)
+
+
 CallerDep = Annotated[Principal, Depends(get_caller)]
+ReadingCallerDep = Annotated[Principal, Depends(get_reading_caller)]
+
+
+def _check_roles(caller: Principal, allowed: frozenset[str]) -> Principal:
+    if not caller.roles & allowed:
+        raise AccessDenied(f"this needs the role {' or '.join(sorted(allowed))}")
+    return caller
 
 
 def require_roles(*roles: str) -> Callable[[Principal], Principal]:
@@ -87,8 +119,16 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     allowed = frozenset(roles)
 
     def check(caller: CallerDep) -> Principal:
-        if not caller.roles & allowed:
-            raise AccessDenied(f"this needs the role {' or '.join(sorted(allowed))}")
-        return caller
+        return _check_roles(caller, allowed)
+
+    return check
+
+
+def require_roles_reading(*roles: str) -> Callable[[Principal], Principal]:
+    """``require_roles`` for routes that authenticate with a read-only session."""
+    allowed = frozenset(roles)
+
+    def check(caller: ReadingCallerDep) -> Principal:
+        return _check_roles(caller, allowed)
 
     return check

@@ -306,6 +306,35 @@ class CredentialService:
             )
         return credential
 
+    def unlock(self, credential: Credential, pin: str) -> SigningKey:
+        """The key of a usable credential, opened with the PIN; ``WrongSecret`` for a wrong one.
+
+        Pure: nothing is written. The caller counts a failure with :meth:`count_wrong_pin`
+        in a transaction of its own, so the key is opened without holding a write lock.
+        """
+        assert credential.sealed_by_pin is not None
+        return self._vault.open(self.key_name(credential.id), credential.sealed_by_pin,
+                                pin.encode())  # fmt: skip
+
+    def count_wrong_pin(self, session: Session, user: User, credential_id: str,
+                        now: datetime) -> None:  # fmt: skip
+        """Record a wrong PIN (locking after five) and raise ``WrongPin``/``CredentialLocked``."""
+        credential = self.get_own(session, user, credential_id)
+        self._wrong_pin(session, credential, user, now)
+
+    def confirm_signing(self, session: Session, credential_id: str, now: datetime) -> None:
+        """Inside the transaction that records a signature: the credential must still be
+        active and unrevoked (it may have changed while signing); a good PIN clears failures."""
+        credential = session.get(Credential, credential_id, with_for_update=True)
+        if credential is None or credential.status != CredentialStatus.ACTIVE.value:
+            raise CredentialUnusable("the signing certificate was locked or ended meanwhile")
+        status = DatabaseRevocationSource(session).status(int(credential.serial, 16))
+        if status.status is not Status.GOOD:
+            raise CredentialUnusable(f"the signing certificate is {status.status.value}")
+        if credential.failed_pin_attempts:
+            credential.failed_pin_attempts = 0
+            session.add(credential)
+
     def open_with_secret(self, credential: Credential, sealed: bytes, secret: bytes) -> SigningKey:
         return self._vault.open(self.key_name(credential.id), sealed, secret)
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -16,11 +16,24 @@ from cryptography import x509
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from api.deps import IdentityDep, SessionDep, require_roles, utc_now
+from api.database import unit_of_work
+from api.deps import (
+    IdentityDep,
+    ReadSessionDep,
+    SessionDep,
+    require_roles,
+    require_roles_reading,
+    utc_now,
+)
+from api.identity_services import IdentityServices
 from api.signing_services import SigningServices
 from billing.metering import SIGNATURE_PRODUCTS, record_usage, usage_of
-from identity.models import Role
+from certs.errors import WrongSecret
+from identity.audit import record_audit
+from identity.errors import AuthenticationFailed, OtpRequired
+from identity.models import Role, User
 from identity.sessions import Principal
 from signing.documents import inspect_pdf
 from signing.errors import InvalidOption
@@ -34,6 +47,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["signatures"])
 
 Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN.value))]
+ReadingCitizen = Annotated[Principal, Depends(require_roles_reading(Role.CITIZEN.value))]
 
 
 async def get_signing(request: Request) -> SigningServices:
@@ -130,8 +144,8 @@ def _download(path: str, record: SignatureRecord, replayed: bool) -> FileRespons
 @router.post("/v1/signatures", response_class=FileResponse, status_code=200,
              summary="Sign a PDF (PAdES) and charge it, in one transaction")  # fmt: skip
 def create_signature(
-    caller: Citizen,
-    session: SessionDep,
+    caller: ReadingCitizen,
+    session: ReadSessionDep,
     identity: IdentityDep,
     signing: SigningDep,
     file: Annotated[UploadFile, File(description="The PDF to sign")],
@@ -149,8 +163,11 @@ def create_signature(
     credential_id: Annotated[str | None, Form()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> FileResponse:
+    """Reads and the signing itself take no write lock; the PIN's bookkeeping, the one-time
+    code and, at the end, the signature record with its usage event are each written in a
+    short transaction. Nothing signed is delivered unless that last one commits."""
     runtime = signing.runtime
-    user = session.merge(caller.user)
+    user = caller.user
     options = _options(level=level, reason=reason, location=location, page=page, rect=rect,
                        field=field, invisible=invisible, language=language, certify=certify,
                        signer_name=user.full_name)  # fmt: skip
@@ -159,77 +176,101 @@ def create_signature(
     work.mkdir(mode=0o700)
     try:
         upload, signed = work / "upload.pdf", work / "signed.pdf"
-        digest = hashlib.sha256()
-        with upload.open("wb") as out:
-            while chunk := file.file.read(1024 * 1024):
-                digest.update(chunk)
-                out.write(chunk)
-        original_sha256 = digest.hexdigest()
-        request_sha256 = hashlib.sha256(
-            (
-                original_sha256
-                + json.dumps(
-                    [
-                        level,
-                        reason,
-                        location,
-                        page,
-                        rect,
-                        field,
-                        invisible,
-                        language,
-                        certify,
-                        credential_id,
-                    ]
-                )
-            ).encode()
-        ).hexdigest()
+        original_sha256 = _receive(file, upload)
+        request_sha256 = hashlib.sha256(json.dumps(
+            [original_sha256, level, reason, location, page, rect, field, invisible, language,
+             certify, credential_id]).encode()).hexdigest()  # fmt: skip
         replay = find_replay(session, user_id=user.id, idempotency_key=key,
                              request_sha256=request_sha256)  # fmt: skip
         if replay is not None:
-            _, path = owned_document(
-                session, signing.store, user_id=user.id, signature_id=replay.id
-            )
-            return _download(path, replay, replayed=True)
+            return _replayed(session, signing, user.id, replay)
 
         # The document is judged before the key is touched: a bad upload never unlocks it.
         inspect_pdf(upload, max_pages=runtime.settings.max_pages, deep=True)
         now = utc_now()
         credential = identity.credentials.signing_credential(session, user, credential_id, now)
-        issued = identity.authoriser.authorise(session, user, credential_id=credential.id, pin=pin,
-                                               otp=otp, hashes=None, count=1, now=now)  # fmt: skip
-        _, key_handle = identity.authoriser.consume(session, issued.token,
-                                                    credential_id=credential.id, hashes=None,
-                                                    count=1, now=now)  # fmt: skip
-        certificate = x509.load_der_x509_certificate(credential.certificate)
+        if user.totp_enabled:
+            with unit_of_work(runtime.engine) as writing:
+                _check_otp(writing, identity, user.id, otp, now)
+        try:
+            key_handle = identity.credentials.unlock(credential, pin)
+        except WrongSecret:
+            with unit_of_work(runtime.engine) as writing:
+                identity.credentials.count_wrong_pin(writing, writing.merge(user), credential.id,
+                                                     now)  # fmt: skip
+            raise  # unreachable: counting raises WrongPin or CredentialLocked
         signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
                                 signing.chain)  # fmt: skip
-        material = (signing.validation_material(session, certificate)
-                    if options.level.long_term else None)  # fmt: skip
+        material = None
+        if options.level.long_term:
+            with unit_of_work(runtime.engine) as writing:  # may publish a due CRL
+                material = signing.validation_material(
+                    writing, x509.load_der_x509_certificate(credential.certificate)
+                )
         sign_document(upload, signed, options=options, signer=signer,
                       timestamper=signing.timestamper() if options.level.timestamped else None,
                       material=material, font=runtime.settings.stamp_font, now=now,
                       timestamp_size=signing.timestamp_size,
                       max_pages=runtime.settings.max_pages)  # fmt: skip
-        record = SignatureRecord(
-            user_id=user.id, credential_id=credential.id, idempotency_key=key,
-            request_sha256=request_sha256, level=options.level.value,
-            visible=options.placement is not None, certified=options.certify,
-            reason=options.reason, location=options.location,
-            filename=(file.filename or "document.pdf")[:255], original_sha256=original_sha256,
-            signed_sha256=_file_sha256(signed),
-            signed_size=signed.stat().st_size, created_at=now,
-            retain_until=now + timedelta(days=runtime.settings.retention_days),
-        )  # fmt: skip
-        session.add(record)
-        session.flush()
-        kept = signing.store.keep(session, record.id, signed)
-        record_usage(session, account_id=user.organisation_id or user.id, user_id=user.id,
-                     product=SIGNATURE_PRODUCTS[options.level.value], amount=0, now=now,
-                     signature_id=record.id, idempotency_key=f"{user.id}:{key}")  # fmt: skip
-        return _download(str(kept), record, replayed=False)
+
+        with unit_of_work(runtime.engine) as writing:
+            winner = find_replay(writing, user_id=user.id, idempotency_key=key,
+                                 request_sha256=request_sha256)  # fmt: skip
+            if winner is not None:  # a concurrent retry committed first: deliver its result
+                return _replayed(writing, signing, user.id, winner)
+            identity.credentials.confirm_signing(writing, credential.id, now)
+            record = SignatureRecord(
+                user_id=user.id, credential_id=credential.id, idempotency_key=key,
+                request_sha256=request_sha256, level=options.level.value,
+                visible=options.placement is not None, certified=options.certify,
+                reason=options.reason, location=options.location,
+                filename=(file.filename or "document.pdf")[:255],
+                original_sha256=original_sha256, signed_sha256=_file_sha256(signed),
+                signed_size=signed.stat().st_size, created_at=now,
+                retain_until=now + timedelta(days=runtime.settings.retention_days),
+            )  # fmt: skip
+            writing.add(record)
+            writing.flush()
+            kept = signing.store.keep(writing, record.id, signed)
+            record_usage(writing, account_id=user.organisation_id or user.id, user_id=user.id,
+                         product=SIGNATURE_PRODUCTS[options.level.value], amount=0, now=now,
+                         signature_id=record.id, idempotency_key=f"{user.id}:{key}")  # fmt: skip
+            record_audit(writing, at=now, actor=f"user:{user.id}", action="signature.create",
+                         target=record.id, credential_id=credential.id,
+                         level=options.level.value)  # fmt: skip
+            return _download(str(kept), record, replayed=False)  # after the commit
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _receive(file: UploadFile, destination: Path) -> str:
+    """Copy the upload to our own file, hashing it on the way."""
+    digest = hashlib.sha256()
+    with destination.open("wb") as out:
+        while chunk := file.file.read(1024 * 1024):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def _replayed(session: Session, signing: SigningServices, user_id: str,
+              record: SignatureRecord) -> FileResponse:  # fmt: skip
+    _, path = owned_document(session, signing.store, user_id=user_id, signature_id=record.id)
+    return _download(path, record, replayed=True)
+
+
+def _check_otp(session: Session, identity: IdentityServices, user_id: str, otp: str | None,
+               now: datetime) -> None:  # fmt: skip
+    user = session.get(User, user_id, with_for_update=True)
+    assert user is not None
+    if not otp:
+        raise OtpRequired("enter the one-time code from your authenticator app")
+    if not identity.codes.check_second_factor(session, user, otp, now):
+        session.add(user)
+        record_audit(session, at=now, actor=f"user:{user.id}", action="signature.otp_failed",
+                     target=user.id)  # fmt: skip
+        raise AuthenticationFailed("wrong or already used one-time code")
+    session.add(user)
 
 
 @router.get("/v1/signatures", summary="Your signatures, newest first")
