@@ -31,26 +31,34 @@ Usage: ``python bench/ocsp.py [--quick] [--json]``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _common import (
+    HOST,
+    Server,
+    der_to_pem,
+    ec_key,
+    fetch,
+    kyso_env,
+    openssl,
+    run,
+    spawn,
+    stop,
+    wait_until,
+)
 from asn1crypto import ocsp as asn1_ocsp
 
-HOST = "127.0.0.1"
 KYSO_PORT = 8123
 REFERENCE_PORT = 8124
 KYSO = str(Path(sys.executable).with_name("kyso"))
@@ -151,77 +159,6 @@ class WrkResult:
 # --- processes -------------------------------------------------------------------------------
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
-    """Run a command to completion; its stdout, or an exit with its output on failure."""
-    result = subprocess.run(
-        args, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def openssl(*args: str) -> str:
-    return run("openssl", *args)
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
-    """Start a server in its own process group (so that stopping it reaches its workers)."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, process_group=0
-        )
-    return Server(" ".join(args[:2]), process, log)
-
-
-def _exited(pid: int) -> bool:
-    """Whether the process has exited, without reaping it (so its group id stays reserved)."""
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-
-
-def stop(server: Server, grace: float = 5) -> None:
-    """SIGTERM the process group we started, then SIGKILL what is left of it.
-
-    ``openssl ocsp -multi`` ignores SIGTERM in its supervisor, hence the SIGKILL.
-    """
-    process = server.process
-    if process.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and not _exited(process.pid):
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=15)
-
-
-def wait_until(ready: Callable[[], bool], server: Server) -> None:
-    """Poll ``ready`` until it holds; exit with the server's log if it dies or takes a minute."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if _exited(server.process.pid):
-            sys.exit(f"{server.name} exited before answering:\n{server.log_tail()}")
-        try:
-            if ready():
-                return
-        except (OSError, http.client.HTTPException):
-            pass
-        time.sleep(0.1)
-    sys.exit(f"{server.name} did not answer within 60 s:\n{server.log_tail()}")
-
-
 # --- network namespace -----------------------------------------------------------------------
 
 
@@ -250,36 +187,7 @@ def prepare_netns() -> None:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
-def fetch(method: str, url: str, body: bytes | None = None, content_type: str = "") -> bytes:
-    """One request on a fresh connection; the body of a 200 answer, else an exit."""
-    match = re.fullmatch(r"http://([\d.]+):(\d+)(/.*)", url)
-    assert match, url
-    connection = http.client.HTTPConnection(match[1], int(match[2]), timeout=10)
-    try:
-        headers = {"Content-Type": content_type} if content_type else {}
-        connection.request(method, match[3], body=body, headers=headers)
-        answer = connection.getresponse()
-        data = answer.read()
-    finally:
-        connection.close()
-    if answer.status != 200:
-        sys.exit(f"{method} {url} answered HTTP {answer.status}: {data[:200]!r}")
-    return data
-
-
-def der_to_pem(der: bytes, path: Path) -> Path:
-    der_path = path.with_suffix(".der")
-    der_path.write_bytes(der)
-    openssl("x509", "-inform", "DER", "-in", str(der_path), "-out", str(path))
-    return path
-
-
 # --- the reference: a small openssl CA -------------------------------------------------------
-
-
-def ec_key(path: Path) -> Path:
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
-    return path
 
 
 def sign_certificate(
@@ -336,18 +244,6 @@ def start_reference(directory: Path, processes: int, log: Path) -> Server:
 
 
 # --- ours: kyso ------------------------------------------------------------------------------
-
-
-def kyso_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
-    env.update(
-        {
-            "KYSO_DATA_DIR": str(data_dir),
-            "KYSO_DATABASE_URL": f"sqlite:///{data_dir / 'kyso.db'}",
-            "KYSO_PUBLIC_URL": f"http://{HOST}:{KYSO_PORT}",
-        }
-    )
-    return env
 
 
 def make_kyso_certificates(directory: Path, env: dict[str, str]) -> list[Path]:
@@ -479,7 +375,7 @@ def kyso_log_counts(log: Path) -> dict[str, int]:
 
 
 def measure_kyso(work: Path, options: Options, script: Path) -> tuple[WrkResult, dict[str, int]]:
-    env = kyso_env(work / "kyso-data")
+    env = kyso_env(work / "kyso-data", KYSO_PORT)
     leaves = make_kyso_certificates(work / "kyso-certs", env)
     log = work / "kyso.log"
     server = start_kyso(env, options.processes, log)

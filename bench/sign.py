@@ -61,8 +61,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -77,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _common import HOST, Server, free_port, kyso_env, run, spawn, stop, wait_until
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -89,7 +88,6 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen import canvas
 
-HOST = "127.0.0.1"
 KYSO = str(Path(sys.executable).with_name("kyso"))
 LEVELS = ("B-B", "B-T", "B-LT")
 PIN = "402917"
@@ -150,77 +148,6 @@ class Figure:
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
-    """Run a command to completion; its stdout, or an exit with its output on failure."""
-    result = subprocess.run(
-        args, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
-    """Start a server in its own process group (so that stopping it reaches its workers)."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, process_group=0
-        )
-    return Server(" ".join(args[:2]), process, log)
-
-
-def _exited(pid: int) -> bool:
-    """Whether the process has exited, without reaping it (so its group id stays reserved)."""
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-
-
-def stop(server: Server, grace: float = 10) -> None:
-    """SIGTERM the process group we started, then SIGKILL what is left of it."""
-    process = server.process
-    if process.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and not _exited(process.pid):
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=15)
-
-
-def wait_until(ready: Callable[[], bool], server: Server) -> None:
-    """Poll ``ready`` until it holds; exit with the server's log if it dies or takes a minute."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if _exited(server.process.pid):
-            sys.exit(f"{server.name} exited before answering:\n{server.log_tail()}")
-        try:
-            if ready():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    sys.exit(f"{server.name} did not answer within 60 s:\n{server.log_tail()}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --- memory ----------------------------------------------------------------------------------
@@ -353,18 +280,6 @@ def write_random_image_pdf(path: Path, size: int) -> None:
 # --- kyso: server, accounts, certificates ----------------------------------------------------
 
 
-def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
-    env.update(
-        {
-            "KYSO_DATA_DIR": str(data_dir),
-            "KYSO_DATABASE_URL": f"sqlite:///{data_dir / 'kyso.db'}",
-            "KYSO_PUBLIC_URL": f"http://{HOST}:{port}",
-        }
-    )
-    return env
-
-
 @dataclass
 class Kyso:
     env: dict[str, str]
@@ -384,7 +299,11 @@ class Kyso:
             self.log, self.env,
         )  # fmt: skip
         server = self.server
-        wait_until(lambda: httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200, server)
+        wait_until(
+            lambda: httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200,
+            server,
+            transient=(httpx.HTTPError, OSError),
+        )
         return server
 
     def stop(self) -> None:

@@ -1,0 +1,144 @@
+"""What every benchmark needs: running commands, servers in their own process groups, kyso's
+environment, one-shot HTTP and openssl chores. Only 127.0.0.1 is ever targeted."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+KYSO = str(Path(sys.executable).with_name("kyso"))
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """Run a command to completion; its stdout, or an exit with its output on failure."""
+    result = subprocess.run(
+        args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def openssl(*args: str) -> str:
+    return run("openssl", *args)
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
+    """Start a server in its own process group (so that stopping it reaches its workers)."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, process_group=0
+        )
+    return Server(" ".join(args[:2]), process, log)
+
+
+def exited(pid: int) -> bool:
+    """Whether the process has exited, without reaping it (so its group id stays reserved)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def stop(server: Server, grace: float = 10) -> None:
+    """SIGTERM the process group we started, then SIGKILL what is left of it.
+
+    ``openssl ocsp -multi`` ignores SIGTERM in its supervisor, hence the SIGKILL.
+    """
+    process = server.process
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and not exited(process.pid):
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=15)
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    server: Server,
+    transient: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException),
+) -> None:
+    """Poll ``ready`` until it holds; exit with the server's log if it dies or takes a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if exited(server.process.pid):
+            sys.exit(f"{server.name} exited before answering:\n{server.log_tail()}")
+        try:
+            if ready():
+                return
+        except transient:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"{server.name} did not answer within 60 s:\n{server.log_tail()}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fetch(method: str, url: str, body: bytes | None = None, content_type: str = "") -> bytes:
+    """One request on a fresh connection; the body of a 200 answer, else an exit."""
+    match = re.fullmatch(r"http://([\d.]+):(\d+)(/.*)", url)
+    assert match, url
+    connection = http.client.HTTPConnection(match[1], int(match[2]), timeout=10)
+    try:
+        headers = {"Content-Type": content_type} if content_type else {}
+        connection.request(method, match[3], body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+    finally:
+        connection.close()
+    if answer.status != 200:
+        sys.exit(f"{method} {url} answered HTTP {answer.status}: {data[:200]!r}")
+    return data
+
+
+def der_to_pem(der: bytes, path: Path) -> Path:
+    der_path = path.with_suffix(".der")
+    der_path.write_bytes(der)
+    openssl("x509", "-inform", "DER", "-in", str(der_path), "-out", str(path))
+    return path
+
+
+def ec_key(path: Path) -> Path:
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
+    return path
+
+
+def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
+    """A kyso process's environment: SQLite in ``data_dir``, certificates naming ``port``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
+    env.update(
+        {
+            "KYSO_DATA_DIR": str(data_dir),
+            "KYSO_DATABASE_URL": f"sqlite:///{data_dir / 'kyso.db'}",
+            "KYSO_PUBLIC_URL": f"http://{HOST}:{port}",
+        }
+    )
+    return env
