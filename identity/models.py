@@ -18,6 +18,7 @@ __all__ = [
     "Credential",
     "CredentialStatus",
     "IdentityProofing",
+    "LoginThrottleState",
     "Organisation",
     "RecoveryCode",
     "RefreshToken",
@@ -70,12 +71,21 @@ class User(SQLModel, table=True):
     identity_level: int = 1
     created_at: datetime = Field(sa_column=utc_column())
     disabled: bool = False
-    failed_logins: int = 0
-    last_failed_login_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     totp_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     totp_enabled: bool = False
     totp_last_step: int = 0
+
+
+class LoginThrottleState(SQLModel, table=True):
+    """Recent sign-in failures for one e-mail address (kept by hash, whether an account exists
+    or not, so that the throttle tells nobody which addresses have accounts)."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    last_failed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class IdentityProofing(SQLModel, table=True):

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from identity.errors import AccountLocked, Throttled
-from identity.models import User
+from identity.models import LoginThrottleState
 
 __all__ = ["LoginThrottle", "Passwords", "password_problems"]
 
@@ -66,31 +66,32 @@ class LoginThrottle:
     lock_after: int = 10
     lock_for: timedelta = timedelta(minutes=15)
 
-    def check(self, user: User, now: datetime) -> None:
-        """Refuse the attempt when the account is locked or must wait."""
-        if user.locked_until is not None and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
+    def check(self, state: LoginThrottleState, now: datetime) -> None:
+        """Refuse the attempt when the address is locked or must wait."""
+        if state.locked_until is not None and state.locked_until > now:
+            wait = int((state.locked_until - now).total_seconds()) + 1
             raise AccountLocked(
                 f"too many failed sign-ins: the account is locked for {_duration(wait)}",
                 retry_after=wait,
             )
-        if user.failed_logins >= self.free_failures and user.last_failed_login_at is not None:
+        if state.failures >= self.free_failures and state.last_failed_at is not None:
             delay = min(
-                timedelta(seconds=2 ** (user.failed_logins - self.free_failures)), self.max_delay
+                timedelta(seconds=2 ** min(state.failures - self.free_failures, 16)),
+                self.max_delay,
             )
-            ready = user.last_failed_login_at + delay
+            ready = state.last_failed_at + delay
             if ready > now:
                 wait = int((ready - now).total_seconds()) + 1
                 raise Throttled(f"too many failed sign-ins: try again in {_duration(wait)}", wait)
 
-    def failed(self, user: User, now: datetime) -> None:
-        user.failed_logins += 1
-        user.last_failed_login_at = now
-        if user.failed_logins >= self.lock_after:
-            user.locked_until = now + self.lock_for
+    def failed(self, state: LoginThrottleState, now: datetime) -> None:
+        state.failures += 1
+        state.last_failed_at = now
+        if state.failures >= self.lock_after:
+            state.locked_until = now + self.lock_for
 
     @staticmethod
-    def succeeded(user: User) -> None:
-        user.failed_logins = 0
-        user.last_failed_login_at = None
-        user.locked_until = None
+    def succeeded(state: LoginThrottleState) -> None:
+        state.failures = 0
+        state.last_failed_at = None
+        state.locked_until = None

@@ -19,7 +19,7 @@ from identity.errors import (
     NotFound,
     OtpRequired,
 )
-from identity.models import ApiKey, RefreshToken, Role, User
+from identity.models import ApiKey, LoginThrottleState, RefreshToken, Role, User
 from identity.otp import OneTimeCodes
 from identity.passwords import LoginThrottle, Passwords
 from identity.tokens import TokenSigner
@@ -106,43 +106,44 @@ class SignIn:
     def password_grant(
         self, session: Session, *, email: str, password: str, otp: str | None, now: datetime
     ) -> IssuedTokens:
-        user = session.exec(
-            select(User).where(User.email == email.strip().lower()).with_for_update()
-        ).first()
-        if user is not None:
-            self._throttle.check(user, now)
+        address = email.strip().lower()
+        state = _throttle_state(session, address)
+        self._throttle.check(state, now)  # the same for addresses with and without accounts
+        user = session.exec(select(User).where(User.email == address)).first()
         if not self._passwords.verify(user.password_hash if user else None, password) or (
             user is None or user.disabled
         ):
-            if user is not None:
-                self._fail(session, user, now, "password")
+            self._fail(session, state, user, now, "password")
             raise AuthenticationFailed("wrong e-mail address or password")
         amr = ["pwd"]
         if user.totp_enabled:
             if not otp:
                 raise OtpRequired("enter the 6-digit code from your authenticator app")
             if not self._codes.check_second_factor(session, user, otp, now):
-                self._fail(session, user, now, "otp")
+                self._fail(session, state, user, now, "otp")
                 raise AuthenticationFailed("wrong or already used one-time code")
+            session.add(user)
             amr.append("otp")
-        self._throttle.succeeded(user)
-        session.add(user)
+        if state.failures:
+            self._throttle.succeeded(state)
+            session.add(state)
         record_audit(session, at=now, actor=f"user:{user.id}", action="auth.login",
                      target=user.id, amr=amr)  # fmt: skip
         return self._issue(session, user, amr, None, now)
 
-    def _fail(self, session: Session, user: User, now: datetime, factor: str) -> None:
-        self._throttle.failed(user, now)
-        session.add(user)
+    def _fail(self, session: Session, state: LoginThrottleState, user: User | None,
+              now: datetime, factor: str) -> None:  # fmt: skip
+        self._throttle.failed(state, now)
+        session.add(state)
         record_audit(
             session,
             at=now,
-            actor=f"user:{user.id}",
+            actor=f"user:{user.id}" if user else "anonymous",
             action="auth.login_failed",
-            target=user.id,
+            target=user.id if user else f"address:{state.key[:16]}",
             factor=factor,
-            failures=user.failed_logins,
-            locked=user.locked_until is not None,
+            failures=state.failures,
+            locked=state.locked_until is not None,
         )
 
     def refresh_grant(self, session: Session, *, refresh_token: str, now: datetime) -> IssuedTokens:
@@ -184,6 +185,14 @@ class SignIn:
             amr=claims.amr,
             via="token",
         )
+
+
+def _throttle_state(session: Session, address: str) -> LoginThrottleState:
+    """The throttle row of an address, locked for this transaction; a fresh, unsaved one for
+    an address without failures (it is saved on the first failure)."""
+    key = hashlib.sha256(f"kyso-login:{address}".encode()).hexdigest()
+    state = session.get(LoginThrottleState, key, with_for_update=True)
+    return state if state is not None else LoginThrottleState(key=key)
 
 
 class _ReuseDetected(InvalidToken):

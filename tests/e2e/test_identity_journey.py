@@ -153,6 +153,19 @@ def test_repeated_failures_are_throttled(server: KysoServer) -> None:
     assert citizen.login().status_code == 429  # even the right password waits
 
 
+def test_unknown_address_is_throttled_like_a_known_one(server: KysoServer) -> None:
+    """The throttle must not tell which e-mail addresses have accounts."""
+    citizen = register_citizen(server)
+    ghost = Account(email=f"nobody-{time.time_ns()}@example.vn", password="wrong password 123",
+                    id="", client=citizen.client)  # fmt: skip
+    known = Account(email=citizen.email, password="wrong password 123", id=citizen.id,
+                    client=citizen.client)  # fmt: skip
+    for account in (ghost, known):
+        codes = [account.login().status_code for _ in range(4)]
+        assert codes == [400, 400, 400, 429], account.email
+        assert account.login().json()["code"] == "auth.throttled"
+
+
 def test_unknown_grant_and_missing_token(server: KysoServer) -> None:
     response = httpx.post(f"{server.url}/v1/auth/token", data={"grant_type": "client_credentials"})
     assert response.status_code == 400
