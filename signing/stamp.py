@@ -93,8 +93,9 @@ def render_stamp_pdf(text: StampText, width: float, height: float, font_path: Pa
     pdf.setLineWidth(1.2)
     pdf.roundRect(1, 1, width - 2, height - 2, 4, stroke=1, fill=1)
     lines = text.lines()
-    size = max(5.0, min(9.0, (height - 8) / (len(lines) * 1.3)))
-    y = height - 5 - size
+    size = max(5.0, min(10.0, (height - 8) / (len(lines) * 1.3)))
+    block = size * 1.3 * len(lines)
+    y = (height + block) / 2 - size  # the lines centred vertically
     pdf.setFillColor(Color(0.72, 0.11, 0.11))
     for label, value in lines:
         pdf.setFont(font, size)
