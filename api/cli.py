@@ -25,7 +25,7 @@ from identity.accounts import NewUser, create_organisation, create_user
 from identity.audit import record_audit, verify_audit_chain
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField, NotFound
-from identity.models import Organisation, Role
+from identity.models import Credential, CredentialStatus, Organisation, Role
 from identity.passwords import Passwords
 from identity.tokens import TokenPolicy, TokenSigner
 
@@ -156,6 +156,18 @@ def revoke_command(serial: str, reason: str) -> None:
     authority = runtime.authority
     with unit_of_work(runtime.engine) as session:
         record = revoke(session, number, parsed_reason, now)
+        # A citizen's credential for that certificate ends with it: its key is destroyed.
+        for credential in session.exec(
+            select(Credential).where(Credential.serial == record.serial)
+        ):
+            credential.status = (
+                CredentialStatus.SUPERSEDED.value
+                if parsed_reason is RevocationReason.SUPERSEDED
+                else CredentialStatus.REVOKED.value
+            )
+            credential.ended_at = now
+            credential.sealed_by_pin = credential.sealed_by_puk = None
+            session.add(credential)
         if record.issuer == "root":
             issuer_certificate, issuer_key = authority.root, authority.root_key()
         else:

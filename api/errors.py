@@ -197,7 +197,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, code, str(exc.detail))
 
     async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
-        logger.warning("concurrent write refused by a unique constraint: %s", type(exc).__name__)
+        logger.warning("write refused by a database constraint: %s", exc)
         return problem(
             409,
             "conflict.concurrent_request",

@@ -96,6 +96,8 @@ class CertificateRequest(BaseModel):
 
 class CsrRequest(BaseModel):
     csr: str = Field(description="PEM certificate signing request from your token")
+    password: str = Field(description="Your password again: a certificate is a sensitive act")
+    otp: str | None = None
 
 
 class CertificateIssued(BaseModel):
@@ -140,6 +142,8 @@ class PinReset(BaseModel):
 
 class RevocationRequest(BaseModel):
     reason: str = "keyCompromise"
+    password: str = Field(description="Your password again (revoking lets a new key be made)")
+    otp: str | None = None
 
 
 class AuthorisationRequest(BaseModel):

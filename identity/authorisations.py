@@ -75,6 +75,7 @@ class SignatureAuthoriser:
         if not 1 <= number <= MAX_BATCH or len(set(allowed)) != len(allowed):
             raise InvalidField({"hashes": f"1 to {MAX_BATCH} distinct hashes (or a count)"})
         credential = self._credentials.get_own(session, user, credential_id)
+        session.refresh(user, with_for_update=True)  # one-time codes: one request at a time
         if user.totp_enabled:
             if not otp:
                 raise OtpRequired("enter the one-time code from your authenticator app")

@@ -15,11 +15,12 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from certs.authority import Authority
 from certs.crl import CrlPolicy, publish_crl
-from certs.errors import WrongSecret
+from certs.errors import AlreadyRevoked, WrongSecret
 from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.keys import KeyAlgorithm, SigningKey
 from certs.profiles import PkiUrls, SignerSubject
@@ -124,7 +125,8 @@ class CredentialService:
                 "you have a signing certificate already: renew it or revoke it first",
                 credential_id=active.id,
             )
-        return SignerSubject(full_name=user.full_name, cccd=user.cccd, email=user.email)
+        # No e-mail in the certificate: proofing checks the CCCD, not the mailbox.
+        return SignerSubject(full_name=user.full_name, cccd=user.cccd)
 
     def _store(
         self,
@@ -192,8 +194,11 @@ class CredentialService:
 
     # -- use ------------------------------------------------------------------------------
 
-    def get_own(self, session: Session, user: User, credential_id: str) -> Credential:
-        credential = session.get(Credential, credential_id, with_for_update=True)
+    def get_own(
+        self, session: Session, user: User, credential_id: str, *, lock: bool = True
+    ) -> Credential:
+        """The caller's credential, row-locked for the transaction unless ``lock=False``."""
+        credential = session.get(Credential, credential_id, with_for_update=lock)
         if credential is None or credential.user_id != user.id:
             raise CredentialNotFound("no such signing credential")
         return credential
@@ -207,7 +212,7 @@ class CredentialService:
             )
         )
 
-    def _check_usable(self, credential: Credential, now: datetime) -> None:
+    def _check_usable(self, credential: Credential, now: datetime, session: Session) -> None:
         if credential.status == CredentialStatus.LOCKED.value:
             raise CredentialLocked(
                 "the PIN was entered wrongly too often: unlock with your PUK, or reset",
@@ -223,11 +228,24 @@ class CredentialService:
                 "this certificate's key is on your own token: sign with the token",
                 credential_id=credential.id,
             )
+        status = DatabaseRevocationSource(session).status(int(credential.serial, 16))
+        if status.status is not Status.GOOD:
+            raise CredentialUnusable(
+                f"this signing certificate is {status.status.value} and can no longer sign",
+                credential_id=credential.id,
+            )
 
     def _wrong_pin(
-        self, session: Session, credential: Credential, user: User, now: datetime
+        self,
+        session: Session,
+        credential: Credential,
+        user: User,
+        now: datetime,
+        *,
+        counted: bool = False,
     ) -> None:
-        credential.failed_pin_attempts += 1
+        if not counted:
+            credential.failed_pin_attempts += 1
         left = PIN_ATTEMPTS - credential.failed_pin_attempts
         if left <= 0:
             credential.status = CredentialStatus.LOCKED.value
@@ -258,7 +276,7 @@ class CredentialService:
         random_secret: bool,
     ) -> bytes:
         """The key re-sealed under ``new_secret``, after checking the PIN (counted)."""
-        self._check_usable(credential, now)
+        self._check_usable(credential, now, session)
         assert credential.sealed_by_pin is not None
         try:
             sealed = self._vault.rewrap(
@@ -280,7 +298,7 @@ class CredentialService:
         and not revoked in the CA's own records."""
         credential: Credential | None
         if credential_id:
-            credential = self.get_own(session, user, credential_id)
+            credential = self.get_own(session, user, credential_id, lock=False)
         else:
             credential = session.exec(
                 select(Credential)
@@ -294,16 +312,21 @@ class CredentialService:
                 .order_by(col(Credential.created_at).desc())
             ).first()
             if credential is None:
+                latest = session.exec(
+                    select(Credential)
+                    .where(Credential.user_id == user.id)
+                    .order_by(col(Credential.created_at).desc())
+                ).first()
+                if latest is not None:
+                    raise CredentialUnusable(
+                        f"your signing certificate is {latest.status} and can no longer sign: "
+                        "create a new one with POST /v1/me/certificate",
+                        credential_id=latest.id,
+                    )
                 raise CredentialNotFound(
                     "you have no signing certificate yet: create one with POST /v1/me/certificate"
                 )
-        self._check_usable(credential, now)
-        status = DatabaseRevocationSource(session).status(int(credential.serial, 16))
-        if status.status is not Status.GOOD:
-            raise CredentialUnusable(
-                f"this signing certificate is {status.status.value} and can no longer sign",
-                credential_id=credential.id,
-            )
+        self._check_usable(credential, now, session)
         return credential
 
     def unlock(self, credential: Credential, pin: str) -> SigningKey:
@@ -316,11 +339,33 @@ class CredentialService:
         return self._vault.open(self.key_name(credential.id), credential.sealed_by_pin,
                                 pin.encode())  # fmt: skip
 
-    def count_wrong_pin(self, session: Session, user: User, credential_id: str,
-                        now: datetime) -> None:  # fmt: skip
-        """Record a wrong PIN (locking after five) and raise ``WrongPin``/``CredentialLocked``."""
+    def spend_pin_attempt(self, session: Session, user: User, credential_id: str) -> None:
+        """As a smart card does: take one attempt away before the PIN is tried, atomically, so
+        parallel guesses cannot outnumber the attempts left. ``CredentialLocked`` when none is."""
+        spent = session.execute(
+            update(Credential)
+            .where(col(Credential.id) == credential_id)
+            .where(col(Credential.user_id) == user.id)
+            .where(col(Credential.status) == CredentialStatus.ACTIVE.value)
+            .where(col(Credential.failed_pin_attempts) < PIN_ATTEMPTS)
+            .values(failed_pin_attempts=col(Credential.failed_pin_attempts) + 1)
+        )
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            raise CredentialLocked(
+                "the PIN was entered wrongly too often: unlock with your PUK, or reset",
+                credential_id=credential_id,
+            )
+
+    def settle_pin_attempt(self, session: Session, user: User, credential_id: str, *,
+                           right: bool, now: datetime) -> None:  # fmt: skip
+        """After :meth:`spend_pin_attempt`: a right PIN gives the attempts back; a wrong one keeps
+        it spent, locks at zero and raises ``WrongPin`` or ``CredentialLocked``."""
         credential = self.get_own(session, user, credential_id)
-        self._wrong_pin(session, credential, user, now)
+        if right:
+            credential.failed_pin_attempts = 0
+            session.add(credential)
+            return
+        self._wrong_pin(session, credential, user, now, counted=True)
 
     def confirm_signing(self, session: Session, credential_id: str, now: datetime) -> None:
         """Inside the transaction that records a signature: the credential must still be
@@ -388,7 +433,10 @@ class CredentialService:
         credential.sealed_by_pin = None  # the key is destroyed: nothing can open it again
         credential.sealed_by_puk = None
         session.add(credential)
-        revoke(session, int(credential.serial, 16), reason, now)
+        try:
+            revoke(session, int(credential.serial, 16), reason, now)
+        except AlreadyRevoked:  # an operator revoked it at the desk: end the credential only
+            return
         publish_crl(
             session,
             issuer="issuing",

@@ -109,7 +109,7 @@ class SignIn:
         address = email.strip().lower()
         state = _throttle_state(session, address)
         self._throttle.check(state, now)  # the same for addresses with and without accounts
-        user = session.exec(select(User).where(User.email == address)).first()
+        user = session.exec(select(User).where(User.email == address).with_for_update()).first()
         if not self._passwords.verify(user.password_hash if user else None, password) or (
             user is None or user.disabled
         ):
@@ -145,6 +145,24 @@ class SignIn:
             failures=state.failures,
             locked=state.locked_until is not None,
         )
+
+    def confirm_presence(
+        self, session: Session, user: User, *, password: str, otp: str | None, now: datetime
+    ) -> None:
+        """Step-up before a sensitive act: the password again, throttled like a sign-in, and
+        the one-time code when one is enrolled. One answer for every failure."""
+        state = _throttle_state(session, user.email)
+        self._throttle.check(state, now)
+        session.refresh(user, with_for_update=True)
+        confirmed = self._passwords.verify(user.password_hash, password)
+        if confirmed and user.totp_enabled:
+            confirmed = bool(otp) and self._codes.check_second_factor(session, user, otp or "", now)
+            session.add(user)
+        if not confirmed:
+            self._fail(session, state, user, now, "step_up")
+            raise AuthenticationFailed(
+                "confirm it is you: your password, and the one-time code if you use one"
+            )
 
     def refresh_grant(self, session: Session, *, refresh_token: str, now: datetime) -> IssuedTokens:
         """Rotate: the presented token is spent; presenting a spent one revokes its family."""

@@ -215,5 +215,7 @@ def sign_document(
             ) from None
         except (PdfError, PyhankoSigningError) as exc:
             if isinstance(exc, PyhankoSigningError) and "timestamp" in str(exc).lower():
-                raise TimestampUnavailable(f"time-stamping failed: {exc}") from None
+                raise TimestampUnavailable(
+                    "time-stamping failed: try again later, or sign at B-B"
+                ) from None
             raise UnparsablePdf(f"the document could not be signed: {exc}") from None

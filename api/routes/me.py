@@ -28,7 +28,7 @@ from api.schemas import (
     RevocationRequest,
 )
 from identity.credentials import NewCredential
-from identity.errors import AlreadyExists, AuthenticationFailed, InvalidField
+from identity.errors import AlreadyExists, InvalidField
 from identity.models import Credential, Role
 from identity.sessions import Principal
 
@@ -128,7 +128,9 @@ def create_certificate_from_csr(
     body: CsrRequest, caller: Citizen, session: SessionDep, identity: IdentityDep
 ) -> CertificateIssued:
     user = session.merge(caller.user)
-    new = identity.credentials.create_from_csr(session, user, body.csr.encode(), utc_now())
+    now = utc_now()
+    identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
+    new = identity.credentials.create_from_csr(session, user, body.csr.encode(), now)
     return _issued(new)
 
 
@@ -170,13 +172,7 @@ def reset(
     user = session.merge(caller.user)
     now = utc_now()
     identity.credentials.get_own(session, user, credential_id)  # another's: 404 before anything
-    if not identity.passwords.verify(user.password_hash, body.password):
-        raise AuthenticationFailed("wrong password")
-    if user.totp_enabled and not (
-        body.otp and identity.codes.check_second_factor(session, user, body.otp, now)
-    ):
-        raise AuthenticationFailed("a valid one-time code is needed to reset without the PUK")
-    session.add(user)
+    identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
     return _issued(identity.credentials.reset(session, user, credential_id, body.new_pin, now))
 
 
@@ -196,9 +192,10 @@ def revoke_own(
     identity: IdentityDep,
 ) -> CredentialOut:  # fmt: skip
     user = session.merge(caller.user)
-    return _out(identity.credentials.revoke_own(
-        session, user, credential_id, body.reason, utc_now()
-    ))  # fmt: skip
+    now = utc_now()
+    identity.credentials.get_own(session, user, credential_id)  # another's: 404 before anything
+    identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
+    return _out(identity.credentials.revoke_own(session, user, credential_id, body.reason, now))
 
 
 def _digest(text: str) -> bytes:

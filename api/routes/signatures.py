@@ -178,8 +178,8 @@ def create_signature(
         upload, signed = work / "upload.pdf", work / "signed.pdf"
         original_sha256 = _receive(file, upload)
         request_sha256 = hashlib.sha256(json.dumps(
-            [original_sha256, level, reason, location, page, rect, field, invisible, language,
-             certify, credential_id]).encode()).hexdigest()  # fmt: skip
+            [original_sha256, options.level.value, reason, location, page, rect, field,
+             invisible, language, certify, credential_id]).encode()).hexdigest()  # fmt: skip
         replay = find_replay(session, user_id=user.id, idempotency_key=key,
                              request_sha256=request_sha256)  # fmt: skip
         if replay is not None:
@@ -189,16 +189,21 @@ def create_signature(
         inspect_pdf(upload, max_pages=runtime.settings.max_pages, deep=True)
         now = utc_now()
         credential = identity.credentials.signing_credential(session, user, credential_id, now)
+        session.close()  # one connection at a time from here on: each step is a short transaction
         if user.totp_enabled:
             with unit_of_work(runtime.engine) as writing:
                 _check_otp(writing, identity, user.id, otp, now)
+        with unit_of_work(runtime.engine) as writing:
+            identity.credentials.spend_pin_attempt(writing, user, credential.id)
         try:
             key_handle = identity.credentials.unlock(credential, pin)
         except WrongSecret:
-            with unit_of_work(runtime.engine) as writing:
-                identity.credentials.count_wrong_pin(writing, writing.merge(user), credential.id,
-                                                     now)  # fmt: skip
-            raise  # unreachable: counting raises WrongPin or CredentialLocked
+            key_handle = None
+        with unit_of_work(runtime.engine) as writing:  # a wrong PIN raises here, counted
+            identity.credentials.settle_pin_attempt(
+                writing, user, credential.id, right=key_handle is not None, now=now
+            )
+        assert key_handle is not None
         signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
                                 signing.chain)  # fmt: skip
         material = None

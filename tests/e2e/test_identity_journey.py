@@ -263,7 +263,14 @@ def test_csr_variant_certifies_a_key_on_the_citizens_token(
     key, csr = workdir / "token.key", workdir / "token.csr"
     openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
             "-keyout", str(key), "-subj", "/CN=token", "-out", str(csr))  # fmt: skip
-    issued = citizen.client.post("/v1/me/certificate/csr", json={"csr": csr.read_text()})
+    no_password = citizen.client.post("/v1/me/certificate/csr", json={"csr": csr.read_text()})
+    assert no_password.status_code == 422
+    wrong = citizen.client.post("/v1/me/certificate/csr",
+                                json={"csr": csr.read_text(), "password": "not it at all"})  # fmt: skip
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "auth.invalid_credentials"
+    issued = citizen.client.post("/v1/me/certificate/csr",
+                                 json={"csr": csr.read_text(), "password": citizen.password})  # fmt: skip
     assert issued.status_code == 201, issued.text
     assert issued.json()["puk"] is None
     cert = workdir / "token.pem"

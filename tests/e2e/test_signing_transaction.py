@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.signing_helpers import Signer, make_signers, sign, usage
+from tests.e2e.signing_helpers import PIN, Signer, make_signers, sign, usage
 from tests.support.databases import fresh_database
 from tests.support.pdfs import (
     broken_xref,
@@ -110,7 +111,11 @@ def test_wrong_pin_locks_and_a_revoked_certificate_cannot_sign(
     refused = sign(revoked, simple_pdf(), level="B-B")
     assert refused.status_code == 409
     assert refused.json()["code"] == "credential.unusable"
-    assert "revoked" in refused.json()["detail"]
+    # The operator's revocation ended the credential too: the citizen can get a new one.
+    assert revoked.account.client.get("/v1/me/credentials").json()[0]["status"] == "revoked"
+    again = revoked.account.client.post("/v1/me/certificate", json={"pin": PIN})
+    assert again.status_code == 201, again.text
+    assert sign(revoked, simple_pdf(), level="B-B").status_code == 200
     assert _records(server, signer.account.id)[1] == _records(server, signer.account.id)[0]
 
 
@@ -199,3 +204,27 @@ def test_document_is_purged_after_retention_but_the_record_stays(tmp_path: Path)
             assert len([e for e in usage(signer) if e["signature_id"] == signature_id]) == 1
         finally:
             server.stop()
+
+
+def test_parallel_wrong_pins_never_get_more_than_five_tries(server: KysoServer) -> None:
+    (signer,) = make_signers(server, count=1)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(
+            lambda _: sign(signer, simple_pdf(), pin="739201", level="B-B"), range(8)
+        ))  # fmt: skip
+    codes = [a.json()["code"] for a in answers]
+    assert codes.count("credential.wrong_pin") + codes.count("credential.locked") == 8, codes
+    assert codes.count("credential.wrong_pin") <= 4
+    credential = signer.account.client.get("/v1/me/credentials").json()[0]
+    assert credential["status"] == "locked"
+    assert credential["failed_pin_attempts"] == 5
+    assert sign(signer, simple_pdf(), level="B-B").status_code == 423  # even the right PIN
+
+
+def test_signing_with_a_named_credential(server: KysoServer, signers: list[Signer]) -> None:
+    signer = signers[0]
+    named = sign(signer, simple_pdf(), level="B-B", credential_id=signer.credential_id)
+    assert named.status_code == 200, named.text
+    foreign = sign(signers[0], simple_pdf(), level="B-B", credential_id=signers[1].credential_id)
+    assert foreign.status_code == 404
+    assert foreign.json()["code"] == "credential.not_found"
