@@ -209,9 +209,9 @@ def sign_document(
             with source.open("rb") as inp, destination.open("w+b") as out:
                 writer = IncrementalPdfFileWriter(inp, strict=False)
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out)
-        except TimestampRequestError as exc:
+        except TimestampRequestError:
             raise TimestampUnavailable(
-                f"the time-stamping authority did not answer: {exc}"
+                "the time-stamping authority did not answer: try again later, or sign at B-B"
             ) from None
         except (PdfError, PyhankoSigningError) as exc:
             if isinstance(exc, PyhankoSigningError) and "timestamp" in str(exc).lower():
