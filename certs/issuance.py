@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -19,6 +19,8 @@ from certs.x509sign import sign_certificate
 __all__ = ["issue_signing_certificate", "public_key_from_csr", "record_issued"]
 
 _ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+DEFAULT_LIFETIME = timedelta(days=730)
+"""Validity of a person's signing certificate (capped at the issuing CA's own)."""
 
 
 def public_key_from_csr(data: bytes) -> CertificatePublicKeyTypes:
@@ -76,12 +78,15 @@ def issue_signing_certificate(
     now: datetime,
 ) -> x509.Certificate:
     """Issue and record a person's signing certificate for ``public_key``."""
+    # Never outlive the issuing CA: a relying party could not build the chain afterwards.
+    lifetime = min(DEFAULT_LIFETIME, issuing_certificate.not_valid_after_utc - now)
     builder = signing_profile(
         subject,
         public_key,
         issuing_certificate.public_key(),
         urls,
         now,
+        lifetime,
     )
     certificate = sign_certificate(builder, issuing_key)
     record_issued(session, certificate, issuer="issuing", profile="signing", now=now)

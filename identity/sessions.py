@@ -35,9 +35,9 @@ __all__ = [
     "revoke_api_key",
 ]
 
-API_KEY_ROLES = frozenset({Role.AGENCY_OFFICER.value, Role.REGISTRATION_OFFICER.value,
-                           Role.BILLING_STAFF.value})  # fmt: skip
-"""Roles an agency system's API key may carry (never admin, never a citizen's)."""
+API_KEY_ROLES = frozenset({Role.AGENCY_OFFICER.value, Role.BILLING_STAFF.value})
+"""Roles an agency system's API key may carry: never admin, never a citizen's, and never a
+registration officer's (identity proofing is a person looking at a person, not a script)."""
 
 
 def _token_hash(token: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -146,3 +146,20 @@ def test_csr_with_broken_signature_is_refused() -> None:
     der[-5] ^= 0x01  # inside the signature value
     with pytest.raises(InvalidCsr):
         public_key_from_csr(bytes(der))
+
+
+def test_signing_certificate_never_outlives_the_issuing_ca(
+    local_ca: LocalCa, session: Session
+) -> None:
+    issuing_end = local_ca.authority.issuing.not_valid_after_utc
+    late = issuing_end - timedelta(days=30)
+    cert = issue_signing_certificate(
+        session,
+        issuing_certificate=local_ca.authority.issuing,
+        issuing_key=local_ca.authority.issuing_key,
+        subject=SignerSubject(full_name="Hoàng Văn Em", cccd="001085000321"),
+        public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+        urls=URLS,
+        now=late,
+    )
+    assert cert.not_valid_after_utc <= issuing_end

@@ -22,7 +22,7 @@ CITIZEN, OTHER_CITIZEN = "citizen", "other_citizen"
 REG, AGENCY, BILLING, ADMIN = "registration_officer", "agency_officer", "billing_staff", "admin"
 STAFF = (REG, AGENCY, BILLING, ADMIN)
 EVERY_ROLE = (CITIZEN, *STAFF)
-KEY_MANAGERS = (ADMIN, AGENCY, REG, BILLING)
+KEY_MANAGERS = (ADMIN, AGENCY, BILLING)
 
 PIN = "402917"
 
