@@ -21,7 +21,7 @@ from certs.errors import WrongSecret
 from certs.keys import SigningKey
 from identity.audit import record_audit
 from identity.credentials import CredentialService
-from identity.errors import AuthenticationFailed, AuthorisationInvalid, InvalidField, OtpRequired
+from identity.errors import AuthorisationInvalid, InvalidField
 from identity.models import Credential, SignatureAuthorisation, User
 from identity.otp import OneTimeCodes
 
@@ -75,16 +75,7 @@ class SignatureAuthoriser:
         if not 1 <= number <= MAX_BATCH or len(set(allowed)) != len(allowed):
             raise InvalidField({"hashes": f"1 to {MAX_BATCH} distinct hashes (or a count)"})
         credential = self._credentials.get_own(session, user, credential_id)
-        session.refresh(user, with_for_update=True)  # one-time codes: one request at a time
-        if user.totp_enabled:
-            if not otp:
-                raise OtpRequired("enter the one-time code from your authenticator app")
-            if not self._codes.check_second_factor(session, user, otp, now):
-                session.add(user)
-                record_audit(session, at=now, actor=f"user:{user.id}",
-                             action="authorisation.otp_failed", target=credential.id)  # fmt: skip
-                raise AuthenticationFailed("wrong or already used one-time code")
-            session.add(user)
+        self._codes.require(session, user, otp, now, action="authorisation")
         secret = secrets.token_bytes(32)
         sealed = self._credentials.rewrap_with_pin(
             session, user, credential, pin, secret, now, random_secret=True

@@ -12,6 +12,8 @@ from sqlmodel import Session, select
 
 from certs.envelope import open_envelope, seal_envelope
 from certs.masterkey import MasterKey
+from identity.audit import record_audit
+from identity.errors import AuthenticationFailed, OtpRequired
 from identity.models import RecoveryCode, User
 
 __all__ = ["RECOVERY_CODE_COUNT", "OneTimeCodes"]
@@ -80,6 +82,23 @@ class OneTimeCodes:
         record.used_at = now
         session.add(record)
         return True
+
+    def require(
+        self, session: Session, user: User, code: str | None, now: datetime, *, action: str
+    ) -> None:
+        """When the user has a second factor, demand a valid code for ``action`` (under a row
+        lock, so a code serves one request only); a failure is audited and raised."""
+        session.refresh(user, with_for_update=True)
+        if not user.totp_enabled:
+            return
+        if not code:
+            raise OtpRequired("enter the one-time code from your authenticator app")
+        confirmed = self.check_second_factor(session, user, code, now)
+        session.add(user)
+        if not confirmed:
+            record_audit(session, at=now, actor=f"user:{user.id}", action=f"{action}.otp_failed",
+                         target=user.id)  # fmt: skip
+            raise AuthenticationFailed("wrong or already used one-time code")
 
     def check_second_factor(self, session: Session, user: User, code: str, now: datetime) -> bool:
         """A TOTP code or an unused recovery code."""

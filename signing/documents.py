@@ -53,7 +53,8 @@ class PdfFacts:
 
     page_count: int
     page_sizes: dict[int, tuple[float, float, float, float]]
-    """1-based page number -> media box (x1, y1, x2, y2), for the pages asked about."""
+    """1-based page number -> media box (x1, y1, x2, y2), for the pages asked about and the
+    last page (where a stamp goes by default)."""
     empty_fields: tuple[str, ...]
     """Names of unsigned signature fields."""
     signed_fields: tuple[str, ...]
@@ -106,7 +107,7 @@ def inspect_pdf(
             if deep:
                 _check_content_streams(reader, count)
             sizes: dict[int, tuple[float, float, float, float]] = {}
-            for number in pages:
+            for number in {*pages, count}:
                 if 1 <= number <= count:
                     page_ref, _ = reader.find_page_for_modification(number - 1)
                     page = page_ref.get_object()

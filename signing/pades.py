@@ -22,7 +22,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from signing.documents import inspect_pdf
+from signing.documents import PdfFacts
 from signing.errors import (
     FieldUnusable,
     InvalidPlacement,
@@ -110,9 +110,8 @@ def _reserve(signer: KeyStoreSigner, timestamp_size: int) -> int:
 
 
 def _new_field_spec(
-    source: Path, placement: Placement
+    facts: PdfFacts, placement: Placement
 ) -> tuple[SigFieldSpec | None, str, tuple[float, float]]:
-    facts = inspect_pdf(source, pages=(placement.page,) if placement.page else ())
     if placement.field_name:
         if placement.field_name in facts.signed_fields:
             raise FieldUnusable(f"the field {placement.field_name!r} is signed already")
@@ -125,8 +124,6 @@ def _new_field_spec(
     if not 1 <= page <= facts.page_count:
         raise NoSuchPage(f"the document has {facts.page_count} pages; there is no page {page}",
                          page_count=facts.page_count)  # fmt: skip
-    if page not in facts.page_sizes:
-        facts = inspect_pdf(source, pages=(page,))
     x1, y1, x2, y2 = facts.page_sizes[page]
     if placement.box is None:
         w, h = DEFAULT_STAMP_SIZE
@@ -157,12 +154,11 @@ def sign_document(
     material: ValidationMaterial | None,
     font: Path,
     now: datetime,
+    facts: PdfFacts,
     timestamp_size: int = 6000,
-    max_pages: int = 5_000,
 ) -> None:
     """Sign ``source`` into ``destination``: an incremental update, earlier signatures stay
-    valid."""
-    facts = inspect_pdf(source, max_pages=max_pages)
+    valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page)."""
     if options.certify and facts.signed_fields:
         raise FieldUnusable("a certification signature must be the document's first signature")
     if options.level.timestamped and timestamper is None:
@@ -173,7 +169,7 @@ def sign_document(
     stamp_style = None
     with tempfile.TemporaryDirectory(prefix="kyso-stamp-") as scratch:
         if options.placement is not None:
-            spec, field_name, stamp_size = _new_field_spec(source, options.placement)
+            spec, field_name, stamp_size = _new_field_spec(facts, options.placement)
             stamp_pdf = Path(scratch) / "stamp.pdf"
             text = StampText(
                 options.signer_name, now, options.reason, options.location, options.language

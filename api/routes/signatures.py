@@ -6,7 +6,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -27,12 +27,10 @@ from api.deps import (
     require_roles_reading,
     utc_now,
 )
-from api.identity_services import IdentityServices
 from api.signing_services import SigningServices
 from billing.metering import SIGNATURE_PRODUCTS, record_usage, usage_of
 from certs.errors import WrongSecret
 from identity.audit import record_audit
-from identity.errors import AuthenticationFailed, OtpRequired
 from identity.models import Role, User
 from identity.sessions import Principal
 from signing.documents import inspect_pdf
@@ -186,13 +184,16 @@ def create_signature(
             return _replayed(session, signing, user.id, replay)
 
         # The document is judged before the key is touched: a bad upload never unlocks it.
-        inspect_pdf(upload, max_pages=runtime.settings.max_pages, deep=True)
+        facts = inspect_pdf(upload, pages=(page,) if page else (),
+                            max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
         now = utc_now()
         credential = identity.credentials.signing_credential(session, user, credential_id, now)
         session.close()  # one connection at a time from here on: each step is a short transaction
         if user.totp_enabled:
             with unit_of_work(runtime.engine) as writing:
-                _check_otp(writing, identity, user.id, otp, now)
+                signer_now = writing.get(User, user.id)
+                assert signer_now is not None
+                identity.codes.require(writing, signer_now, otp, now, action="signature")
         with unit_of_work(runtime.engine) as writing:
             identity.credentials.spend_pin_attempt(writing, user, credential.id)
         try:
@@ -215,8 +216,7 @@ def create_signature(
         sign_document(upload, signed, options=options, signer=signer,
                       timestamper=signing.timestamper() if options.level.timestamped else None,
                       material=material, font=runtime.settings.stamp_font, now=now,
-                      timestamp_size=signing.timestamp_size,
-                      max_pages=runtime.settings.max_pages)  # fmt: skip
+                      facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
 
         with unit_of_work(runtime.engine) as writing:
             winner = find_replay(writing, user_id=user.id, idempotency_key=key,
@@ -262,20 +262,6 @@ def _replayed(session: Session, signing: SigningServices, user_id: str,
               record: SignatureRecord) -> FileResponse:  # fmt: skip
     _, path = owned_document(session, signing.store, user_id=user_id, signature_id=record.id)
     return _download(path, record, replayed=True)
-
-
-def _check_otp(session: Session, identity: IdentityServices, user_id: str, otp: str | None,
-               now: datetime) -> None:  # fmt: skip
-    user = session.get(User, user_id, with_for_update=True)
-    assert user is not None
-    if not otp:
-        raise OtpRequired("enter the one-time code from your authenticator app")
-    if not identity.codes.check_second_factor(session, user, otp, now):
-        session.add(user)
-        record_audit(session, at=now, actor=f"user:{user.id}", action="signature.otp_failed",
-                     target=user.id)  # fmt: skip
-        raise AuthenticationFailed("wrong or already used one-time code")
-    session.add(user)
 
 
 @router.get("/v1/signatures", summary="Your signatures, newest first")

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 
 from tests.e2e.signing_helpers import PIN, Signer, make_signers, sign, usage
@@ -228,3 +229,18 @@ def test_signing_with_a_named_credential(server: KysoServer, signers: list[Signe
     foreign = sign(signers[0], simple_pdf(), level="B-B", credential_id=signers[1].credential_id)
     assert foreign.status_code == 404
     assert foreign.json()["code"] == "credential.not_found"
+
+
+def test_second_factor_is_required_to_sign_once_enrolled(server: KysoServer) -> None:
+    (signer,) = make_signers(server, count=1)
+    client = signer.account.client
+    totp = pyotp.TOTP(client.post("/v1/me/otp/enrol").json()["secret"])
+    assert client.post("/v1/me/otp/confirm", json={"code": totp.now()}).status_code == 200
+    without = sign(signer, simple_pdf(), level="B-B")
+    assert without.status_code == 400
+    assert without.json()["code"] == "auth.otp_required"
+    code = totp.at(time.time() + 30)  # the next step: the confirmation used this one
+    assert sign(signer, simple_pdf(), level="B-B", otp=code).status_code == 200
+    replay = sign(signer, simple_pdf(text="again"), level="B-B", otp=code)
+    assert replay.status_code == 400
+    assert replay.json()["code"] == "auth.invalid_credentials"
