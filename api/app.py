@@ -17,9 +17,10 @@ from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
 from api.limits import BodySizeLimit
 from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
-from api.routes import admin, auth, health, me, pki, proofing, signatures
+from api.routes import admin, auth, billing, health, me, pki, proofing, signatures, wallet
 from api.settings import Settings
 from api.signing_services import build_signing_services
+from billing.charges import charge_subscription_fees
 from signing.records import purge_expired
 from signing.storage import DocumentStore
 
@@ -45,10 +46,17 @@ def purge_documents(runtime: Runtime) -> int:
                              datetime.now(UTC))  # fmt: skip
 
 
+def charge_fees(runtime: Runtime) -> int:
+    """The month's fee of every subscription not charged yet (the first charge of a month
+    writes it too; this covers the months an organisation signs nothing)."""
+    with unit_of_work(runtime.engine) as session:
+        return charge_subscription_fees(session, datetime.now(UTC))
+
+
 async def _housekeeping(runtime: Runtime) -> None:
-    """Every few minutes: fresh CRLs before nextUpdate, and the retention purge."""
+    """Every few minutes: fresh CRLs before nextUpdate, the retention purge, monthly fees."""
     while True:
-        for job in (refresh_crls, purge_documents):
+        for job in (refresh_crls, purge_documents, charge_fees):
             try:
                 await asyncio.to_thread(job, runtime)
             except Exception:
@@ -91,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.identity = build_identity_services(runtime)
     app.state.signing = build_signing_services(runtime, app.state.pki)
     install_error_handlers(app)
-    for module in (health, pki, auth, me, proofing, admin, signatures):
+    for module in (health, pki, auth, me, proofing, admin, signatures, wallet, billing):
         app.include_router(module.router)
     settings_ = runtime.settings
     app.add_middleware(

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from api.database import make_engine, migrate, startup_lock, unit_of_work
 from api.settings import Settings
+from billing.plans import seed_default_plans
 from certs.authority import Authority, current_ca_certificates, load_authority
 from certs.errors import CertsError
 from certs.hierarchy import ensure_hierarchy
@@ -89,6 +90,8 @@ def initialise(settings: Settings) -> bool:
     try:
         with startup_lock(engine, settings.data_dir):
             migrate(engine)
+            with unit_of_work(engine) as session:
+                seed_default_plans(session)
             with unit_of_work(engine) as session:
                 return ensure_hierarchy(
                     session,

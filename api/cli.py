@@ -11,11 +11,17 @@ from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives import hashes, serialization
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from api.bootstrap import initialise, open_runtime
 from api.database import unit_of_work
+from api.payers import payer_for
 from api.settings import Settings
+from billing.accounts import ORGANISATION, open_account
+from billing.errors import BillingError
+from billing.invoices import close_period
+from billing.models import BillingAccount
+from billing.wallet import top_up
 from certs.crl import publish_crl
 from certs.errors import CertsError
 from certs.issuance import issue_signing_certificate, public_key_from_csr
@@ -25,7 +31,7 @@ from identity.accounts import NewUser, create_organisation, create_user
 from identity.audit import record_audit, verify_audit_chain
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField, NotFound
-from identity.models import Credential, CredentialStatus, Organisation, Role
+from identity.models import Credential, CredentialStatus, Organisation, Role, User
 from identity.passwords import Passwords
 from identity.tokens import TokenPolicy, TokenSigner
 
@@ -274,9 +280,10 @@ def create_organisation_command(name: str, kind: str) -> None:
     """Create an agency or a company whose members bill to it."""
     runtime = open_runtime(_settings(), create=False)
     with unit_of_work(runtime.engine) as session:
-        organisation = create_organisation(
-            session, name=name, kind=kind, now=datetime.now(UTC), actor=_operator()
-        )
+        now = datetime.now(UTC)
+        organisation = create_organisation(session, name=name, kind=kind, now=now,
+                                           actor=_operator())  # fmt: skip
+        open_account(session, organisation.id, kind=ORGANISATION, label=name, now=now)
         printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
     runtime.engine.dispose()
     click.echo(json.dumps(printed, ensure_ascii=False))
@@ -326,11 +333,83 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
+@admin.command("check-ledger")
+def check_ledger_command() -> None:
+    """Prove the books: every signature charged once and every charge a signature's, each
+    balance the sum of its entries, invoices equal to their usage, gapless numbers. Exit 1
+    with the findings when anything does not add up."""
+    from api.ledger_check import check_ledger
+
+    runtime = open_runtime(_settings(), create=False)
+    with unit_of_work(runtime.engine) as session:
+        counted, findings = check_ledger(session)
+    runtime.engine.dispose()
+    click.echo(json.dumps({"ok": not findings, "checked": counted,
+                           "findings": [{"rule": f.rule, "detail": f.detail} for f in findings]},
+                          indent=2))  # fmt: skip
+    if findings:
+        sys.exit(1)
+
+
+@main.group()
+def billing() -> None:
+    """Billing staff's commands: payments, period close."""
+
+
+@billing.command("top-up")
+@click.option("--email", required=True, help="The citizen whose wallet is credited.")
+@click.option("--amount", required=True, type=int, help="Whole VND.")
+@click.option("--reference", required=True, help="The payment's reference (bank transfer id).")
+def top_up_command(email: str, amount: int, reference: str) -> None:
+    """Record a payment into the account's prepaid wallet (the same reference twice records
+    it once)."""
+    runtime = open_runtime(_settings(), create=False)
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"no user with the email {email!r}")
+        payer = payer_for(session, user)
+        open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
+        entry, created = top_up(session, payer.account_id, amount=amount, reference=reference,
+                                actor=_operator(), now=now)  # fmt: skip
+        if created:
+            record_audit(session, at=now, actor=_operator(), action="billing.top_up",
+                         target=payer.account_id, amount=amount, reference=reference)  # fmt: skip
+        printed = {"account_id": payer.account_id, "amount": entry.amount,
+                   "balance": _balance(session, payer.account_id), "reference": reference,
+                   "recorded": created}  # fmt: skip
+    runtime.engine.dispose()
+    click.echo(json.dumps(printed))
+
+
+def _balance(session: Session, account_id: str) -> int:
+    account = session.get(BillingAccount, account_id)
+    return account.balance if account is not None else 0
+
+
+@billing.command("close-period")
+@click.option("--period", required=True, help="The Vietnamese calendar month, YYYY-MM.")
+def close_period_command(period: str) -> None:
+    """Invoice a month that has ended: one invoice per account that used anything."""
+    settings = _settings()
+    runtime = open_runtime(settings, create=False)
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        made = close_period(session, period, now=now, vat_percent=settings.vat_percent)
+        record_audit(session, at=now, actor=_operator(), action="billing.period_close",
+                     target=period, invoices=len(made))  # fmt: skip
+        printed = [{"number": i.number, "account_id": i.account_id, "total": i.total}
+                   for i in made]  # fmt: skip
+    runtime.engine.dispose()
+    click.echo(json.dumps({"period": period, "invoices": printed}, ensure_ascii=False))
+
+
 def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
-    except (CertsError, IdentityError) as exc:
+    except (CertsError, IdentityError, BillingError) as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         if isinstance(exc, InvalidField):
             for field, message in exc.errors.items():

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certs.crl import CrlPolicy
@@ -50,6 +50,23 @@ class Settings(BaseSettings):
     """TrueType font covering Vietnamese for visible stamps (Debian's fonts-dejavu-core)."""
     tsa_url: str | None = None
     """An external RFC 3161 TSA for signatures; our own, in-process, when unset."""
+
+    vat_percent: int = Field(default=10, ge=0, le=100)
+    """VAT rate (percent) shown on invoices; prices are VAT-inclusive."""
+    yearly_certificate_price: int = Field(default=1_650_000, ge=0)
+    """What a citizen would pay for a yearly signing-certificate subscription (VND), the
+    reference of the "per use vs subscription" comparison."""
+    payment_provider: Literal["none", "fake"] = "none"
+    """``fake`` enables the stand-in payment provider (development and tests; refused in
+    production)."""
+    seller_name: str = "kyso — dịch vụ chữ ký số"
+    """The seller named on invoices."""
+
+    @model_validator(mode="after")
+    def _no_fake_payments_in_production(self) -> Settings:
+        if self.env == "production" and self.payment_provider == "fake":
+            raise ValueError("KYSO_PAYMENT_PROVIDER=fake is refused in production")
+        return self
 
     @field_validator("public_url")
     @classmethod

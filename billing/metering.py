@@ -1,49 +1,16 @@
-"""Recording and reading usage events."""
+"""Reading what an account used and how its wallet moved."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from billing.models import UsageEvent
+from billing.calendar import year_bounds, year_key
+from billing.models import LedgerEntry, UsageEvent
+from billing.plans import HASH_PRODUCT, SIGNATURE_PRODUCTS
 
-__all__ = ["SIGNATURE_PRODUCTS", "record_usage", "usage_of"]
-
-SIGNATURE_PRODUCTS = {
-    "B-B": "signature.B-B",
-    "B-T": "signature.B-T",
-    "B-LT": "signature.B-LT",
-    "B-LTA": "signature.B-LTA",
-}
-
-
-def record_usage(
-    session: Session,
-    *,
-    account_id: str,
-    user_id: str,
-    product: str,
-    amount: int,
-    now: datetime,
-    signature_id: str | None = None,
-    idempotency_key: str | None = None,
-) -> UsageEvent:
-    """Append a usage event in the caller's unit of work (priced by the caller; 0 until plans)."""
-    if not isinstance(amount, int) or amount < 0:
-        raise ValueError("amounts are non-negative integer VND")
-    event = UsageEvent(
-        account_id=account_id,
-        user_id=user_id,
-        product=product,
-        amount=amount,
-        signature_id=signature_id,
-        idempotency_key=idempotency_key,
-        created_at=now,
-    )
-    session.add(event)
-    session.flush()
-    return event
+__all__ = ["SIGNATURE_PRODUCTS", "spent_in_year", "usage_of", "wallet_entries"]
 
 
 def usage_of(session: Session, user_id: str, *, limit: int = 200) -> list[UsageEvent]:
@@ -56,3 +23,33 @@ def usage_of(session: Session, user_id: str, *, limit: int = 200) -> list[UsageE
             .limit(limit)
         )
     )
+
+
+def wallet_entries(session: Session, account_id: str, *, limit: int = 50) -> list[LedgerEntry]:
+    """An account's latest ledger entries, newest first (each with the balance after it)."""
+    return list(
+        session.exec(
+            select(LedgerEntry)
+            .where(LedgerEntry.account_id == account_id)
+            .order_by(col(LedgerEntry.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def spent_in_year(session: Session, account_id: str, now: datetime) -> tuple[int, int]:
+    """(VND paid, signatures made) by the account in the Vietnamese calendar year of ``now``."""
+    start, end = year_bounds(int(year_key(now)))
+    amount, count = session.execute(
+        select(
+            func.coalesce(func.sum(UsageEvent.amount), 0),
+            func.count(col(UsageEvent.id)).filter(
+                col(UsageEvent.product).in_((*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT))
+            ),
+        ).where(
+            UsageEvent.account_id == account_id,
+            col(UsageEvent.created_at) >= start,
+            col(UsageEvent.created_at) < end,
+        )
+    ).one()
+    return int(amount), int(count)

@@ -34,6 +34,7 @@ from identity.errors import (
     CredentialUnusable,
     InvalidField,
     LevelTooLow,
+    PinAttemptsBusy,
     WrongPin,
     WrongPuk,
 )
@@ -351,6 +352,14 @@ class CredentialService:
             .values(failed_pin_attempts=col(Credential.failed_pin_attempts) + 1)
         )
         if spent.rowcount != 1:  # type: ignore[attr-defined]
+            status = session.exec(
+                select(Credential.status).where(col(Credential.id) == credential_id)
+            ).first()
+            if status == CredentialStatus.ACTIVE.value:
+                raise PinAttemptsBusy(
+                    "other signatures with this credential are checking their PIN; try again",
+                    credential_id=credential_id,
+                )
             raise CredentialLocked(
                 "the PIN was entered wrongly too often: unlock with your PUK, or reset",
                 credential_id=credential_id,

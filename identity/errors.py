@@ -18,6 +18,7 @@ __all__ = [
     "NotFound",
     "OtpRequired",
     "Throttled",
+    "PinAttemptsBusy",
     "WrongPin",
     "WrongPuk",
 ]
@@ -119,6 +120,14 @@ class CredentialLocked(IdentityError):
 
     code = "credential.locked"
     commits_work = True
+
+
+class PinAttemptsBusy(CredentialLocked):
+    """Every PIN attempt left is in use by requests still checking theirs (not a lock: the
+    caller may wait for them to settle and try again)."""
+
+    code = "credential.busy"
+    commits_work = False
 
 
 class WrongPin(IdentityError):

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from api.deps import IdentityDep, SessionDep, require_roles, utc_now
 from api.schemas import ApiKeyCreated, ApiKeyOut, NewApiKey, NewOrganisation, OrganisationOut
+from billing.accounts import ORGANISATION, open_account
 from identity.accounts import create_organisation
 from identity.audit import record_audit, verify_audit_chain
 from identity.errors import AccessDenied
@@ -25,9 +26,11 @@ KeyManager = Annotated[Principal, Depends(require_roles(Role.ADMIN.value, *API_K
 
 @router.post("/admin/organisations", status_code=201, summary="Create an agency or company")
 def new_organisation(body: NewOrganisation, admin: Admin, session: SessionDep) -> OrganisationOut:
+    now = utc_now()
     organisation = create_organisation(
-        session, name=body.name, kind=body.kind, now=utc_now(), actor=f"user:{admin.user.id}"
+        session, name=body.name, kind=body.kind, now=now, actor=f"user:{admin.user.id}"
     )
+    open_account(session, organisation.id, kind=ORGANISATION, label=organisation.name, now=now)
     return OrganisationOut.model_validate(organisation)
 
 

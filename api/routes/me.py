@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Annotated
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import load_der_x509_certificate
 from fastapi import APIRouter, Depends
+from sqlmodel import Session
 
 from api.deps import CallerDep, IdentityDep, SessionDep, require_roles, utc_now
+from api.payers import payer_for
 from api.schemas import (
     AuthorisationCreated,
     AuthorisationRequest,
@@ -27,9 +30,10 @@ from api.schemas import (
     PukUnlock,
     RevocationRequest,
 )
+from billing.charges import charge
 from identity.credentials import NewCredential
 from identity.errors import AlreadyExists, InvalidField
-from identity.models import Credential, Role
+from identity.models import Credential, Role, User
 from identity.sessions import Principal
 
 __all__ = ["router"]
@@ -85,6 +89,15 @@ def otp_confirm(
     return OtpConfirmed(enabled=True, recovery_codes=codes)
 
 
+def _charged(session: Session, user: User, new: NewCredential, now: datetime) -> NewCredential:
+    """Certificate issuance is a metered product (free under the default citizen plan), charged
+    in the transaction that issues it."""
+    issued = new.credential.id
+    charge(session, payer_for(session, user), "certificate.issue", now=now, reference=issued,
+           idempotency_key=f"certificate:{issued}")  # fmt: skip
+    return new
+
+
 def _issued(new: NewCredential) -> CertificateIssued:
     return CertificateIssued(
         serial=new.credential.serial,
@@ -120,7 +133,9 @@ def create_certificate(
     body: CertificateRequest, caller: Citizen, session: SessionDep, identity: IdentityDep
 ) -> CertificateIssued:
     user = session.merge(caller.user)
-    return _issued(identity.credentials.create(session, user, body.pin, utc_now()))
+    now = utc_now()
+    new = identity.credentials.create(session, user, body.pin, now)
+    return _issued(_charged(session, user, new, now))
 
 
 @router.post("/certificate/csr", status_code=201, summary="Certify a key held on your token")
@@ -131,7 +146,7 @@ def create_certificate_from_csr(
     now = utc_now()
     identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
     new = identity.credentials.create_from_csr(session, user, body.csr.encode(), now)
-    return _issued(new)
+    return _issued(_charged(session, user, new, now))
 
 
 @router.get("/credentials", summary="Your signing credentials, newest first")
@@ -173,7 +188,8 @@ def reset(
     now = utc_now()
     identity.credentials.get_own(session, user, credential_id)  # another's: 404 before anything
     identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
-    return _issued(identity.credentials.reset(session, user, credential_id, body.new_pin, now))
+    new = identity.credentials.reset(session, user, credential_id, body.new_pin, now)
+    return _issued(_charged(session, user, new, now))
 
 
 @router.post("/credentials/{credential_id}/renew", status_code=201,
@@ -183,7 +199,9 @@ def renew(
     identity: IdentityDep,
 ) -> CertificateIssued:  # fmt: skip
     user = session.merge(caller.user)
-    return _issued(identity.credentials.renew(session, user, credential_id, body.pin, utc_now()))
+    now = utc_now()
+    new = identity.credentials.renew(session, user, credential_id, body.pin, now)
+    return _issued(_charged(session, user, new, now))
 
 
 @router.post("/credentials/{credential_id}/revoke", summary="Revoke your own certificate")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -16,8 +18,10 @@ from cryptography import x509
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.bootstrap import Runtime
 from api.database import unit_of_work
 from api.deps import (
     IdentityDep,
@@ -27,13 +31,17 @@ from api.deps import (
     require_roles_reading,
     utc_now,
 )
+from api.identity_services import IdentityServices
+from api.payers import payer_for
 from api.signing_services import SigningServices
-from billing.metering import SIGNATURE_PRODUCTS, record_usage, usage_of
+from billing.charges import Payer, charge, hold, release, reserve
+from billing.plans import SIGNATURE_PRODUCTS
 from certs.errors import WrongSecret
 from identity.audit import record_audit
-from identity.models import Role, User
+from identity.errors import PinAttemptsBusy
+from identity.models import Credential, Role, User
 from identity.sessions import Principal
-from signing.documents import inspect_pdf
+from signing.documents import PdfFacts, inspect_pdf
 from signing.errors import InvalidOption
 from signing.models import SignatureRecord
 from signing.pades import Level, Placement, SignatureOptions, sign_document
@@ -43,6 +51,7 @@ from signing.signer import KeyStoreSigner
 __all__ = ["router"]
 
 router = APIRouter(tags=["signatures"])
+logger = logging.getLogger("kyso.api")
 
 Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN.value))]
 ReadingCitizen = Annotated[Principal, Depends(require_roles_reading(Role.CITIZEN.value))]
@@ -68,19 +77,6 @@ class SignatureOut(BaseModel):
     retain_until: str
     document_available: bool
     signed_sha256: str
-
-
-class UsageOut(BaseModel):
-    product: str
-    amount: int
-    quantity: int
-    signature_id: str | None
-    created_at: str
-
-
-class UsagePage(BaseModel):
-    items: list[UsageOut]
-    total_amount: int
 
 
 def _out(record: SignatureRecord) -> SignatureOut:
@@ -159,6 +155,13 @@ def create_signature(
     language: Annotated[str, Form()] = "vi",
     certify: Annotated[int | None, Form(description="DocMDP level 1-3: certify")] = None,
     credential_id: Annotated[str | None, Form()] = None,
+    purpose: Annotated[
+        str | None,
+        Form(
+            description="public_service: a submission to a public "
+            "service (a monthly free allowance applies)"
+        ),
+    ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> FileResponse:
     """Reads and the signing itself take no write lock; the PIN's bookkeeping, the one-time
@@ -177,7 +180,8 @@ def create_signature(
         original_sha256 = _receive(file, upload)
         request_sha256 = hashlib.sha256(json.dumps(
             [original_sha256, options.level.value, reason, location, page, rect, field,
-             invisible, language, certify, credential_id]).encode()).hexdigest()  # fmt: skip
+             invisible, language, certify, credential_id]
+            + ([purpose] if purpose else [])).encode()).hexdigest()  # fmt: skip
         replay = find_replay(session, user_id=user.id, idempotency_key=key,
                              request_sha256=request_sha256)  # fmt: skip
         if replay is not None:
@@ -188,64 +192,116 @@ def create_signature(
                             max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
         now = utc_now()
         credential = identity.credentials.signing_credential(session, user, credential_id, now)
+        payer = payer_for(session, user)
         session.close()  # one connection at a time from here on: each step is a short transaction
-        if user.totp_enabled:
-            with unit_of_work(runtime.engine) as writing:
-                signer_now = writing.get(User, user.id)
-                assert signer_now is not None
-                identity.codes.require(writing, signer_now, otp, now, action="signature")
-        with unit_of_work(runtime.engine) as writing:
-            identity.credentials.spend_pin_attempt(writing, user, credential.id)
+        product = SIGNATURE_PRODUCTS[options.level.value]
+        with unit_of_work(runtime.engine) as writing:  # priced and covered before any work
+            priced = reserve(writing, payer, product, purpose=purpose, now=now)
+            hold_id = hold(writing, payer.account_id, priced.amount, now)
         try:
-            key_handle = identity.credentials.unlock(credential, pin)
-        except WrongSecret:
-            key_handle = None
-        with unit_of_work(runtime.engine) as writing:  # a wrong PIN raises here, counted
-            identity.credentials.settle_pin_attempt(
-                writing, user, credential.id, right=key_handle is not None, now=now
-            )
-        assert key_handle is not None
-        signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
-                                signing.chain)  # fmt: skip
-        material = None
-        if options.level.long_term:
-            with unit_of_work(runtime.engine) as writing:  # may publish a due CRL
-                material = signing.validation_material(
-                    writing, x509.load_der_x509_certificate(credential.certificate)
-                )
-        sign_document(upload, signed, options=options, signer=signer,
-                      timestamper=signing.timestamper() if options.level.timestamped else None,
-                      material=material, font=runtime.settings.stamp_font, now=now,
-                      facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
-
-        with unit_of_work(runtime.engine) as writing:
-            winner = find_replay(writing, user_id=user.id, idempotency_key=key,
-                                 request_sha256=request_sha256)  # fmt: skip
-            if winner is not None:  # a concurrent retry committed first: deliver its result
-                return _replayed(writing, signing, user.id, winner)
-            identity.credentials.confirm_signing(writing, credential.id, now)
-            record = SignatureRecord(
-                user_id=user.id, credential_id=credential.id, idempotency_key=key,
-                request_sha256=request_sha256, level=options.level.value,
-                visible=options.placement is not None, certified=options.certify,
-                reason=options.reason, location=options.location,
+            return _sign_and_charge(
+                runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
+                credential=credential, pin=pin, otp=otp, options=options, facts=facts,
+                upload=upload, signed=signed, now=now, key=key, request_sha256=request_sha256,
+                original_sha256=original_sha256, purpose=purpose, hold_id=hold_id,
                 filename=(file.filename or "document.pdf")[:255],
-                original_sha256=original_sha256, signed_sha256=_file_sha256(signed),
-                signed_size=signed.stat().st_size, created_at=now,
-                retain_until=now + timedelta(days=runtime.settings.retention_days),
             )  # fmt: skip
-            writing.add(record)
-            writing.flush()
-            kept = signing.store.keep(writing, record.id, signed)
-            record_usage(writing, account_id=user.organisation_id or user.id, user_id=user.id,
-                         product=SIGNATURE_PRODUCTS[options.level.value], amount=0, now=now,
-                         signature_id=record.id, idempotency_key=f"{user.id}:{key}")  # fmt: skip
-            record_audit(writing, at=now, actor=f"user:{user.id}", action="signature.create",
-                         target=record.id, credential_id=credential.id,
-                         level=options.level.value)  # fmt: skip
-            return _download(str(kept), record, replayed=False)  # after the commit
+        finally:
+            _release(runtime.engine, hold_id)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _sign_and_charge(
+    *, runtime: Runtime, identity: IdentityServices, signing: SigningServices, user: User,
+    payer: Payer, credential: Credential, pin: str, otp: str | None, options: SignatureOptions,
+    facts: PdfFacts, upload: Path, signed: Path, now: datetime, key: str,
+    request_sha256: str, original_sha256: str, purpose: str | None, hold_id: str | None,
+    filename: str,
+) -> FileResponse:  # fmt: skip
+    if user.totp_enabled:
+        with unit_of_work(runtime.engine) as writing:
+            signer_now = writing.get(User, user.id)
+            assert signer_now is not None
+            identity.codes.require(writing, signer_now, otp, now, action="signature")
+    _spend_pin_attempt(runtime.engine, identity, user, credential.id)
+    try:
+        key_handle = identity.credentials.unlock(credential, pin)
+    except WrongSecret:
+        key_handle = None
+    with unit_of_work(runtime.engine) as writing:  # a wrong PIN raises here, counted
+        identity.credentials.settle_pin_attempt(
+            writing, user, credential.id, right=key_handle is not None, now=now
+        )
+    assert key_handle is not None
+    signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
+                            signing.chain)  # fmt: skip
+    material = None
+    if options.level.long_term:
+        with unit_of_work(runtime.engine) as writing:  # may publish a due CRL
+            material = signing.validation_material(
+                writing, x509.load_der_x509_certificate(credential.certificate)
+            )
+    sign_document(upload, signed, options=options, signer=signer,
+                  timestamper=signing.timestamper() if options.level.timestamped else None,
+                  material=material, font=runtime.settings.stamp_font, now=now,
+                  facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
+
+    with unit_of_work(runtime.engine) as writing:
+        winner = find_replay(writing, user_id=user.id, idempotency_key=key,
+                             request_sha256=request_sha256)  # fmt: skip
+        if winner is not None:  # a concurrent retry committed first: deliver its result
+            return _replayed(writing, signing, user.id, winner)
+        identity.credentials.confirm_signing(writing, credential.id, now)
+        record = SignatureRecord(
+            user_id=user.id, credential_id=credential.id, idempotency_key=key,
+            request_sha256=request_sha256, level=options.level.value,
+            visible=options.placement is not None, certified=options.certify,
+            reason=options.reason, location=options.location, filename=filename,
+            original_sha256=original_sha256, signed_sha256=_file_sha256(signed),
+            signed_size=signed.stat().st_size, created_at=now,
+            retain_until=now + timedelta(days=runtime.settings.retention_days),
+        )  # fmt: skip
+        writing.add(record)
+        writing.flush()
+        kept = signing.store.keep(writing, record.id, signed)
+        charge(writing, payer, SIGNATURE_PRODUCTS[options.level.value], now=utc_now(),
+               purpose=purpose, hold_id=hold_id, signature_id=record.id,
+               idempotency_key=f"{user.id}:{key}")  # fmt: skip
+        record_audit(writing, at=now, actor=f"user:{user.id}", action="signature.create",
+                     target=record.id, credential_id=credential.id,
+                     level=options.level.value)  # fmt: skip
+        return _download(str(kept), record, replayed=False)  # after the commit
+
+
+_PIN_WAIT_SECONDS = 5.0
+
+
+def _spend_pin_attempt(engine: Engine, identity: IdentityServices, user: User,
+                       credential_id: str) -> None:  # fmt: skip
+    """Take one PIN attempt; while every attempt left is taken by parallel requests of the
+    same citizen that are still checking their PIN, wait for them to settle."""
+    deadline = time.monotonic() + _PIN_WAIT_SECONDS
+    while True:
+        try:
+            with unit_of_work(engine) as writing:
+                identity.credentials.spend_pin_attempt(writing, user, credential_id)
+            return
+        except PinAttemptsBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _release(engine: Engine, hold_id: str | None) -> None:
+    """Give back the money held for a request that ended (a charged one released it already)."""
+    if hold_id is None:
+        return
+    try:
+        with unit_of_work(engine) as writing:
+            release(writing, hold_id)
+    except Exception:  # the hold expires by itself; never hide the request's own outcome
+        logger.exception("could not release charge hold %s", hold_id)
 
 
 def _receive(file: UploadFile, destination: Path) -> str:
@@ -277,22 +333,3 @@ def download_signature(
     record, path = owned_document(session, signing.store, user_id=caller.user.id,
                                   signature_id=signature_id)  # fmt: skip
     return _download(path, record, replayed=False)
-
-
-@router.get("/v1/me/usage", summary="Your metered usage, newest first (zero-priced included)")
-def my_usage(caller: Annotated[Principal, Depends(require_roles(*[r.value for r in Role]))],
-             session: SessionDep) -> UsagePage:  # fmt: skip
-    events = usage_of(session, caller.user.id)
-    return UsagePage(
-        items=[
-            UsageOut(
-                product=e.product,
-                amount=e.amount,
-                quantity=e.quantity,
-                signature_id=e.signature_id,
-                created_at=e.created_at.isoformat(),
-            )
-            for e in events
-        ],
-        total_amount=sum(e.amount for e in events),
-    )

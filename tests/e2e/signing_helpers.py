@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.support.api import Account, proof, register_citizen, staff
+from tests.support.api import Account, proof, register_citizen, staff, top_up
 from tests.support.server import KysoServer
 
 PIN = "402917"
@@ -18,7 +18,11 @@ class Signer:
     credential_id: str
 
 
-def make_signers(server: KysoServer, count: int = 2) -> list[Signer]:
+FUNDS = 1_000_000
+"""What each signer's wallet holds: 250 signatures at the first tier's 4,000 VND."""
+
+
+def make_signers(server: KysoServer, count: int = 2, *, funds: int = FUNDS) -> list[Signer]:
     officer = staff(server, "registration_officer")
     signers = []
     for _ in range(count):
@@ -26,6 +30,8 @@ def make_signers(server: KysoServer, count: int = 2) -> list[Signer]:
         proof(officer, citizen)
         issued = citizen.client.post("/v1/me/certificate", json={"pin": PIN})
         assert issued.status_code == 201, issued.text
+        if funds:
+            top_up(server, citizen, funds)
         signers.append(Signer(citizen, issued.json()["credential_id"]))
     return signers
 

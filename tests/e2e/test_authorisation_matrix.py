@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.support.api import Account, proof, register_citizen, staff
+from tests.support.api import Account, proof, register_citizen, staff, top_up
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 
@@ -23,6 +23,7 @@ REG, AGENCY, BILLING, ADMIN = "registration_officer", "agency_officer", "billing
 STAFF = (REG, AGENCY, BILLING, ADMIN)
 EVERY_ROLE = (CITIZEN, *STAFF)
 KEY_MANAGERS = (ADMIN, AGENCY, BILLING)
+BILLERS = (BILLING, ADMIN)
 
 PIN = "402917"
 
@@ -55,6 +56,29 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("GET", "/v1/signatures"): ((CITIZEN,), None, False),
     ("GET", "/v1/signatures/{signature_id}/document"): ((CITIZEN,), None, True),
     ("GET", "/v1/me/usage"): (EVERY_ROLE, None, False),
+    ("GET", "/v1/me/wallet"): ((CITIZEN,), None, False),
+    ("GET", "/v1/me/packs"): ((CITIZEN,), None, False),
+    ("POST", "/v1/me/packs"): ((CITIZEN,), {"pack": "no-such-pack"}, False),
+    ("POST", "/v1/me/wallet/top-ups"): ((CITIZEN,), {"amount": 1}, False),
+    ("POST", "/v1/payments/fake/{payment_id}/pay"): ((ANYONE,), None, False),
+    ("GET", "/v1/me/invoices"): ((CITIZEN,), None, False),
+    ("GET", "/v1/me/invoices/{invoice_id}"): ((CITIZEN,), None, False),
+    ("GET", "/v1/me/invoices/{invoice_id}/pdf"): ((CITIZEN,), None, False),
+    ("GET", "/v1/billing/usage"): (BILLERS, None, False),
+    ("GET", "/v1/billing/reports/usage"): (BILLERS, None, False),
+    ("GET", "/v1/billing/comparisons/citizens"): (BILLERS, None, False),
+    ("GET", "/v1/billing/comparisons/organisations"): (BILLERS, None, False),
+    ("GET", "/v1/billing/accounts"): (BILLERS, None, False),
+    ("GET", "/v1/billing/accounts/{account_id}/entries"): (BILLERS, None, False),
+    ("PUT", "/v1/billing/accounts/{account_id}/plan"): (BILLERS, {"plan": "no-such-plan"}, False),
+    ("POST", "/v1/billing/top-ups"): (BILLERS, {"amount": 0, "reference": "x"}, False),
+    ("GET", "/v1/billing/plans"): (BILLERS, None, False),
+    ("POST", "/v1/billing/plans"): ((ADMIN,), {"code": "x", "effective_from": "2020-01-01T00:00:00Z", "terms": {}}, False),
+    ("POST", "/v1/billing/periods/{period}/close"): (BILLERS, None, False),
+    ("GET", "/v1/billing/invoices"): (BILLERS, None, False),
+    ("GET", "/v1/billing/invoices/{invoice_id}"): (BILLERS, None, False),
+    ("GET", "/v1/billing/invoices/{invoice_id}/pdf"): (BILLERS, None, False),
+    ("POST", "/v1/billing/invoices/{invoice_id}/credit-notes"): (BILLERS, {"reason": "x"}, False),
     ("GET", "/v1/proofing/queue"): ((REG,), None, False),
     ("POST", "/v1/proofing/{user_id}"): ((REG,), {"document": "", "method": "x"}, False),
     ("POST", "/v1/admin/organisations"): ((ADMIN,), {"name": "", "kind": "agency"}, False),
@@ -84,6 +108,7 @@ def cast(server: KysoServer) -> Iterator[Cast]:
         proof(officer, accounts[role])
     owner = accounts[CITIZEN]
     credential = owner.client.post("/v1/me/certificate", json={"pin": PIN}).json()["credential_id"]
+    top_up(server, owner, 100_000)
     signed = owner.client.post(
         "/v1/signatures", files={"file": ("a.pdf", simple_pdf(), "application/pdf")},
         data={"pin": PIN, "level": "B-B", "invisible": "true"},
@@ -92,7 +117,9 @@ def cast(server: KysoServer) -> Iterator[Cast]:
     pending = register_citizen(server)
     key = accounts[AGENCY].client.post("/v1/api-keys", json={"name": "matrix", "roles": [AGENCY]})
     values = {"credential_id": credential, "user_id": pending.id, "key_id": key.json()["id"],
-              "encoded": "MA==", "signature_id": signed.headers["x-signature-id"]}  # fmt: skip
+              "encoded": "MA==", "signature_id": signed.headers["x-signature-id"],
+              "payment_id": "no-such-payment", "invoice_id": "no-such-invoice",
+              "account_id": owner.id, "period": "2020-01"}  # fmt: skip
     yield Cast(accounts, values)
     for account in (*accounts.values(), pending):
         account.client.close()

@@ -11,7 +11,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.e2e.signing_helpers import PIN, Signer, make_signers, sign, usage
+from tests.e2e.signing_helpers import FUNDS, PIN, Signer, make_signers, sign, usage
 from tests.support.databases import fresh_database
 from tests.support.pdfs import (
     broken_xref,
@@ -35,7 +35,9 @@ def _records(server: KysoServer, user_id: str) -> tuple[int, int]:
         r for r in table_records(server.database_url, "signature") if r["user_id"] == user_id
     ]
     events = [
-        r for r in table_records(server.database_url, "usage_event") if r["user_id"] == user_id
+        r
+        for r in table_records(server.database_url, "usage_event")
+        if r["user_id"] == user_id and str(r["product"]).startswith("signature.")
     ]
     return len(signatures), len(events)
 
@@ -55,7 +57,8 @@ def test_same_idempotency_key_returns_the_same_bytes_and_charges_once(
     event = [e for e in usage(signer) if e["signature_id"] == first.headers["x-signature-id"]]
     assert len(event) == 1
     assert event[0]["product"] == "signature.B-T"
-    assert event[0]["amount"] == 0
+    assert event[0]["amount"] == 4_000
+    assert event[0]["tier"] == "tier:0+"
 
     other = sign(signer, simple_pdf(text="another"), key="nop-ho-so-001", level="B-T")
     assert other.status_code == 422
@@ -84,6 +87,8 @@ def test_failure_after_the_key_is_unlocked_leaves_no_record_and_no_charge(
     assert refused.status_code == 503
     assert refused.json()["code"] == "signing.tsa_unavailable"
     assert _records(dead_tsa_server, signer.account.id) == (0, 0)
+    wallet = signer.account.client.get("/v1/me/wallet").json()
+    assert wallet["balance"] == wallet["available"] == FUNDS, "charged, or money still held"
     assert list((dead_tsa_server.data_dir / "documents").iterdir()) == []
     # The key and PIN were fine: the same credential signs where no TSA is needed.
     assert sign(signer, simple_pdf(), key="k-2", level="B-B").status_code == 200

@@ -86,3 +86,14 @@ def proof(officer: Account, citizen: Account) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def top_up(
+    server: KysoServer, account: Account, amount: int, reference: str | None = None
+) -> dict[str, Any]:
+    """Credit a citizen's wallet as billing staff do at the desk (``kyso billing top-up``)."""
+    reference = reference or f"test-{secrets.token_hex(6)}"
+    done = server.cli("billing", "top-up", "--email", account.email, "--amount", str(amount),
+                      "--reference", reference)  # fmt: skip
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

@@ -1,0 +1,80 @@
+"""Billing periods on the Vietnamese calendar (Asia/Ho_Chi_Minh, UTC+7 all year, no DST).
+
+Stored times are UTC; days, months and years of billing start at midnight in Vietnam, which is
+17:00 UTC the evening before.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from billing.errors import InvalidBillingInput
+
+__all__ = [
+    "VIETNAM",
+    "add_months",
+    "day_key",
+    "local",
+    "month_bounds",
+    "month_key",
+    "parse_month",
+    "year_bounds",
+    "year_key",
+]
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def local(at: datetime) -> datetime:
+    """``at`` (aware) as people in Vietnam read it."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given where UTC is required")
+    return at.astimezone(VIETNAM)
+
+
+def day_key(at: datetime) -> str:
+    return local(at).strftime("%Y-%m-%d")
+
+
+def month_key(at: datetime) -> str:
+    return local(at).strftime("%Y-%m")
+
+
+def year_key(at: datetime) -> str:
+    return local(at).strftime("%Y")
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=VIETNAM).astimezone(UTC)
+
+
+def parse_month(period: str) -> date:
+    """``YYYY-MM`` → the first day of that month; ``InvalidBillingInput`` otherwise."""
+    match = _MONTH.match(period)
+    if match is None:
+        raise InvalidBillingInput("a billing period is written YYYY-MM", field="period")
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    last = (following - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def month_bounds(period: str) -> tuple[datetime, datetime]:
+    """UTC [start, end) of a Vietnamese calendar month ``YYYY-MM``."""
+    first = parse_month(period)
+    return _utc_midnight(first), _utc_midnight(add_months(first, 1))
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """UTC [start, end) of a Vietnamese calendar year."""
+    return _utc_midnight(date(year, 1, 1)), _utc_midnight(date(year + 1, 1, 1))

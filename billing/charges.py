@@ -1,0 +1,362 @@
+"""Pricing an act under the account's plan, holding the money while it is done, charging it.
+
+Every step runs under the account's row lock, so two requests of one account never both spend
+the same money, pack or quota, on any number of server processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, delete, func, select
+
+from billing.accounts import locked_account, open_account
+from billing.calendar import day_key, month_key, year_key
+from billing.errors import InsufficientFunds, InvalidBillingInput, PeriodClosed
+from billing.models import (
+    BillingAccount,
+    ChargeHold,
+    Invoice,
+    PackPurchase,
+    PricePlan,
+    UsageCounter,
+    UsageEvent,
+    UsageRollup,
+)
+from billing.plans import FLAT_PRODUCTS, HASH_PRODUCT, SIGNATURE_PRODUCTS, PlanTerms, plan_in_force
+from billing.wallet import post_entry
+
+__all__ = [
+    "HOLD_TTL",
+    "PUBLIC_SERVICE",
+    "Payer",
+    "Quote",
+    "available_funds",
+    "bump_counter",
+    "charge",
+    "charge_monthly_fee",
+    "charge_subscription_fees",
+    "counter_value",
+    "quote",
+    "refuse_unless_covered",
+    "release",
+    "reserve",
+]
+
+PUBLIC_SERVICE = "public_service"
+"""The purpose flag of a submission to a public service (the monthly free allowance)."""
+PURPOSES = (PUBLIC_SERVICE, "general")
+HOLD_TTL = timedelta(minutes=10)
+_SIGNATURES = (*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT)
+
+
+@dataclass(frozen=True)
+class Payer:
+    """Who is charged and who acted."""
+
+    account_id: str
+    """The citizen's own account, or their organisation's."""
+    kind: str
+    """``citizen`` or ``organisation``: the plan an account starts on."""
+    label: str
+    """How people recognise the account in reports and on invoices."""
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price of one act under the plan in force, and what pays for it."""
+
+    amount: int
+    tier: str
+    funding: str
+    plan_code: str
+    plan_version: int
+    counters: tuple[str, ...] = ()
+    pack_id: str | None = None
+
+
+def counter_value(session: Session, account_id: str, name: str) -> int:
+    counter = session.get(UsageCounter, (account_id, name))
+    return counter.count if counter is not None else 0
+
+
+def bump_counter(session: Session, account_id: str, name: str, by: int = 1) -> None:
+    """Raise a counter; only under the account's lock, so no two writers race to create it."""
+    counter = session.get(UsageCounter, (account_id, name))
+    if counter is None:
+        counter = UsageCounter(account_id=account_id, name=name, count=0)
+    counter.count += by
+    session.add(counter)
+
+
+def _usable_pack(session: Session, account_id: str, now: datetime) -> PackPurchase | None:
+    return session.exec(
+        select(PackPurchase)
+        .where(
+            PackPurchase.account_id == account_id,
+            col(PackPurchase.valid_from) <= now,
+            col(PackPurchase.valid_until) > now,
+            col(PackPurchase.used) < col(PackPurchase.signatures),
+        )
+        .order_by(col(PackPurchase.valid_until), col(PackPurchase.id))
+        .limit(1)
+    ).first()
+
+
+def quote(
+    session: Session, account: BillingAccount, product: str, *, purpose: str | None, now: datetime
+) -> Quote:
+    """Price one ``product`` for ``account`` now. Signatures are paid, in this order, by the
+    public-service allowance (when flagged), a valid pack, the subscription's quota, and
+    otherwise the per-use tier (or the overage price) from the wallet."""
+    if purpose is not None and purpose not in PURPOSES:
+        raise InvalidBillingInput(f"purpose must be one of {', '.join(PURPOSES)}", field="purpose")
+    plan, terms = plan_in_force(session, account.plan_code, now)
+    assert plan.version is not None
+    amount, tier, funding, counters, pack_id = _price(
+        session, account, terms, product, purpose=purpose, now=now
+    )
+    if amount == 0 and funding == "wallet":
+        funding = "none"
+    return Quote(amount, tier, funding, plan.code, plan.version, counters, pack_id)
+
+
+_Priced = tuple[int, str, str, tuple[str, ...], str | None]
+
+
+def _price(
+    session: Session,
+    account: BillingAccount,
+    terms: PlanTerms,
+    product: str,
+    *,
+    purpose: str | None,
+    now: datetime,
+) -> _Priced:
+    if product in FLAT_PRODUCTS:
+        return terms.flat_prices[product], "flat", "wallet", (), None
+    if product not in _SIGNATURES:
+        raise InvalidBillingInput(f"unknown product {product!r}", field="product")
+    month = month_key(now)
+    allowance = f"allowance:{month}"
+    if purpose == PUBLIC_SERVICE and (
+        counter_value(session, account.id, allowance) < terms.public_service_allowance
+    ):
+        return 0, "allowance", "allowance", (allowance,), None
+    pack = _usable_pack(session, account.id, now)
+    if pack is not None:
+        return 0, "pack", f"pack:{pack.id}", (), pack.id
+    if terms.is_subscription:
+        quota = f"quota:{month}"
+        if counter_value(session, account.id, quota) < terms.included_signatures:
+            return 0, "quota", "quota", (quota,), None
+        assert terms.overage_price is not None
+        return terms.overage_price, "overage", "wallet", (quota,), None
+    yearly = f"signatures:{year_key(now)}"
+    tier = terms.tier_for(counter_value(session, account.id, yearly))
+    return tier.price, tier.name, "wallet", (yearly,), None
+
+
+def available_funds(
+    session: Session, account: BillingAccount, now: datetime, *, except_hold: str | None = None
+) -> int | None:
+    """What the account can still spend (``None``: unlimited, a postpaid account without a
+    limit): the balance plus any credit limit, less the holds of requests in progress."""
+    held = session.exec(
+        select(func.coalesce(func.sum(ChargeHold.amount), 0)).where(
+            ChargeHold.account_id == account.id,
+            col(ChargeHold.expires_at) > now,
+            col(ChargeHold.id) != (except_hold or ""),
+        )
+    ).one()
+    if account.credit_limit is None:
+        return None
+    return account.balance + account.credit_limit - int(held)
+
+
+def refuse_unless_covered(price: int, available: int | None, account: BillingAccount) -> None:
+    if price > 0 and available is not None and price > available:
+        raise InsufficientFunds(
+            f"the wallet does not cover this: it costs {price:,} VND and "
+            f"{max(available, 0):,} VND is available; top up first",
+            price=price,
+            balance=account.balance,
+            available=max(available, 0),
+        )
+
+
+def reserve(
+    session: Session, payer: Payer, product: str, *, purpose: str | None, now: datetime
+) -> Quote:
+    """Price the act and check it is covered before any work is done for it; ``hold`` keeps
+    the money aside while the work runs. ``InsufficientFunds`` when it is not covered."""
+    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
+    account = locked_account(session, payer.account_id)
+    session.execute(
+        delete(ChargeHold).where(
+            col(ChargeHold.account_id) == account.id, col(ChargeHold.expires_at) <= now
+        )
+    )
+    priced = quote(session, account, product, purpose=purpose, now=now)
+    refuse_unless_covered(priced.amount, available_funds(session, account, now), account)
+    return priced
+
+
+def hold(session: Session, account_id: str, amount: int, now: datetime) -> str | None:
+    """Set ``amount`` aside (after :func:`reserve`, in its transaction); the hold's id."""
+    if amount <= 0:
+        return None
+    held = ChargeHold(account_id=account_id, amount=amount, expires_at=now + HOLD_TTL)
+    session.add(held)
+    session.flush()
+    return held.id
+
+
+def release(session: Session, hold_id: str | None) -> None:
+    if hold_id is not None:
+        session.execute(delete(ChargeHold).where(col(ChargeHold.id) == hold_id))
+
+
+def charge(
+    session: Session,
+    payer: Payer,
+    product: str,
+    *,
+    now: datetime,
+    purpose: str | None = None,
+    hold_id: str | None = None,
+    signature_id: str | None = None,
+    idempotency_key: str | None = None,
+    reference: str | None = None,
+) -> UsageEvent:
+    """Price and charge one act in the caller's transaction: the usage event, the wallet's
+    ledger entry, the pack, quota or allowance used, and the day's rollup. The price is taken
+    again under the lock (the plan, pack or tier may have changed meanwhile);
+    ``InsufficientFunds`` when it is no longer covered, and the caller's transaction rolls
+    back with nothing written."""
+    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
+    account = locked_account(session, payer.account_id)
+    refuse_if_closed(session, account.id, now)
+    charge_monthly_fee(session, account, now)
+    priced = quote(session, account, product, purpose=purpose, now=now)
+    refuse_unless_covered(
+        priced.amount, available_funds(session, account, now, except_hold=hold_id), account
+    )
+    release(session, hold_id)
+    event = UsageEvent(
+        account_id=account.id,
+        user_id=payer.user_id,
+        product=product,
+        amount=priced.amount,
+        plan_code=priced.plan_code,
+        plan_version=priced.plan_version,
+        tier=priced.tier,
+        funding=priced.funding,
+        purpose=purpose,
+        reference=reference,
+        signature_id=signature_id,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    assert event.id is not None
+    for name in priced.counters:
+        bump_counter(session, account.id, name)
+    if priced.pack_id is not None:
+        pack = session.get(PackPurchase, priced.pack_id)
+        assert pack is not None
+        pack.used += 1
+        session.add(pack)
+    add_to_rollup(session, event)
+    if priced.amount:
+        post_entry(
+            session,
+            account,
+            kind="charge",
+            amount=-priced.amount,
+            reference=f"usage:{event.id}",
+            now=now,
+            usage_event_id=event.id,
+        )
+    session.flush()
+    return event
+
+
+def add_to_rollup(session: Session, event: UsageEvent) -> None:
+    """Count the event in its account's day (under the account's lock)."""
+    key = (event.account_id, event.product, day_key(event.created_at))
+    rollup = session.get(UsageRollup, key)
+    if rollup is None:
+        rollup = UsageRollup(account_id=key[0], product=key[1], day=key[2], count=0, amount=0)
+    rollup.count += event.quantity
+    rollup.amount += event.amount
+    session.add(rollup)
+
+
+def refuse_if_closed(session: Session, account_id: str, now: datetime) -> None:
+    """Nothing is added to a month already invoiced (closing locks the account's row too)."""
+    period = month_key(now)
+    if session.exec(
+        select(Invoice.id).where(Invoice.account_id == account_id, Invoice.period == period)
+    ).first():
+        raise PeriodClosed(f"the billing period {period} is closed; try again", period=period)
+
+
+def charge_monthly_fee(
+    session: Session, account: BillingAccount, now: datetime
+) -> UsageEvent | None:
+    """A subscription's fee for the month of ``now``, once (the first charge of the month or
+    the housekeeping task writes it); ``account`` must be locked."""
+    plan, terms = plan_in_force(session, account.plan_code, now)
+    if not terms.is_subscription:
+        return None
+    counter = f"fee:{month_key(now)}"
+    if counter_value(session, account.id, counter):
+        return None
+    assert plan.version is not None
+    event = UsageEvent(
+        account_id=account.id,
+        user_id=account.id,
+        product="subscription.fee",
+        amount=terms.monthly_fee,
+        plan_code=plan.code,
+        plan_version=plan.version,
+        tier="fee",
+        funding="wallet" if terms.monthly_fee else "none",
+        reference=counter,
+        created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    bump_counter(session, account.id, counter)
+    add_to_rollup(session, event)
+    if terms.monthly_fee:
+        post_entry(
+            session,
+            account,
+            kind="subscription_fee",
+            amount=-terms.monthly_fee,
+            reference=f"fee:{account.id}:{month_key(now)}",
+            now=now,
+            usage_event_id=event.id,
+        )
+    return event
+
+
+def charge_subscription_fees(session: Session, now: datetime) -> int:
+    """The month's fee of every subscribed account not charged yet; how many were charged."""
+    codes = {
+        row.code
+        for row in session.exec(select(PricePlan))
+        if plan_in_force(session, row.code, now)[1].is_subscription
+    }
+    charged = 0
+    subscribed = select(BillingAccount.id).where(col(BillingAccount.plan_code).in_(codes))
+    for account_id in list(session.exec(subscribed.order_by(col(BillingAccount.id)))):
+        account = locked_account(session, account_id)
+        if charge_monthly_fee(session, account, now) is not None:
+            charged += 1
+    return charged
