@@ -6,9 +6,11 @@ the same money, pack or quota, on any number of server processes.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, func, select
 
 from billing.accounts import locked_account, open_account
@@ -21,6 +23,7 @@ from billing.models import (
     PackPurchase,
     PricePlan,
     UsageCounter,
+    UsageDaily,
     UsageEvent,
     UsageRollup,
 )
@@ -48,6 +51,7 @@ PUBLIC_SERVICE = "public_service"
 """The purpose flag of a submission to a public service (the monthly free allowance)."""
 PURPOSES = (PUBLIC_SERVICE, "general")
 HOLD_TTL = timedelta(minutes=10)
+DAILY_SHARDS = 16
 _SIGNATURES = (*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT)
 
 
@@ -286,14 +290,46 @@ def charge(
 
 
 def add_to_rollup(session: Session, event: UsageEvent) -> None:
-    """Count the event in its account's day (under the account's lock)."""
-    key = (event.account_id, event.product, day_key(event.created_at))
-    rollup = session.get(UsageRollup, key)
-    if rollup is None:
-        rollup = UsageRollup(account_id=key[0], product=key[1], day=key[2], count=0, amount=0)
-    rollup.count += event.quantity
-    rollup.amount += event.amount
-    session.add(rollup)
+    """Count the event in its account's day and in the service's day (atomic upserts: the
+    service's day is shared by every account in its shard)."""
+    day = day_key(event.created_at)
+    _add(
+        session,
+        UsageRollup,
+        {"account_id": event.account_id, "product": event.product, "day": day},
+        count=event.quantity,
+        amount=event.amount,
+    )
+    shard = zlib.crc32(event.account_id.encode()) % DAILY_SHARDS
+    _add(
+        session,
+        UsageDaily,
+        {"product": event.product, "day": day, "shard": shard},
+        count=event.quantity,
+        amount=event.amount,
+    )
+
+
+def _add(
+    session: Session,
+    table: type[UsageRollup] | type[UsageDaily],
+    keys: dict[str, object],
+    *,
+    count: int,
+    amount: int,
+) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = insert.values(**keys, count=count, amount=amount)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={
+                "count": table.count + statement.excluded.count,
+                "amount": table.amount + statement.excluded.amount,
+            },
+        )
+    )
 
 
 def refuse_if_closed(session: Session, account_id: str, now: datetime) -> None:

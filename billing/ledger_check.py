@@ -17,6 +17,7 @@ from billing.models import (
     LedgerEntry,
     NumberSeries,
     PackPurchase,
+    UsageDaily,
     UsageEvent,
     UsageRollup,
 )
@@ -174,6 +175,22 @@ def _rollups(session: Session, findings: list[Finding]) -> int:
             ).group_by(col(UsageEvent.account_id), col(UsageEvent.product), day)
         ).all()
     }
+    daily_events: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for (_, product, on), (n, amount) in events.items():
+        before = daily_events[(product, on)]
+        daily_events[(product, on)] = (before[0] + n, before[1] + amount)
+    daily: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for row in session.exec(select(UsageDaily)):
+        before = daily[(row.product, row.day)]
+        daily[(row.product, row.day)] = (before[0] + row.count, before[1] + row.amount)
+    for pair in sorted(set(daily_events) | set(daily)):
+        if daily_events[pair] != daily[pair]:
+            findings.append(
+                Finding(
+                    "daily_total_matches_events",
+                    f"{pair}: events {daily_events[pair]}, daily {daily[pair]}",
+                )
+            )
     rollups = {
         (r.account_id, r.product, r.day): (r.count, r.amount)
         for r in session.exec(select(UsageRollup))

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -26,6 +26,7 @@ __all__ = [
     "PaymentIntent",
     "PricePlan",
     "UsageCounter",
+    "UsageDaily",
     "UsageEvent",
     "UsageRollup",
     "new_id",
@@ -75,7 +76,7 @@ class UsageEvent(SQLModel, table=True):
     user_id: str = Field(index=True, max_length=36)
     product: str = Field(index=True, max_length=32)
     quantity: int = 1
-    amount: int = 0
+    amount: int = Field(default=0, sa_type=BigInteger)
     plan_code: str | None = Field(default=None, max_length=40)
     plan_version: int | None = None
     tier: str | None = Field(default=None, max_length=40)
@@ -104,8 +105,8 @@ class BillingAccount(SQLModel, table=True):
     kind: str = Field(max_length=16)
     label: str = Field(default="", max_length=300)
     plan_code: str = Field(max_length=40)
-    balance: int = 0
-    credit_limit: int | None = 0
+    balance: int = Field(default=0, sa_type=BigInteger)
+    credit_limit: int | None = Field(default=0, sa_type=BigInteger)
     created_at: datetime = _utc()
 
 
@@ -119,9 +120,9 @@ class LedgerEntry(SQLModel, table=True):
     account_id: str = Field(index=True, max_length=36)
     kind: str = Field(max_length=24)
     """``top_up``, ``charge``, ``pack_purchase``, ``subscription_fee`` or ``credit_note``."""
-    amount: int
+    amount: int = Field(sa_type=BigInteger)
     """Signed VND: positive credits the wallet, negative debits it."""
-    balance_after: int
+    balance_after: int = Field(sa_type=BigInteger)
     reference: str = Field(unique=True, max_length=200)
     usage_event_id: int | None = Field(default=None, index=True)
     actor: str | None = Field(default=None, max_length=120)
@@ -157,7 +158,7 @@ class PackPurchase(SQLModel, table=True):
     pack_code: str = Field(max_length=40)
     signatures: int
     used: int = 0
-    price: int
+    price: int = Field(sa_type=BigInteger)
     plan_code: str = Field(max_length=40)
     plan_version: int
     valid_from: datetime = _utc()
@@ -186,7 +187,22 @@ class UsageRollup(SQLModel, table=True):
     product: str = Field(primary_key=True, max_length=32)
     day: str = Field(primary_key=True, max_length=10)
     count: int = 0
-    amount: int = 0
+    amount: int = Field(default=0, sa_type=BigInteger)
+
+
+class UsageDaily(SQLModel, table=True):
+    """Usage per product and Vietnamese day across all accounts, in a few shards (an
+    account's charges always land in the same one), so that concurrent charges of different
+    accounts rarely touch the same row and the monthly report reads a fixed number of rows
+    however many events the month holds."""
+
+    __tablename__ = "usage_daily"
+
+    product: str = Field(primary_key=True, max_length=32)
+    day: str = Field(primary_key=True, max_length=10)
+    shard: int = Field(primary_key=True)
+    count: int = 0
+    amount: int = Field(default=0, sa_type=BigInteger)
 
 
 class ChargeHold(SQLModel, table=True):
@@ -196,7 +212,7 @@ class ChargeHold(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     account_id: str = Field(index=True, max_length=36)
-    amount: int
+    amount: int = Field(sa_type=BigInteger)
     expires_at: datetime = _utc()
 
 
@@ -224,9 +240,9 @@ class Invoice(SQLModel, table=True):
     period_start: datetime = _utc()
     period_end: datetime = _utc()
     vat_percent: int
-    net: int
-    vat: int
-    total: int
+    net: int = Field(sa_type=BigInteger)
+    vat: int = Field(sa_type=BigInteger)
+    total: int = Field(sa_type=BigInteger)
     issued_at: datetime = _utc()
 
 
@@ -238,8 +254,8 @@ class InvoiceLine(SQLModel, table=True):
     product: str = Field(max_length=40)
     tier: str = Field(max_length=40)
     quantity: int
-    unit_price: int
-    amount: int
+    unit_price: int = Field(sa_type=BigInteger)
+    amount: int = Field(sa_type=BigInteger)
 
 
 class CreditNote(SQLModel, table=True):
@@ -251,9 +267,9 @@ class CreditNote(SQLModel, table=True):
     number: str = Field(unique=True, max_length=40)
     invoice_id: str = Field(index=True, max_length=36)
     account_id: str = Field(index=True, max_length=36)
-    amount: int
-    net: int
-    vat: int
+    amount: int = Field(sa_type=BigInteger)
+    net: int = Field(sa_type=BigInteger)
+    vat: int = Field(sa_type=BigInteger)
     reason: str = Field(max_length=500)
     actor: str = Field(max_length=120)
     issued_at: datetime = _utc()
@@ -267,7 +283,7 @@ class PaymentIntent(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     account_id: str = Field(index=True, max_length=36)
     provider: str = Field(max_length=24)
-    amount: int
+    amount: int = Field(sa_type=BigInteger)
     status: str = Field(default="pending", max_length=12)
     created_at: datetime = _utc()
     paid_at: datetime | None = _utc(nullable=True)

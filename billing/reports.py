@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from billing.calendar import year_key
 from billing.errors import InvalidBillingInput
-from billing.models import BillingAccount, UsageEvent, UsageRollup
+from billing.models import BillingAccount, UsageDaily, UsageEvent, UsageRollup
 from billing.plans import HASH_PRODUCT, SIGNATURE_PRODUCTS, PlanTerms, plan_in_force
 
 __all__ = [
@@ -68,24 +68,27 @@ class ReportRow:
 def usage_report(
     session: Session, where: UsageFilter, *, group: str = "month", by: str = "product"
 ) -> list[ReportRow]:
-    """Usage and revenue per day or month, broken down by product, account or nothing."""
+    """Usage and revenue per day or month, broken down by product, account or nothing. Reports
+    across accounts read the service's daily totals; per account, the accounts' days."""
     if group not in GROUPINGS:
         raise InvalidBillingInput(f"group is one of {', '.join(GROUPINGS)}", field="group")
     if by not in BREAKDOWNS:
         raise InvalidBillingInput(f"by is one of {', '.join(BREAKDOWNS)}", field="by")
-    period = col(UsageRollup.day) if group == "day" else func.substr(UsageRollup.day, 1, 7)
-    key = {"product": col(UsageRollup.product), "account": col(UsageRollup.account_id)}.get(by)
+    per_account = by == "account" or where.account_id is not None
+    source: type[UsageRollup] | type[UsageDaily] = UsageRollup if per_account else UsageDaily
+    day = col(source.day)
+    period = day if group == "day" else func.substr(day, 1, 7)
+    key = {"product": col(source.product), "account": col(UsageRollup.account_id)}.get(by)
     columns = [period.label("period")]
     if key is not None:
         columns.append(key.label("key"))
-    query = sa_select(*columns, func.sum(UsageRollup.count), func.sum(UsageRollup.amount)).where(
-        col(UsageRollup.day) >= where.first.isoformat(),
-        col(UsageRollup.day) <= where.last.isoformat(),
+    query = sa_select(*columns, func.sum(col(source.count)), func.sum(col(source.amount))).where(
+        day >= where.first.isoformat(), day <= where.last.isoformat()
     )
     if where.account_id:
         query = query.where(col(UsageRollup.account_id) == where.account_id)
     if where.product:
-        query = query.where(col(UsageRollup.product) == where.product)
+        query = query.where(col(source.product) == where.product)
     grouping = [period] if key is None else [period, key]
     rows = session.execute(query.group_by(*grouping).order_by(*grouping)).all()
     labels = _account_labels(session, {r[1] for r in rows}) if by == "account" else {}

@@ -23,8 +23,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("label", sa.String(length=300), nullable=False),
         sa.Column("plan_code", sa.String(length=40), nullable=False),
-        sa.Column("balance", sa.Integer(), nullable=False),
-        sa.Column("credit_limit", sa.Integer(), nullable=True),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("credit_limit", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -32,7 +32,7 @@ def upgrade() -> None:
         "charge_hold",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -45,9 +45,9 @@ def upgrade() -> None:
         sa.Column("number", sa.String(length=40), nullable=False),
         sa.Column("invoice_id", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
-        sa.Column("net", sa.Integer(), nullable=False),
-        sa.Column("vat", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("net", sa.BigInteger(), nullable=False),
+        sa.Column("vat", sa.BigInteger(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
@@ -68,9 +68,9 @@ def upgrade() -> None:
         sa.Column("period_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("period_end", sa.DateTime(timezone=True), nullable=False),
         sa.Column("vat_percent", sa.Integer(), nullable=False),
-        sa.Column("net", sa.Integer(), nullable=False),
-        sa.Column("vat", sa.Integer(), nullable=False),
-        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("net", sa.BigInteger(), nullable=False),
+        sa.Column("vat", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("account_id", "period"),
@@ -87,8 +87,8 @@ def upgrade() -> None:
         sa.Column("product", sa.String(length=40), nullable=False),
         sa.Column("tier", sa.String(length=40), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_price", sa.Integer(), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("invoice_line", schema=None) as batch_op:
@@ -109,7 +109,7 @@ def upgrade() -> None:
         sa.Column("pack_code", sa.String(length=40), nullable=False),
         sa.Column("signatures", sa.Integer(), nullable=False),
         sa.Column("used", sa.Integer(), nullable=False),
-        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("price", sa.BigInteger(), nullable=False),
         sa.Column("plan_code", sa.String(length=40), nullable=False),
         sa.Column("plan_version", sa.Integer(), nullable=False),
         sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
@@ -127,7 +127,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("provider", sa.String(length=24), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
@@ -162,12 +162,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "name"),
     )
     op.create_table(
+        "usage_daily",
+        sa.Column("product", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("shard", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("product", "day", "shard"),
+    )
+    op.create_table(
         "usage_rollup",
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("product", sa.String(length=32), nullable=False),
         sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "product", "day"),
     )
     op.create_table(
@@ -175,8 +184,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
-        sa.Column("balance_after", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("balance_after", sa.BigInteger(), nullable=False),
         sa.Column("reference", sa.String(length=200), nullable=False),
         sa.Column("usage_event_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=120), nullable=True),
@@ -203,15 +212,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("funding", sa.String(length=60), nullable=True))
         batch_op.add_column(sa.Column("purpose", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("reference", sa.String(length=80), nullable=True))
+        batch_op.alter_column(
+            "amount", existing_type=sa.INTEGER(), type_=sa.BigInteger(), existing_nullable=False
+        )
         batch_op.create_index(
             "ix_usage_event_account_time", ["account_id", "created_at"], unique=False
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("usage_event", schema=None) as batch_op:
         batch_op.drop_index("ix_usage_event_account_time")
+        batch_op.alter_column(
+            "amount", existing_type=sa.BigInteger(), type_=sa.INTEGER(), existing_nullable=False
+        )
         batch_op.drop_column("reference")
         batch_op.drop_column("purpose")
         batch_op.drop_column("funding")
@@ -226,6 +240,7 @@ def downgrade() -> None:
 
     op.drop_table("wallet_entry")
     op.drop_table("usage_rollup")
+    op.drop_table("usage_daily")
     op.drop_table("usage_counter")
     with op.batch_alter_table("price_plan", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_price_plan_code"))

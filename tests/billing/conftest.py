@@ -43,7 +43,9 @@ class Books:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Books]:
+def books(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Books]:
     directory = tmp_path_factory.mktemp(f"billing-{request.param}")
     with fresh_database(str(request.param), directory) as url:
         engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
