@@ -17,8 +17,8 @@ __all__ = [
     "LevelTooLow",
     "NotFound",
     "OtpRequired",
-    "Throttled",
     "PinAttemptsBusy",
+    "Throttled",
     "WrongPin",
     "WrongPuk",
 ]
