@@ -66,7 +66,13 @@ class ReportRow:
 
 
 def usage_report(
-    session: Session, where: UsageFilter, *, group: str = "month", by: str = "product"
+    session: Session,
+    where: UsageFilter,
+    *,
+    group: str = "month",
+    by: str = "product",
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ReportRow]:
     """Usage and revenue per day or month, broken down by product, account or nothing. Reports
     across accounts read the service's daily totals; per account, the accounts' days."""
@@ -82,39 +88,35 @@ def usage_report(
     columns = [period.label("period")]
     if key is not None:
         columns.append(key.label("key"))
+    if by == "account":
+        columns.append(func.coalesce(col(BillingAccount.label), "").label("label"))
     query = sa_select(*columns, func.sum(col(source.count)), func.sum(col(source.amount))).where(
         day >= where.first.isoformat(), day <= where.last.isoformat()
     )
+    if by == "account":
+        query = query.outerjoin(
+            BillingAccount, col(BillingAccount.id) == col(UsageRollup.account_id)
+        )
     if where.account_id:
         query = query.where(col(UsageRollup.account_id) == where.account_id)
     if where.product:
         query = query.where(col(source.product) == where.product)
     grouping = [period] if key is None else [period, key]
-    rows = session.execute(query.group_by(*grouping).order_by(*grouping)).all()
-    labels = _account_labels(session, {r[1] for r in rows}) if by == "account" else {}
+    ordering = list(grouping)
+    if by == "account":
+        grouping.append(col(BillingAccount.label))
+    query = query.group_by(*grouping).order_by(*ordering).offset(offset)
+    rows = session.execute(query if limit is None else query.limit(limit)).all()
     return [
         ReportRow(
             period=r[0],
             key=r[1] if key is not None else "",
-            label=labels.get(r[1], "") if by == "account" else "",
+            label=r[2] if by == "account" else "",
             count=int(r[-2]),
             amount=int(r[-1]),
         )
         for r in rows
     ]
-
-
-def _account_labels(session: Session, ids: Iterable[str]) -> dict[str, str]:
-    wanted = list(ids)
-    if not wanted:
-        return {}
-    return dict(
-        session.exec(
-            select(BillingAccount.id, BillingAccount.label).where(
-                col(BillingAccount.id).in_(wanted)
-            )
-        ).all()
-    )
 
 
 def usage_events(

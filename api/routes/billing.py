@@ -151,10 +151,12 @@ def report(
     by: Literal["product", "account", "none"] = "product",
     account_id: str | None = None,
     product: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    offset: Annotated[int, Query(ge=0)] = 0,
     format: Format = "json",
 ) -> Response | dict[str, object]:
     where = _filter(first, last, account_id, product)
-    rows = usage_report(session, where, group=group, by=by)
+    rows = usage_report(session, where, group=group, by=by, limit=limit, offset=offset)
     if format == "csv":
         return _csv(
             f"usage-by-{group}",
