@@ -30,15 +30,13 @@ from billing.plans import seed_default_plans
 from billing.reports import UsageFilter, usage_report
 
 ADMIN_URL = os.environ.get("KYSO_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
-MONTH = "2026-10"
-PRODUCTS = "ARRAY['signature.B-B','signature.B-T','signature.B-LT','signature.B-LTA']"
-
-POPULATE = f"""
+POPULATE = """
 INSERT INTO usage_event (account_id, user_id, product, quantity, amount, plan_code,
                          plan_version, tier, funding, created_at)
-SELECT 'acct-' || (g % :accounts), 'acct-' || (g % :accounts), ({PRODUCTS})[1 + g % 4], 1,
+SELECT 'acct-' || (g % :accounts), 'acct-' || (g % :accounts),
+       (ARRAY['signature.B-B', 'signature.B-T', 'signature.B-LT', 'signature.B-LTA'])[1 + g % 4], 1,
        4000, 'citizen', 1, 'tier:0+', 'wallet',
-       TIMESTAMPTZ '{MONTH}-01 00:00:00+07' + (g::float8 / :events) * INTERVAL '31 days'
+       TIMESTAMPTZ '2026-10-01 00:00:00+07' + (g::float8 / :events) * INTERVAL '31 days'
 FROM generate_series(0, :events - 1) AS g;
 INSERT INTO usage_rollup (account_id, product, day, count, amount)
 SELECT account_id, product, to_char(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD'),

@@ -36,6 +36,7 @@ __all__ = [
     "Payer",
     "Quote",
     "available_funds",
+    "book",
     "bump_counter",
     "charge",
     "charge_monthly_fee",
@@ -264,9 +265,7 @@ def charge(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    session.add(event)
-    session.flush()
-    assert event.id is not None
+    book(session, account, event, entry_kind="charge")
     for name in priced.counters:
         bump_counter(session, account.id, name)
     if priced.pack_id is not None:
@@ -274,18 +273,34 @@ def charge(
         assert pack is not None
         pack.used += 1
         session.add(pack)
+    session.flush()
+    return event
+
+
+def book(
+    session: Session,
+    account: BillingAccount,
+    event: UsageEvent,
+    *,
+    entry_kind: str,
+    reference: str | None = None,
+) -> UsageEvent:
+    """Write a priced event on a locked account: the event, its rollups and, when it costs
+    anything, the wallet's debit (``reference`` defaults to ``usage:<event id>``)."""
+    session.add(event)
+    session.flush()
+    assert event.id is not None
     add_to_rollup(session, event)
-    if priced.amount:
+    if event.amount:
         post_entry(
             session,
             account,
-            kind="charge",
-            amount=-priced.amount,
-            reference=f"usage:{event.id}",
-            now=now,
+            kind=entry_kind,
+            amount=-event.amount,
+            reference=reference or f"usage:{event.id}",
+            now=event.created_at,
             usage_event_id=event.id,
         )
-    session.flush()
     return event
 
 
@@ -365,20 +380,14 @@ def charge_monthly_fee(
         reference=counter,
         created_at=now,
     )
-    session.add(event)
-    session.flush()
+    book(
+        session,
+        account,
+        event,
+        entry_kind="subscription_fee",
+        reference=f"fee:{account.id}:{month_key(now)}",
+    )
     bump_counter(session, account.id, counter)
-    add_to_rollup(session, event)
-    if terms.monthly_fee:
-        post_entry(
-            session,
-            account,
-            kind="subscription_fee",
-            amount=-terms.monthly_fee,
-            reference=f"fee:{account.id}:{month_key(now)}",
-            now=now,
-            usage_event_id=event.id,
-        )
     return event
 
 

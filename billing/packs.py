@@ -8,10 +8,9 @@ from sqlmodel import Session, col, select
 
 from billing.accounts import locked_account, open_account
 from billing.calendar import VIETNAM, add_months, local
-from billing.charges import Payer, add_to_rollup, available_funds, refuse_unless_covered
+from billing.charges import Payer, available_funds, book, refuse_unless_covered
 from billing.models import PackPurchase, UsageEvent
 from billing.plans import plan_in_force
-from billing.wallet import post_entry
 
 __all__ = ["buy_pack", "packs_of"]
 
@@ -58,18 +57,7 @@ def buy_pack(session: Session, payer: Payer, pack_code: str, *, now: datetime) -
         reference=purchase.id,
         created_at=now,
     )
-    session.add(event)
-    session.flush()
-    add_to_rollup(session, event)
-    post_entry(
-        session,
-        account,
-        kind="pack_purchase",
-        amount=-pack.price,
-        reference=f"pack:{purchase.id}",
-        now=now,
-        usage_event_id=event.id,
-    )
+    book(session, account, event, entry_kind="pack_purchase", reference=f"pack:{purchase.id}")
     return purchase
 
 
