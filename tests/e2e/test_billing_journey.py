@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
 from collections.abc import Iterator
+from datetime import date
 
+import httpx
 import pytest
 
 from tests.e2e.signing_helpers import Signer, make_signers, sign, usage
-from tests.support.api import Account, staff, top_up
+from tests.support.api import PASSWORD, Account, new_cccd, staff, top_up
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 from tests.support.snapshot import table_records
@@ -181,3 +184,40 @@ def test_top_up_on_the_command_line_is_idempotent_by_reference(server: KysoServe
                        "--reference", "ACB-77", check=False)  # fmt: skip
     assert clash.returncode == 1
     assert "billing.reference_conflict" in clash.stderr
+
+
+def test_an_organisations_member_bills_to_the_organisation_within_its_quota(
+    server: KysoServer, billing_staff: Account
+) -> None:
+    name = f"Sở Tư pháp {secrets.token_hex(3)}"
+    organisation = json.loads(server.cli("admin", "create-organisation", "--name", name,
+                                         "--kind", "agency").stdout)  # fmt: skip
+    email = f"can-bo-{secrets.token_hex(3)}@stp.gov.vn"
+    server.cli("admin", "create-user", "--email", email, "--password", PASSWORD, "--role",
+               "citizen", "--full-name", "Trần Văn Bình", "--cccd",
+               new_cccd(date(1985, 3, 9)), "--date-of-birth", "1985-03-09", "--gender", "male",
+               "--organisation", name, "--verified")  # fmt: skip
+    member = Account(email=email, password=PASSWORD, id="", client=httpx.Client(
+        base_url=server.url, timeout=60))  # fmt: skip
+    assert member.login().status_code == 200
+    issued = member.client.post("/v1/me/certificate", json={"pin": "402917"})
+    assert issued.status_code == 201, issued.text
+    signer = Signer(member, issued.json()["credential_id"])
+    signed = sign(signer, simple_pdf(), key="cong-van-1", level="B-T")
+    assert signed.status_code == 200, signed.text  # postpaid: no top-up needed
+    events = billing_staff.client.get("/v1/billing/usage",
+                                      params={"account_id": organisation["id"]}).json()["items"]  # fmt: skip
+    assert sorted((e["product"], e["amount"], e["tier"]) for e in events) == [
+        ("certificate.issue", 0, "flat"), ("signature.B-T", 0, "quota"),
+        ("subscription.fee", 2_000_000, "fee"),
+    ]  # fmt: skip
+    wallet = _wallet(signer)
+    assert (wallet["kind"], wallet["balance"], wallet["prepaid"], wallet["entries"]) == (
+        "organisation", -2_000_000, False, [],
+    )  # fmt: skip
+    (compared,) = [c for c in billing_staff.client.get(
+        "/v1/billing/comparisons/organisations").json() if c["account_id"] == organisation["id"]]  # fmt: skip
+    assert compared["signatures"] == 1
+    assert compared["cost_by_plan"]["citizen"] == 4_000
+    assert compared["cheapest_plan"] == "citizen"
+    member.client.close()
