@@ -18,6 +18,7 @@ __all__ = [
     "PackOut",
     "PackRequest",
     "PaymentStarted",
+    "PeriodClose",
     "PlanAssignment",
     "PlanOut",
     "PlanVersionRequest",
@@ -174,3 +175,13 @@ class CreditNoteRequest(BaseModel):
     amount: StrictInt | None = Field(default=None, gt=0)
     """VND to credit; the whole remainder of the invoice when left out."""
     reason: str = Field(min_length=1, max_length=500)
+
+
+class PeriodClose(BaseModel):
+    period: str
+    closed: bool = True
+    """The month is over and invoiced: nothing more can be charged into it."""
+    invoices: list[InvoiceOut]
+    """The invoices this close made (none when every account was invoiced already)."""
+    invoices_in_period: int
+    """All invoices of the period, these included."""

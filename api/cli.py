@@ -402,7 +402,9 @@ def close_period_command(period: str) -> None:
         printed = [{"number": i.number, "account_id": i.account_id, "total": i.total}
                    for i in made]  # fmt: skip
     runtime.engine.dispose()
-    click.echo(json.dumps({"period": period, "invoices": printed}, ensure_ascii=False))
+    click.echo(
+        json.dumps({"period": period, "closed": True, "invoices": printed}, ensure_ascii=False)
+    )
 
 
 def run() -> None:

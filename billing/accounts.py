@@ -66,6 +66,12 @@ def set_plan(
     zero."""
     account = locked_account(session, account_id)
     _, terms = plan_in_force(session, plan_code, now)
+    if terms.postpaid != (account.kind == ORGANISATION):
+        whose = "organisations" if terms.postpaid else "citizens' prepaid wallets"
+        raise InvalidBillingInput(
+            f"the plan {plan_code!r} is for {whose}; this account is a {account.kind}'s",
+            field="plan",
+        )
     if credit_limit is not None and credit_limit < 0:
         raise InvalidBillingInput("a credit limit is a non-negative amount", field="credit_limit")
     account.plan_code = plan_code

@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+"""Billing periods kyso accepts (guards the date arithmetic against years 0 and 10000)."""
 
 
 def local(at: datetime) -> datetime:
@@ -55,8 +57,19 @@ def parse_month(period: str) -> date:
     """``YYYY-MM`` → the first day of that month; ``InvalidBillingInput`` otherwise."""
     match = _MONTH.match(period)
     if match is None:
-        raise InvalidBillingInput("a billing period is written YYYY-MM", field="period")
-    return date(int(match[1]), int(match[2]), 1)
+        raise InvalidBillingInput(
+            f"a billing period is written YYYY-MM, not {period[:20]!r}", field="period"
+        )
+    year, month = int(match[1]), int(match[2])
+    if not 1 <= month <= 12:
+        raise InvalidBillingInput(
+            f"there is no month {month} (months are 01 to 12)", field="period"
+        )
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidBillingInput(
+            f"billing periods run from {FIRST_YEAR} to {LAST_YEAR}", field="period"
+        )
+    return date(year, month, 1)
 
 
 def add_months(day: date, months: int) -> date:

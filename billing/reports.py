@@ -50,7 +50,9 @@ class UsageFilter:
         if self.last < self.first:
             raise InvalidBillingInput("the period ends before it starts", field="to")
         if (self.last - self.first).days > 3 * 366:
-            raise InvalidBillingInput("a report covers at most three years", field="to")
+            raise InvalidBillingInput(
+                "a report covers at most three years: move 'from' or 'to'", field="from"
+            )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from api.billing_schemas import (
     CreditNoteRequest,
     InvoiceOut,
     LedgerEntryOut,
+    PeriodClose,
     PlanAssignment,
     PlanOut,
     PlanVersionRequest,
@@ -362,7 +363,7 @@ def new_plan_version(body: PlanVersionRequest, admin: Admin, session: SessionDep
 
 
 @router.post("/periods/{period}/close", summary="Close a month: one invoice per account")
-def close(period: str, staff: Staff, session: SessionDep, runtime: RuntimeDep) -> list[InvoiceOut]:
+def close(period: str, staff: Staff, session: SessionDep, runtime: RuntimeDep) -> PeriodClose:
     now = utc_now()
     made = close_period(session, period, now=now, vat_percent=runtime.settings.vat_percent)
     record_audit(
@@ -373,7 +374,10 @@ def close(period: str, staff: Staff, session: SessionDep, runtime: RuntimeDep) -
         target=period,
         invoices=len(made),
     )
-    return [invoice_out(session, invoice.id) for invoice in made]
+    total = len(session.exec(select(Invoice.id).where(Invoice.period == period)).all())
+    return PeriodClose(
+        period=period, invoices=[invoice_out(session, i.id) for i in made], invoices_in_period=total
+    )
 
 
 @router.get("/invoices", summary="Invoices, by period and account")

@@ -49,7 +49,7 @@ Anyone = Annotated[Principal, Depends(require_roles(*[r.value for r in Role]))]
 
 class PaymentsDisabled(ApiError):
     code = "billing.payments_disabled"
-    status = 404
+    status = 501
     title = "No payment provider"
 
 

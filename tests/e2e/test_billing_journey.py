@@ -221,3 +221,35 @@ def test_an_organisations_member_bills_to_the_organisation_within_its_quota(
     assert compared["cost_by_plan"]["citizen"] == 4_000
     assert compared["cheapest_plan"] == "citizen"
     member.client.close()
+
+
+@pytest.mark.parametrize(
+    ("period", "words"),
+    [("0000-01", "from 2000"), ("9999-12", "from 2000"), ("2026-13", "no month 13"),
+     ("2026-1", "YYYY-MM"), ("tháng-11", "YYYY-MM")],
+)  # fmt: skip
+def test_closing_an_impossible_period_is_a_clear_422(
+    billing_staff: Account, period: str, words: str
+) -> None:
+    refused = billing_staff.client.post(f"/v1/billing/periods/{period}/close")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "billing.invalid_input"
+    assert words in refused.json()["detail"]
+
+
+def test_a_past_month_closes_once_and_says_so(billing_staff: Account) -> None:
+    first = billing_staff.client.post("/v1/billing/periods/2021-02/close")
+    again = billing_staff.client.post("/v1/billing/periods/2021-02/close")
+    assert first.status_code == again.status_code == 200, first.text
+    assert (again.json()["closed"], again.json()["invoices"]) == (True, [])
+
+
+def test_a_citizen_cannot_be_moved_to_an_organisations_plan(
+    server: KysoServer, billing_staff: Account
+) -> None:
+    (signer,) = make_signers(server, count=1, funds=4_000)
+    moved = billing_staff.client.put(f"/v1/billing/accounts/{signer.account.id}/plan",
+                                     json={"plan": "organisation"})  # fmt: skip
+    assert moved.status_code == 422, moved.text
+    assert "for organisations" in moved.json()["detail"]
+    assert _wallet(signer)["plan"]["code"] == "citizen"  # type: ignore[index]
