@@ -20,7 +20,7 @@ from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
 from api.routes import admin, auth, billing, health, me, pki, proofing, signatures, wallet
 from api.settings import Settings
 from api.signing_services import build_signing_services
-from billing.charges import charge_subscription_fees
+from billing.charges import charge_fee_of, subscribed_accounts
 from signing.records import purge_expired
 from signing.storage import DocumentStore
 
@@ -47,10 +47,17 @@ def purge_documents(runtime: Runtime) -> int:
 
 
 def charge_fees(runtime: Runtime) -> int:
-    """The month's fee of every subscription not charged yet (the first charge of a month
-    writes it too; this covers the months an organisation signs nothing)."""
+    """The month's fee of every subscription not charged yet, one account per transaction
+    (the first charge of a month writes it too; this covers the months an organisation signs
+    nothing)."""
+    now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
-        return charge_subscription_fees(session, datetime.now(UTC))
+        accounts = subscribed_accounts(session, now)
+    charged = 0
+    for account_id in accounts:
+        with unit_of_work(runtime.engine) as session:
+            charged += charge_fee_of(session, account_id, now)
+    return charged
 
 
 async def _housekeeping(runtime: Runtime) -> None:

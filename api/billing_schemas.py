@@ -72,7 +72,9 @@ class WalletOut(BaseModel):
     kind: str
     """``citizen`` (a personal, prepaid wallet) or ``organisation`` (postpaid)."""
     currency: str = "VND"
-    balance: int
+    balance: int | None
+    """Your wallet's balance; ``null`` for a member of an organisation (its money is not
+    shown to every member)."""
     available: int | None
     """What can still be spent now: balance (+ credit) less money held for signatures in
     progress; ``null`` for a postpaid account without a limit."""

@@ -88,6 +88,7 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     billing_errors.PeriodNotOver: (409, "Billing period not over"),
     billing_errors.PeriodClosed: (409, "Billing period closed"),
     billing_errors.CreditExceedsInvoice: (422, "Credit exceeds invoice"),
+    billing_errors.IdempotencyConflict: (422, "Idempotency key reused"),
     signing_errors.NotAPdf: (415, "Not a PDF document"),
     signing_errors.UnparsablePdf: (422, "Unreadable PDF"),
     signing_errors.EncryptedPdf: (422, "Encrypted PDF"),

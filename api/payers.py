@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
-from billing.accounts import CITIZEN, ORGANISATION
+from billing.accounts import CITIZEN, ORGANISATION, locked_account, open_account
 from billing.charges import Payer
 from identity.models import Organisation, User
 
-__all__ = ["payer_for"]
+__all__ = ["lock_payer", "payer_for"]
 
 
 def payer_for(session: Session, user: User) -> Payer:
@@ -22,3 +24,13 @@ def payer_for(session: Session, user: User) -> Payer:
     return Payer(
         account_id=user.id, kind=CITIZEN, label=f"{user.full_name} <{user.email}>", user_id=user.id
     )
+
+
+def lock_payer(session: Session, user: User, now: datetime) -> Payer:
+    """The user's payer, its account opened and locked first thing in the transaction: every
+    transaction that charges takes the account's lock before any identity row (credential,
+    audit head), so no two of them wait on each other in opposite orders."""
+    payer = payer_for(session, user)
+    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
+    locked_account(session, payer.account_id)
+    return payer

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from billing.accounts import locked_account, open_account
 from billing.calendar import day_key, month_key, year_key
-from billing.errors import InsufficientFunds, InvalidBillingInput, PeriodClosed
+from billing.errors import InsufficientFunds, InvalidBillingInput, PeriodClosed, PlanNotFound
 from billing.models import (
     BillingAccount,
     ChargeHold,
@@ -39,13 +39,14 @@ __all__ = [
     "book",
     "bump_counter",
     "charge",
+    "charge_fee_of",
     "charge_monthly_fee",
-    "charge_subscription_fees",
     "counter_value",
     "quote",
     "refuse_unless_covered",
     "release",
     "reserve",
+    "subscribed_accounts",
 ]
 
 PUBLIC_SERVICE = "public_service"
@@ -391,17 +392,20 @@ def charge_monthly_fee(
     return event
 
 
-def charge_subscription_fees(session: Session, now: datetime) -> int:
-    """The month's fee of every subscribed account not charged yet; how many were charged."""
-    codes = {
-        row.code
-        for row in session.exec(select(PricePlan))
-        if plan_in_force(session, row.code, now)[1].is_subscription
-    }
-    charged = 0
-    subscribed = select(BillingAccount.id).where(col(BillingAccount.plan_code).in_(codes))
-    for account_id in list(session.exec(subscribed.order_by(col(BillingAccount.id)))):
-        account = locked_account(session, account_id)
-        if charge_monthly_fee(session, account, now) is not None:
-            charged += 1
-    return charged
+def subscribed_accounts(session: Session, now: datetime) -> list[str]:
+    """Accounts whose plan in force now is a subscription."""
+    codes = set()
+    for code in set(session.exec(select(PricePlan.code))):
+        try:
+            if plan_in_force(session, code, now)[1].is_subscription:
+                codes.add(code)
+        except PlanNotFound:  # only future versions so far
+            continue
+    query = select(BillingAccount.id).where(col(BillingAccount.plan_code).in_(codes))
+    return list(session.exec(query.order_by(col(BillingAccount.id))))
+
+
+def charge_fee_of(session: Session, account_id: str, now: datetime) -> bool:
+    """The month's fee of one subscribed account, if not charged yet (its own transaction:
+    the caller's unit of work)."""
+    return charge_monthly_fee(session, locked_account(session, account_id), now) is not None

@@ -6,6 +6,7 @@ __all__ = [
     "AccountNotFound",
     "BillingError",
     "CreditExceedsInvoice",
+    "IdempotencyConflict",
     "InsufficientFunds",
     "InvalidBillingInput",
     "InvoiceNotFound",
@@ -70,3 +71,9 @@ class PeriodClosed(BillingError):
     """A charge would fall into a month already invoiced (only at the turn of a month)."""
 
     code = "billing.period_closed"
+
+
+class IdempotencyConflict(BillingError):
+    """An Idempotency-Key used again for a different request."""
+
+    code = "billing.idempotency_conflict"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from billing.accounts import locked_account
@@ -42,18 +43,26 @@ def vat_split(gross: int, vat_percent: int) -> tuple[int, int]:
 def next_number(session: Session, series: str, prefix: str) -> str:
     """The next number of ``series``, taken under the series row's lock, in the transaction
     that writes the document: a rolled-back document leaves no gap."""
-    row = session.exec(
-        select(NumberSeries)
-        .where(NumberSeries.name == series)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
-        row = NumberSeries(name=series, last=0)
+    row = _locked_series(session, series)
     row.last += 1
     session.add(row)
     session.flush()
     return f"{prefix}{row.last:06d}"
+
+
+def _locked_series(session: Session, series: str) -> NumberSeries:
+    """The series row, created if it is new (without two creators colliding), then locked."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NumberSeries)
+    session.execute(
+        insert.values(name=series, last=0).on_conflict_do_nothing(index_elements=["name"])
+    )
+    return session.exec(
+        select(NumberSeries)
+        .where(NumberSeries.name == series)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def close_period(
@@ -74,12 +83,14 @@ def close_period(
         .where(col(UsageRollup.day) >= first, col(UsageRollup.day) <= last.isoformat())
         .order_by(col(UsageRollup.account_id))
     ).all()
-    invoiced = set(session.exec(select(Invoice.account_id).where(Invoice.period == period)))
+    _locked_series(session, f"invoice:{period[:4]}")  # closes of one year queue here first
     made = []
     for account_id in accounts:
-        if account_id in invoiced:
-            continue
         account = locked_account(session, account_id)  # waits for a charge in flight
+        if session.exec(
+            select(Invoice.id).where(Invoice.account_id == account_id, Invoice.period == period)
+        ).first():
+            continue
         lines = _lines(session, account_id, start, end)
         total = sum(line.amount for line in lines)
         net, vat = vat_split(total, vat_percent)
@@ -180,6 +191,16 @@ def issue_credit_note(
             asked=amount,
         )
     net, vat = vat_split(amount, invoice.vat_percent)
+    if amount == remaining:  # the last note takes what is left, so the notes add up exactly
+        credited_net = int(
+            session.exec(
+                select(func.coalesce(func.sum(CreditNote.net), 0)).where(
+                    CreditNote.invoice_id == invoice_id
+                )
+            ).one()
+        )
+        net = invoice.net - credited_net
+        vat = amount - net
     year = month_key(now)[:4]
     note = CreditNote(
         number=next_number(session, f"credit:{year}", f"CN{year}-"),

@@ -69,7 +69,7 @@ def _balances(session: Session, findings: list[Finding]) -> int:
                     f"add up to {total}",
                 )
             )
-        if account.credit_limit is not None and account.balance < -account.credit_limit:
+        if account.credit_limit == 0 and account.balance < 0:  # prepaid (postpaid owe fees)
             findings.append(
                 Finding(
                     "within_credit",
@@ -109,7 +109,7 @@ def _chains(session: Session, findings: list[Finding]) -> int:
                 )
             )
         limit = limits.get(account_id)
-        if kind in _DEBITS and limit is not None and after < -limit:
+        if kind in ("charge", "pack_purchase") and limit is not None and after < -limit:
             findings.append(Finding("no_overdraft", f"entry {entry_id} overdrew {account_id}"))
     return count
 

@@ -37,19 +37,23 @@ def wallet_entries(session: Session, account_id: str, *, limit: int = 50) -> lis
     )
 
 
-def spent_in_year(session: Session, account_id: str, now: datetime) -> tuple[int, int]:
-    """(VND paid, signatures made) by the account in the Vietnamese calendar year of ``now``."""
+def spent_in_year(
+    session: Session, account_id: str, now: datetime, *, user_id: str | None = None
+) -> tuple[int, int]:
+    """(VND paid, signatures made) by the account (or one of its users) in the Vietnamese
+    calendar year of ``now``."""
     start, end = year_bounds(int(year_key(now)))
-    amount, count = session.execute(
-        select(
-            func.coalesce(func.sum(UsageEvent.amount), 0),
-            func.count(col(UsageEvent.id)).filter(
-                col(UsageEvent.product).in_((*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT))
-            ),
-        ).where(
-            UsageEvent.account_id == account_id,
-            col(UsageEvent.created_at) >= start,
-            col(UsageEvent.created_at) < end,
-        )
-    ).one()
+    query = select(
+        func.coalesce(func.sum(UsageEvent.amount), 0),
+        func.count(col(UsageEvent.id)).filter(
+            col(UsageEvent.product).in_((*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT))
+        ),
+    ).where(
+        UsageEvent.account_id == account_id,
+        col(UsageEvent.created_at) >= start,
+        col(UsageEvent.created_at) < end,
+    )
+    if user_id is not None:
+        query = query.where(col(UsageEvent.user_id) == user_id)
+    amount, count = session.execute(query).one()
     return int(amount), int(count)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from billing.accounts import locked_account, open_account
 from billing.calendar import VIETNAM, add_months, local
 from billing.charges import Payer, available_funds, book, refuse_unless_covered
+from billing.errors import IdempotencyConflict
 from billing.models import PackPurchase, UsageEvent
 from billing.plans import plan_in_force
 
@@ -24,11 +25,32 @@ def _months_later(at: datetime, months: int) -> datetime:
     )
 
 
-def buy_pack(session: Session, payer: Payer, pack_code: str, *, now: datetime) -> PackPurchase:
+def buy_pack(
+    session: Session,
+    payer: Payer,
+    pack_code: str,
+    *,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> PackPurchase:
     """Buy a pack of the account's plan from the wallet: one usage event (product
-    ``pack.<code>``) and its ledger entry, in the caller's transaction."""
+    ``pack.<code>``) and its ledger entry, in the caller's transaction. The same
+    ``idempotency_key`` again returns the first purchase (``IdempotencyConflict`` when it
+    named another pack)."""
     open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
     account = locked_account(session, payer.account_id)
+    if idempotency_key is not None:
+        earlier = session.exec(
+            select(PackPurchase)
+            .join(UsageEvent, col(UsageEvent.reference) == col(PackPurchase.id))
+            .where(UsageEvent.idempotency_key == idempotency_key)
+        ).first()
+        if earlier is not None:
+            if earlier.pack_code != pack_code:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key bought another pack", pack=earlier.pack_code
+                )
+            return earlier
     plan, terms = plan_in_force(session, account.plan_code, now)
     assert plan.version is not None
     pack = terms.pack(pack_code)
@@ -55,6 +77,7 @@ def buy_pack(session: Session, payer: Payer, pack_code: str, *, now: datetime) -
         tier="pack-sale",
         funding="wallet",
         reference=purchase.id,
+        idempotency_key=idempotency_key,
         created_at=now,
     )
     book(session, account, event, entry_kind="pack_purchase", reference=f"pack:{purchase.id}")

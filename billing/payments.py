@@ -52,11 +52,11 @@ def start_payment(
 
 
 def confirm_payment(
-    session: Session, intent_id: str, *, provider: str, now: datetime
+    session: Session, intent_id: str, *, provider: str, account_id: str, now: datetime
 ) -> LedgerEntry:
     """The provider says ``intent_id`` is paid: credit it once (a repeat returns the entry)."""
     intent = session.get(PaymentIntent, intent_id, with_for_update=True)
-    if intent is None or intent.provider != provider:
+    if intent is None or intent.provider != provider or intent.account_id != account_id:
         raise InvalidBillingInput("no such payment", field="payment")
     entry, _ = top_up(
         session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -144,7 +145,7 @@ class PlanTerms:
                 public_service_allowance=_count(raw.get("public_service_allowance", 0)),
                 packs=tuple(
                     Pack(
-                        _text(p["code"]),
+                        _pack_code(p["code"]),
                         _positive(p["signatures"]),
                         _vnd(p["price"]),
                         _positive(p.get("months", 1)),
@@ -201,6 +202,15 @@ def _positive(value: Any) -> int:
     if _vnd(value) == 0:
         raise InvalidBillingInput("counts must be positive", value=value)
     return int(value)
+
+
+def _pack_code(value: Any) -> str:
+    """Short, plain codes: ``pack.<code>`` is a product name (32 characters at most)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,26}", value):
+        raise InvalidBillingInput(
+            "pack codes are 1 to 27 lower-case letters, digits and '-'", field="packs"
+        )
+    return value
 
 
 def _text(value: Any) -> str:

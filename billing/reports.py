@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from billing.calendar import year_key
-from billing.errors import InvalidBillingInput
+from billing.errors import InvalidBillingInput, PlanNotFound
 from billing.models import BillingAccount, UsageDaily, UsageEvent, UsageRollup
 from billing.plans import HASH_PRODUCT, SIGNATURE_PRODUCTS, PlanTerms, plan_in_force
 
@@ -176,7 +176,13 @@ class CitizenComparison:
 
 
 def citizen_comparisons(
-    session: Session, year: int, *, yearly_certificate_price: int, account_id: str | None = None
+    session: Session,
+    year: int,
+    *,
+    yearly_certificate_price: int,
+    account_id: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
 ) -> list[CitizenComparison]:
     """Per citizen: what per-use pricing cost them in ``year`` against a yearly certificate."""
     first, last = f"{year:04d}-01-01", f"{year:04d}-12-31"
@@ -208,7 +214,7 @@ def citizen_comparisons(
             yearly_certificate_price=yearly_certificate_price,
             saved=yearly_certificate_price - int(paid or 0),
         )
-        for a, label, paid, n in session.execute(query).all()
+        for a, label, paid, n in session.execute(query.offset(offset).limit(limit)).all()
     ]
 
 
@@ -228,11 +234,22 @@ class OrganisationComparison:
 
 
 def organisation_comparisons(
-    session: Session, period: str, plan_codes: Sequence[str], *, at: datetime
+    session: Session,
+    period: str,
+    plan_codes: Sequence[str],
+    *,
+    at: datetime,
+    limit: int = 1000,
+    offset: int = 0,
 ) -> list[OrganisationComparison]:
     """Per organisation: the month's signatures priced under every plan named (per-use plans
     as if the year had started with the month's first signature before it)."""
-    terms: dict[str, PlanTerms] = {code: plan_in_force(session, code, at)[1] for code in plan_codes}
+    terms: dict[str, PlanTerms] = {}
+    for code in plan_codes:
+        try:
+            terms[code] = plan_in_force(session, code, at)[1]
+        except PlanNotFound:  # a plan whose first version is still to come
+            continue
     start_day, end_day = f"{period}-01", f"{period}-31"
     rows = session.execute(
         select(
@@ -252,6 +269,8 @@ def organisation_comparisons(
             col(UsageRollup.account_id), col(BillingAccount.label), col(BillingAccount.plan_code)
         )
         .order_by(col(UsageRollup.account_id))
+        .offset(offset)
+        .limit(limit)
     ).all()
     result = []
     for account_id, label, plan_code, count in rows:

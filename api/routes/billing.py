@@ -20,7 +20,14 @@ from api.billing_schemas import (
     PlanVersionRequest,
     TopUpRequest,
 )
-from api.deps import RuntimeDep, SessionDep, require_roles, utc_now
+from api.deps import (
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    require_roles,
+    require_roles_reading,
+    utc_now,
+)
 from api.payers import payer_for
 from api.routes.wallet import invoice_out, invoice_pdf_response, plan_out
 from billing.accounts import locked_account, open_account, set_plan
@@ -49,6 +56,10 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 
 Staff = Annotated[Principal, Depends(require_roles(Role.BILLING_STAFF.value, Role.ADMIN.value))]
+Reader = Annotated[
+    Principal, Depends(require_roles_reading(Role.BILLING_STAFF.value, Role.ADMIN.value))
+]
+"""Staff reading reports: no write lock (SQLite) held while a long report runs."""
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN.value))]
 Format = Annotated[Literal["json", "csv"], Query(description="csv for a spreadsheet")]
 Period = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
@@ -87,8 +98,8 @@ def _bounds(where: UsageFilter) -> tuple[datetime, datetime]:
     summary="Usage events across accounts (filter by period, account, product)",
 )
 def usage(
-    staff: Staff,
-    session: SessionDep,
+    staff: Reader,
+    session: ReadSessionDep,
     first: Annotated[date | None, Query(alias="from", description="first day, Vietnam")] = None,
     last: Annotated[date | None, Query(alias="to", description="last day, inclusive")] = None,
     account_id: str | None = None,
@@ -144,8 +155,8 @@ def usage(
     summary="Usage and revenue by day or month, by product or account",
 )
 def report(
-    staff: Staff,
-    session: SessionDep,
+    staff: Reader,
+    session: ReadSessionDep,
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
     group: Literal["day", "month"] = "month",
@@ -181,15 +192,21 @@ def report(
     summary="Per citizen: paid per use this year against a yearly certificate",
 )
 def compare_citizens(
-    staff: Staff,
-    session: SessionDep,
+    staff: Reader,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     format: Format = "json",
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response | list[dict[str, object]]:
     chosen = year or local(utc_now()).year
     rows = citizen_comparisons(
-        session, chosen, yearly_certificate_price=runtime.settings.yearly_certificate_price
+        session,
+        chosen,
+        yearly_certificate_price=runtime.settings.yearly_certificate_price,
+        limit=limit,
+        offset=offset,
     )
     if format == "csv":
         header = [
@@ -211,12 +228,17 @@ def compare_citizens(
     summary="Per organisation: a month's signatures priced under every plan",
 )
 def compare_organisations(
-    staff: Staff, session: SessionDep, period: Period | None = None, format: Format = "json"
+    staff: Reader,
+    session: ReadSessionDep,
+    period: Period | None = None,
+    format: Format = "json",
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response | list[dict[str, object]]:
     now = utc_now()
     chosen = period or month_key(now)
     codes = sorted({p.code for p in all_plans(session)})
-    rows = organisation_comparisons(session, chosen, codes, at=now)
+    rows = organisation_comparisons(session, chosen, codes, at=now, limit=limit, offset=offset)
     if format == "csv":
         header = [
             "account_id",
@@ -248,8 +270,8 @@ def compare_organisations(
 
 @router.get("/accounts", summary="Billing accounts with their balances")
 def accounts(
-    staff: Staff,
-    session: SessionDep,
+    staff: Reader,
+    session: ReadSessionDep,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -264,8 +286,8 @@ def accounts(
 @router.get("/accounts/{account_id}/entries", summary="An account's wallet movements")
 def account_entries(
     account_id: str,
-    staff: Staff,
-    session: SessionDep,
+    staff: Reader,
+    session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[LedgerEntryOut]:
     if session.get(BillingAccount, account_id) is None:
@@ -334,7 +356,7 @@ def record_top_up(
 
 
 @router.get("/plans", summary="Every version of every price plan")
-def plans(staff: Staff, session: SessionDep) -> list[PlanOut]:
+def plans(staff: Reader, session: ReadSessionDep) -> list[PlanOut]:
     return [plan_out(p) for p in all_plans(session)]
 
 
@@ -382,7 +404,10 @@ def close(period: str, staff: Staff, session: SessionDep, runtime: RuntimeDep) -
 
 @router.get("/invoices", summary="Invoices, by period and account")
 def invoices(
-    staff: Staff, session: SessionDep, period: Period | None = None, account_id: str | None = None
+    staff: Reader,
+    session: ReadSessionDep,
+    period: Period | None = None,
+    account_id: str | None = None,
 ) -> list[InvoiceOut]:
     query = select(Invoice)
     if period:
@@ -394,13 +419,13 @@ def invoices(
 
 
 @router.get("/invoices/{invoice_id}", summary="One invoice with its lines and credit notes")
-def invoice(invoice_id: str, staff: Staff, session: SessionDep) -> InvoiceOut:
+def invoice(invoice_id: str, staff: Reader, session: ReadSessionDep) -> InvoiceOut:
     return invoice_out(session, invoice_id)
 
 
 @router.get("/invoices/{invoice_id}/pdf", response_class=Response, summary="An invoice as PDF")
 def invoice_pdf(
-    invoice_id: str, staff: Staff, session: SessionDep, runtime: RuntimeDep
+    invoice_id: str, staff: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     return invoice_pdf_response(session, runtime, invoice_id)
 

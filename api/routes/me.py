@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
 from api.deps import CallerDep, IdentityDep, SessionDep, require_roles, utc_now
-from api.payers import payer_for
+from api.payers import lock_payer, payer_for
 from api.schemas import (
     AuthorisationCreated,
     AuthorisationRequest,
@@ -91,7 +91,7 @@ def otp_confirm(
 
 def _charged(session: Session, user: User, new: NewCredential, now: datetime) -> NewCredential:
     """Certificate issuance is a metered product (free under the default citizen plan), charged
-    in the transaction that issues it."""
+    in the transaction that issues it (whose account lock ``lock_payer`` took first)."""
     issued = new.credential.id
     charge(session, payer_for(session, user), "certificate.issue", now=now, reference=issued,
            idempotency_key=f"certificate:{issued}")  # fmt: skip
@@ -134,6 +134,7 @@ def create_certificate(
 ) -> CertificateIssued:
     user = session.merge(caller.user)
     now = utc_now()
+    lock_payer(session, user, now)
     new = identity.credentials.create(session, user, body.pin, now)
     return _issued(_charged(session, user, new, now))
 
@@ -144,6 +145,7 @@ def create_certificate_from_csr(
 ) -> CertificateIssued:
     user = session.merge(caller.user)
     now = utc_now()
+    lock_payer(session, user, now)
     identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
     new = identity.credentials.create_from_csr(session, user, body.csr.encode(), now)
     return _issued(_charged(session, user, new, now))
@@ -186,6 +188,7 @@ def reset(
 ) -> CertificateIssued:  # fmt: skip
     user = session.merge(caller.user)
     now = utc_now()
+    lock_payer(session, user, now)
     identity.credentials.get_own(session, user, credential_id)  # another's: 404 before anything
     identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
     new = identity.credentials.reset(session, user, credential_id, body.new_pin, now)
@@ -200,6 +203,7 @@ def renew(
 ) -> CertificateIssued:  # fmt: skip
     user = session.merge(caller.user)
     now = utc_now()
+    lock_payer(session, user, now)
     new = identity.credentials.renew(session, user, credential_id, body.pin, now)
     return _issued(_charged(session, user, new, now))
 

@@ -32,7 +32,7 @@ from api.deps import (
     utc_now,
 )
 from api.identity_services import IdentityServices
-from api.payers import payer_for
+from api.payers import lock_payer, payer_for
 from api.signing_services import SigningServices
 from billing.charges import Payer, charge, hold, release, reserve
 from billing.plans import SIGNATURE_PRODUCTS
@@ -248,6 +248,7 @@ def _sign_and_charge(
                   facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
 
     with unit_of_work(runtime.engine) as writing:
+        lock_payer(writing, user, now)  # the account first, then the credential, then the audit
         winner = find_replay(writing, user_id=user.id, idempotency_key=key,
                              request_sha256=request_sha256)  # fmt: skip
         if winner is not None:  # a concurrent retry committed first: deliver its result

@@ -23,7 +23,14 @@ from api.billing_schemas import (
     WalletOut,
     WalletTopUpRequest,
 )
-from api.deps import RuntimeDep, SessionDep, require_roles, utc_now
+from api.deps import (
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    require_roles,
+    require_roles_reading,
+    utc_now,
+)
 from api.errors import ApiError
 from api.payers import payer_for
 from billing.accounts import CITIZEN, open_account, peek_account
@@ -44,13 +51,20 @@ __all__ = ["invoice_out", "plan_out", "router"]
 router = APIRouter(tags=["wallet"])
 
 Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN.value))]
-Anyone = Annotated[Principal, Depends(require_roles(*[r.value for r in Role]))]
+ReadingCitizen = Annotated[Principal, Depends(require_roles_reading(Role.CITIZEN.value))]
+Anyone = Annotated[Principal, Depends(require_roles_reading(*[r.value for r in Role]))]
 
 
 class PaymentsDisabled(ApiError):
     code = "billing.payments_disabled"
     status = 501
     title = "No payment provider"
+
+
+class OrganisationMoney(ApiError):
+    code = "billing.organisation_account"
+    status = 403
+    title = "Your organisation's account"
 
 
 class UsageOut(BaseModel):
@@ -84,7 +98,7 @@ def plan_out(plan: PricePlan) -> PlanOut:
 
 
 @router.get("/v1/me/usage", summary="Your metered usage, newest first (zero-priced included)")
-def my_usage(caller: Anyone, session: SessionDep) -> UsagePage:
+def my_usage(caller: Anyone, session: ReadSessionDep) -> UsagePage:
     events = usage_of(session, caller.user.id)
     oldest = events[-1].id if events else 0
     before = session.exec(
@@ -114,15 +128,34 @@ def my_usage(caller: Anyone, session: SessionDep) -> UsagePage:
 
 
 @router.get("/v1/me/wallet", summary="Your wallet: balance, plan, packs, latest movements")
-def my_wallet(caller: Citizen, session: SessionDep, runtime: RuntimeDep) -> WalletOut:
+def my_wallet(caller: ReadingCitizen, session: ReadSessionDep, runtime: RuntimeDep) -> WalletOut:
     now = utc_now()
     payer = payer_for(session, caller.user)
     account = peek_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
     plan, terms = plan_in_force(session, account.plan_code, now)
-    paid, signatures = spent_in_year(session, account.id, now)
     yearly = runtime.settings.yearly_certificate_price
-    personal = payer.kind == CITIZEN
     used_allowance = counter_value(session, account.id, f"allowance:{month_key(now)}")
+    if payer.kind != CITIZEN:  # a member sees their own use, not the organisation's money
+        paid, signatures = spent_in_year(session, account.id, now, user_id=caller.user.id)
+        return WalletOut(
+            account_id=account.id,
+            kind=account.kind,
+            balance=None,
+            available=None,
+            prepaid=False,
+            credit_limit=None,
+            plan=plan_out(plan),
+            paid_this_year=paid,
+            signatures_this_year=signatures,
+            yearly_certificate_price=yearly,
+            saved_against_yearly_certificate=yearly - paid,
+            public_service_allowance_left=0,
+            packs=[],
+            entries=[],
+            top_up_instructions="Chữ ký của bạn do tổ chức thanh toán theo hóa đơn. / Your "
+            "organisation pays for your signatures by invoice.",
+        )
+    paid, signatures = spent_in_year(session, account.id, now)
     return WalletOut(
         account_id=account.id,
         kind=account.kind,
@@ -137,9 +170,7 @@ def my_wallet(caller: Citizen, session: SessionDep, runtime: RuntimeDep) -> Wall
         saved_against_yearly_certificate=yearly - paid,
         public_service_allowance_left=max(0, terms.public_service_allowance - used_allowance),
         packs=[PackOut.model_validate(p) for p in packs_of(session, account.id, now)],
-        entries=[LedgerEntryOut.model_validate(e) for e in wallet_entries(session, account.id)]
-        if personal
-        else [],
+        entries=[LedgerEntryOut.model_validate(e) for e in wallet_entries(session, account.id)],
         top_up_instructions=(
             f'Chuyển khoản vào tài khoản của kyso với nội dung "KYSO {account.id[:8].upper()}";'
             " nhân viên thu phí ghi nhận khoản nạp vào ví của bạn. / Transfer to kyso's bank "
@@ -150,7 +181,7 @@ def my_wallet(caller: Citizen, session: SessionDep, runtime: RuntimeDep) -> Wall
 
 
 @router.get("/v1/me/packs", summary="Packs on offer under your plan")
-def pack_offers(caller: Citizen, session: SessionDep) -> list[PackOffer]:
+def pack_offers(caller: ReadingCitizen, session: ReadSessionDep) -> list[PackOffer]:
     payer = payer_for(session, caller.user)
     now = utc_now()
     account = peek_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
@@ -169,21 +200,12 @@ def buy(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> PackOut:
     payer = payer_for(session, caller.user)
-    now = utc_now()
-    if idempotency_key:
-        earlier = session.exec(
-            select(UsageEvent).where(
-                UsageEvent.idempotency_key == f"pack:{caller.user.id}:{idempotency_key}"
-            )
-        ).first()
-        if earlier is not None:
-            bought = packs_of(session, payer.account_id, now, include_spent=True)
-            return PackOut.model_validate(next(p for p in bought if p.id == earlier.reference))
-    purchase = buy_pack(session, payer, body.pack, now=now)
-    if idempotency_key:
-        event = session.exec(select(UsageEvent).where(UsageEvent.reference == purchase.id)).one()
-        event.idempotency_key = f"pack:{caller.user.id}:{idempotency_key}"
-        session.add(event)
+    if payer.kind != CITIZEN:
+        raise OrganisationMoney(
+            "packs are for personal wallets; your organisation's plan covers your signatures"
+        )
+    key = f"pack:{caller.user.id}:{idempotency_key}" if idempotency_key else None
+    purchase = buy_pack(session, payer, body.pack, now=utc_now(), idempotency_key=key)
     return PackOut.model_validate(purchase)
 
 
@@ -224,10 +246,14 @@ def start_top_up(
 )
 def fake_pay(
     payment_id: str,
+    caller: Citizen,
     session: SessionDep,
     provider: Annotated[FakePaymentProvider, Depends(_provider)],
 ) -> LedgerEntryOut:
-    entry = confirm_payment(session, payment_id, provider=provider.name, now=utc_now())
+    payer = payer_for(session, caller.user)
+    entry = confirm_payment(
+        session, payment_id, provider=provider.name, account_id=payer.account_id, now=utc_now()
+    )
     return LedgerEntryOut.model_validate(entry)
 
 
@@ -259,7 +285,7 @@ def invoice_pdf_response(
 
 
 @router.get("/v1/me/invoices", summary="Your invoices, newest first")
-def my_invoices(caller: Citizen, session: SessionDep) -> list[InvoiceOut]:
+def my_invoices(caller: ReadingCitizen, session: ReadSessionDep) -> list[InvoiceOut]:
     payer = payer_for(session, caller.user)
     if payer.kind != CITIZEN:
         return []
@@ -272,7 +298,7 @@ def my_invoices(caller: Citizen, session: SessionDep) -> list[InvoiceOut]:
 
 
 @router.get("/v1/me/invoices/{invoice_id}", summary="One of your invoices")
-def my_invoice(invoice_id: str, caller: Citizen, session: SessionDep) -> InvoiceOut:
+def my_invoice(invoice_id: str, caller: ReadingCitizen, session: ReadSessionDep) -> InvoiceOut:
     return invoice_out(session, invoice_id, _personal_account(session, caller))
 
 
@@ -282,7 +308,7 @@ def my_invoice(invoice_id: str, caller: Citizen, session: SessionDep) -> Invoice
     summary="One of your invoices as a PDF",
 )
 def my_invoice_pdf(
-    invoice_id: str, caller: Citizen, session: SessionDep, runtime: RuntimeDep
+    invoice_id: str, caller: ReadingCitizen, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     return invoice_pdf_response(session, runtime, invoice_id, _personal_account(session, caller))
 

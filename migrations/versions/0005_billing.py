@@ -219,6 +219,24 @@ def upgrade() -> None:
             "ix_usage_event_account_time", ["account_id", "created_at"], unique=False
         )
 
+    # Usage recorded before billing existed (all priced 0) gets its daily rollups, so that the
+    # reports and `kyso admin check-ledger` agree with the events from the start.
+    day = (
+        "to_char(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')"
+        if op.get_bind().dialect.name == "postgresql"
+        else "strftime('%Y-%m-%d', created_at, '+7 hours')"
+    )
+    backfill = (
+        "INSERT INTO usage_rollup (account_id, product, day, count, amount) "  # noqa: S608 - constants, no input
+        f"SELECT account_id, product, {day}, sum(quantity), sum(amount) FROM usage_event "
+        f"GROUP BY account_id, product, {day}"
+    )
+    op.execute(backfill)
+    op.execute(
+        "INSERT INTO usage_daily (product, day, shard, count, amount) "
+        "SELECT product, day, 0, sum(count), sum(amount) FROM usage_rollup GROUP BY product, day"
+    )
+
 
 def downgrade() -> None:
     with op.batch_alter_table("usage_event", schema=None) as batch_op:

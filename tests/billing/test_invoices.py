@@ -113,6 +113,8 @@ def test_credit_notes_never_exceed_their_invoice_and_credit_the_wallet(books: Bo
         rest = issue_credit_note(session, invoice.id, amount=None, reason="hoàn nốt",
                                  actor="staff", now=end + timedelta(days=2))  # fmt: skip
         assert rest.amount == 8_000
+        assert partial.net + rest.net == invoice.net, "the notes' VAT drifted from the invoice's"
+        assert partial.vat + rest.vat == invoice.vat
         assert locked_account(session, citizen.account_id).balance == 20_000
     with books.work() as session, pytest.raises(CreditExceedsInvoice):
         issue_credit_note(session, invoice.id, amount=None, reason="lần nữa", actor="staff",

@@ -10,7 +10,15 @@ import pytest
 from sqlmodel import select
 
 from billing.accounts import ORGANISATION, locked_account, set_plan
-from billing.charges import PUBLIC_SERVICE, bump_counter, charge, hold, reserve
+from billing.charges import (
+    PUBLIC_SERVICE,
+    bump_counter,
+    charge,
+    charge_fee_of,
+    hold,
+    reserve,
+    subscribed_accounts,
+)
 from billing.errors import InsufficientFunds, InvalidBillingInput
 from billing.models import BillingAccount, LedgerEntry, UsageEvent
 from billing.packs import buy_pack
@@ -263,6 +271,8 @@ def _terms_json(terms: PlanTerms) -> dict[str, object]:
         ({"flat_prices": {"timestamp": 1}}, "no price for"),
         ({"monthly_fee": 10}, "needs an overage price"),
         ({"packs": [{"code": "p", "signatures": 0, "price": 1}]}, "positive"),
+        ({"packs": [{"code": "p" * 28, "signatures": 1, "price": 1}]}, "pack codes"),
+        ({"packs": [{"code": "Gói 10", "signatures": 1, "price": 1}]}, "pack codes"),
     ],
 )
 def test_plan_terms_that_make_no_sense_are_refused(change: dict[str, object], message: str) -> None:
@@ -279,3 +289,22 @@ def test_free_products_of_the_default_plan_are_recorded_at_zero(books: Books) ->
         assert account is not None
         assert account.balance == 0
     assert (issued.amount, issued.funding, verified.amount) == (0, "none", 0)
+
+
+def test_fees_housekeeping_ignores_plans_whose_first_version_is_still_to_come(
+    books: Books,
+) -> None:
+    code = f"later-{books.engine.dialect.name}"
+    with books.work() as session:
+        publish_plan(session, code, DEFAULT_PLANS["organisation"], now=NOW, actor="test",
+                     effective_from=NOW + timedelta(days=400))  # fmt: skip
+    payer = books.payer(ORGANISATION, now=NOW)
+    with books.work() as session:
+        subscribed = subscribed_accounts(session, NOW)
+    assert payer.account_id in subscribed
+    for account_id in subscribed:
+        with books.work() as session:
+            charge_fee_of(session, account_id, NOW)
+    with books.work() as session:
+        assert locked_account(session, payer.account_id).balance == -2_000_000
+        assert not charge_fee_of(session, payer.account_id, NOW), "the fee was charged twice"

@@ -60,7 +60,7 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("GET", "/v1/me/packs"): ((CITIZEN,), None, False),
     ("POST", "/v1/me/packs"): ((CITIZEN,), {"pack": "no-such-pack"}, False),
     ("POST", "/v1/me/wallet/top-ups"): ((CITIZEN,), {"amount": 1}, False),
-    ("POST", "/v1/payments/fake/{payment_id}/pay"): ((ANYONE,), None, False),
+    ("POST", "/v1/payments/fake/{payment_id}/pay"): ((CITIZEN,), None, False),
     ("GET", "/v1/me/invoices"): ((CITIZEN,), None, False),
     ("GET", "/v1/me/invoices/{invoice_id}"): ((CITIZEN,), None, False),
     ("GET", "/v1/me/invoices/{invoice_id}/pdf"): ((CITIZEN,), None, False),

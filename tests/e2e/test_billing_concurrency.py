@@ -105,7 +105,12 @@ def test_the_fake_payment_provider_credits_once_whichever_process_answers(pair: 
     assert started.status_code == 201, started.text
     pay = started.json()["checkout_url"].replace(pair.first.url, pair.second.url)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        paid = list(pool.map(lambda _: httpx.post(pay, timeout=30), range(4)))
+        paid = list(pool.map(lambda _: httpx.post(pay, headers=auth, timeout=30), range(4)))
+    (stranger,) = make_signers(pair.first, count=1, funds=0)
+    foreign = httpx.post(
+        pay, headers={"Authorization": f"Bearer {stranger.account.access_token}"}, timeout=30
+    )
+    assert foreign.status_code == 422, "another citizen confirmed someone else's payment"
     assert {p.status_code for p in paid} <= {200, 409}, [p.text for p in paid]
     wallet = httpx.get(f"{pair.second.url}/v1/me/wallet", headers=auth, timeout=30).json()
     assert wallet["balance"] == 50_000

@@ -98,6 +98,8 @@ def test_a_pack_bought_from_the_wallet_pays_the_next_signatures(server: KysoServ
     again = client.post("/v1/me/packs", json={"pack": "pack-10"}, headers={"Idempotency-Key": "p1"})
     assert bought.status_code == again.status_code == 201, bought.text
     assert again.json()["id"] == bought.json()["id"]
+    other = client.post("/v1/me/packs", json={"pack": "pack-50"}, headers={"Idempotency-Key": "p1"})
+    assert (other.status_code, other.json()["code"]) == (422, "billing.idempotency_conflict")
     too_many = client.post("/v1/me/packs", json={"pack": "pack-10"})
     assert too_many.status_code == 402
     signed = sign(signer, simple_pdf(), key="from-pack", level="B-B", invisible="true")
@@ -212,9 +214,16 @@ def test_an_organisations_member_bills_to_the_organisation_within_its_quota(
         ("subscription.fee", 2_000_000, "fee"),
     ]  # fmt: skip
     wallet = _wallet(signer)
-    assert (wallet["kind"], wallet["balance"], wallet["prepaid"], wallet["entries"]) == (
-        "organisation", -2_000_000, False, [],
-    )  # fmt: skip
+    assert (wallet["kind"], wallet["balance"], wallet["entries"]) == ("organisation", None, []), (
+        "a member saw the organisation's money"
+    )
+    assert (wallet["signatures_this_year"], wallet["paid_this_year"]) == (1, 0)  # their own use
+    refused = member.client.post("/v1/me/packs", json={"pack": "pack-10"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "billing.organisation_account")
+    entries = billing_staff.client.get(f"/v1/billing/accounts/{organisation['id']}/entries").json()
+    assert [(e["kind"], e["amount"], e["balance_after"]) for e in entries] == [
+        ("subscription_fee", -2_000_000, -2_000_000),
+    ]
     (compared,) = [c for c in billing_staff.client.get(
         "/v1/billing/comparisons/organisations").json() if c["account_id"] == organisation["id"]]  # fmt: skip
     assert compared["signatures"] == 1
