@@ -57,7 +57,7 @@ Anyone = Annotated[Principal, Depends(require_roles_reading(*[r.value for r in R
 
 class PaymentsDisabled(ApiError):
     code = "billing.payments_disabled"
-    status = 501
+    status = 409
     title = "No payment provider"
 
 
