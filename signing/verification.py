@@ -1,0 +1,584 @@
+"""Verification of every signature and document time-stamp in a PDF, ours or another CA's,
+into a report whose indications follow ETSI EN 319 102-1.
+
+pyHanko validates (integrity, the CMS signature, the certificate path at signing time, the
+time-stamps, what changed after each signature); this module decides the moment of
+validation, gathers revocation data (the document's DSS, our own CA's answers made in-process,
+or the network when allowed) and turns pyHanko's statuses into indications an agency can file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from asn1crypto import cms, tsp
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+)
+from pyhanko_certvalidator import ValidationContext
+
+from signing.annotation_rule import VERIFICATION_DIFF_POLICY
+
+__all__ = [
+    "INDETERMINATE",
+    "TOTAL_FAILED",
+    "TOTAL_PASSED",
+    "SignatureReport",
+    "VerificationReport",
+    "VerificationSettings",
+    "verify_pdf",
+]
+
+TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE = "TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"
+_SEVERITY = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+_WEAK_DIGESTS = {"md5", "sha1"}
+_CHANGES = {
+    ModificationLevel.NONE: "none",
+    ModificationLevel.LTA_UPDATES: "validation_data",
+    ModificationLevel.FORM_FILLING: "form_filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other",
+}
+
+RevocationSupplier = Callable[[asn1_x509.Certificate], list[asn1_ocsp.OCSPResponse]]
+"""OCSP answers for certificates our own CA issued, made in-process (empty for others)."""
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    """What a verification trusts and may consult."""
+
+    trust_roots: Sequence[asn1_x509.Certificate]
+    """Our root and the anchors an administrator added (and any given on the command line)."""
+    online: bool = False
+    """Fetch OCSP answers and CRLs of other CAs over the network."""
+    local_revocation: RevocationSupplier | None = None
+    """Our own CA's records, for our certificates, when the document carries none."""
+    now: datetime | None = None
+
+
+@dataclass
+class SignatureReport:
+    """One signature (or document time-stamp) judged."""
+
+    field: str
+    kind: str
+    """``signature`` or ``document_timestamp``."""
+    indication: str
+    subindication: str | None
+    signer: dict[str, Any] | None = None
+    chain: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    trust_anchor: str | None = None
+    claimed_signing_time: str | None = None
+    timestamp_time: str | None = None
+    level: str | None = None
+    """``B-B``, ``B-T``, ``B-LT`` or ``B-LTA`` (signatures only)."""
+    coverage: dict[str, Any] = dataclasses.field(default_factory=dict)
+    modifications: dict[str, Any] = dataclasses.field(default_factory=dict)
+    revocation: dict[str, Any] = dataclasses.field(default_factory=dict)
+    algorithms: dict[str, str] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    reasons: list[str] = dataclasses.field(default_factory=list)
+    """Why the indication is not TOTAL_PASSED, in plain words."""
+
+
+@dataclass
+class VerificationReport:
+    indication: str
+    subindication: str | None
+    file: dict[str, Any]
+    signatures: list[SignatureReport]
+    validated_at: str
+    reasons: list[str] = dataclasses.field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verify_pdf(path: Path, settings: VerificationSettings) -> VerificationReport:
+    """Verify every signature in the file (never raises for a bad document: a file that cannot
+    be read is ``TOTAL_FAILED`` / ``FORMAT_FAILURE``)."""
+    now = settings.now or datetime.now(UTC)
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    facts: dict[str, Any] = {
+        "name": path.name,
+        "size": path.stat().st_size,
+        "sha256": digest.hexdigest(),
+    }
+    try:
+        with path.open("rb") as stream:
+            signatures = asyncio.run(_verify_stream(stream, settings, now, facts))
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError) as exc:
+        return VerificationReport(
+            TOTAL_FAILED,
+            "FORMAT_FAILURE",
+            facts,
+            [],
+            now.isoformat(),
+            [f"the file cannot be read as a PDF: {_short(exc)}"],
+        )
+    if not signatures:
+        return VerificationReport(
+            TOTAL_FAILED,
+            "SIGNED_DATA_NOT_FOUND",
+            facts,
+            [],
+            now.isoformat(),
+            ["the document carries no signature"],
+        )
+    worst = max(signatures, key=lambda s: _SEVERITY[s.indication])
+    reasons = [f"{s.field}: {r}" for s in signatures for r in s.reasons]
+    return VerificationReport(
+        worst.indication, worst.subindication, facts, signatures, now.isoformat(), reasons
+    )
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__)[:200]
+
+
+async def _verify_stream(
+    stream: BinaryIO, settings: VerificationSettings, now: datetime, facts: dict[str, Any]
+) -> list[SignatureReport]:
+    reader = PdfFileReader(stream, strict=False)
+    if reader.encrypted:
+        raise ValueError("the document is encrypted")
+    facts["revisions"] = reader.xrefs.total_revisions
+    facts["pages"] = int(reader.root["/Pages"]["/Count"])
+    try:
+        dss: DocumentSecurityStore | None = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        dss = None
+    embedded = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
+    reports = []
+    for index, sig in enumerate(embedded):
+        later = embedded[index + 1 :]
+        try:
+            if sig.sig_object_type == "/DocTimeStamp":
+                reports.append(await _timestamp_report(sig, settings, dss, now))
+            else:
+                reports.append(await _signature_report(sig, reader, settings, dss, now, later))
+        except (SignatureValidationError, PdfReadError, ValueError, KeyError) as exc:
+            reports.append(
+                SignatureReport(
+                    field=_field_name(sig),
+                    kind="signature",
+                    indication=TOTAL_FAILED,
+                    subindication="FORMAT_FAILURE",
+                    reasons=[f"the signature cannot be read: {_short(exc)}"],
+                )
+            )
+    return reports
+
+
+def _field_name(sig: EmbeddedPdfSignature) -> str:
+    try:
+        return str(sig.field_name)
+    except (KeyError, AttributeError):
+        return "?"
+
+
+def _context(
+    settings: VerificationSettings,
+    dss: DocumentSecurityStore | None,
+    certs: list[asn1_x509.Certificate],
+    *,
+    moment: datetime | None,
+    extra_ocsps: list[asn1_ocsp.OCSPResponse],
+) -> ValidationContext:
+    kwargs: dict[str, Any] = {
+        "trust_roots": list(settings.trust_roots),
+        "allow_fetching": settings.online,
+        "revocation_mode": "hard-fail",
+        "other_certs": certs,
+        "ocsps": extra_ocsps,
+        "moment": moment,
+        "retroactive_revinfo": moment is not None,
+    }
+    if dss is not None:
+        return dss.as_validation_context(kwargs)
+    return ValidationContext(**kwargs)
+
+
+def _embedded_timestamp_time(sig: EmbeddedPdfSignature) -> datetime | None:
+    """The signature time-stamp's claimed time, read without checking it (pyHanko checks it
+    in the same pass; if it fails, we validate again at the present)."""
+    unsigned = sig.signer_info["unsigned_attrs"]
+    if not unsigned or unsigned.native is None:
+        return None
+    for attribute in unsigned:
+        if attribute["type"].native == "signature_time_stamp_token":
+            token: cms.ContentInfo = attribute["values"][0]
+            content = token["content"]["encap_content_info"]["content"].parsed
+            if isinstance(content, tsp.TSTInfo):
+                when: datetime = content["gen_time"].native
+                return when
+    return None
+
+
+def _own_revocation(
+    settings: VerificationSettings, certs: list[asn1_x509.Certificate]
+) -> list[asn1_ocsp.OCSPResponse]:
+    if settings.local_revocation is None:
+        return []
+    return [answer for cert in certs for answer in settings.local_revocation(cert)]
+
+
+def _signature_certs(sig: EmbeddedPdfSignature) -> list[asn1_x509.Certificate]:
+    certs = [
+        c.chosen
+        for c in sig.signed_data["certificates"] or ()
+        if isinstance(c.chosen, asn1_x509.Certificate)
+    ]
+    timestamp = _timestamp_token(sig)
+    if timestamp is not None:
+        certs += [
+            c.chosen
+            for c in timestamp["content"]["certificates"] or ()
+            if isinstance(c.chosen, asn1_x509.Certificate)
+        ]
+    return certs
+
+
+def _timestamp_token(sig: EmbeddedPdfSignature) -> cms.ContentInfo | None:
+    unsigned = sig.signer_info["unsigned_attrs"]
+    if not unsigned or unsigned.native is None:
+        return None
+    for attribute in unsigned:
+        if attribute["type"].native == "signature_time_stamp_token":
+            token: cms.ContentInfo = attribute["values"][0]
+            return token
+    return None
+
+
+async def _signature_report(
+    sig: EmbeddedPdfSignature,
+    reader: PdfFileReader,
+    settings: VerificationSettings,
+    dss: DocumentSecurityStore | None,
+    now: datetime,
+    later: list[EmbeddedPdfSignature],
+) -> SignatureReport:
+    certs = _signature_certs(sig)
+    own = _own_revocation(settings, certs)
+    claimed_ts = _embedded_timestamp_time(sig)
+    status = await _validate(sig, settings, dss, certs, own, moment=claimed_ts)
+    timestamp = status.timestamp_validity
+    timestamp_ok = (
+        timestamp is not None and timestamp.intact and timestamp.valid and (timestamp.trusted)
+    )
+    if claimed_ts is not None and not timestamp_ok:  # the time-stamp proves nothing: judge now
+        status = await _validate(sig, settings, dss, certs, own, moment=None)
+    report = SignatureReport(
+        field=_field_name(sig), kind="signature", indication=TOTAL_PASSED, subindication=None
+    )
+    _describe_signer(report, status)
+    report.claimed_signing_time = _iso(status.signer_reported_dt)
+    report.timestamp_time = _iso(timestamp.timestamp) if timestamp is not None else None
+    report.coverage = {
+        "whole_document": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        "revision": sig.signed_revision + 1,
+        "revisions": reader.xrefs.total_revisions,
+    }
+    report.modifications = _modifications(sig, reader, status)
+    report.algorithms = {
+        "digest": status.md_algorithm,
+        "signature": status.pkcs7_signature_mechanism,
+    }
+    report.revocation = _revocation(status, dss, own, settings)
+    report.level = _level(timestamp_ok, dss, sig, later)
+    _judge(report, status, timestamp_ok)
+    _warn(report, status, timestamp_ok, now)
+    return report
+
+
+async def _validate(
+    sig: EmbeddedPdfSignature,
+    settings: VerificationSettings,
+    dss: DocumentSecurityStore | None,
+    certs: list[asn1_x509.Certificate],
+    own: list[asn1_ocsp.OCSPResponse],
+    *,
+    moment: datetime | None,
+) -> PdfSignatureStatus:
+    signer_context = _context(settings, dss, certs, moment=moment, extra_ocsps=own)
+    timestamp_context = _context(settings, dss, certs, moment=None, extra_ocsps=own)
+    return await async_validate_pdf_signature(
+        sig,
+        signer_context,
+        ts_validation_context=timestamp_context,
+        diff_policy=VERIFICATION_DIFF_POLICY,
+    )
+
+
+def _indic_name(indic: object) -> str:
+    """The ETSI name of a pyHanko AdES subindication."""
+    return str(getattr(indic, "name", indic))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _name_parts(name: asn1_x509.Name) -> dict[str, str]:
+    native = name.native
+    return {str(k): str(v if not isinstance(v, list) else v[0]) for k, v in native.items()}
+
+
+def _describe_signer(report: SignatureReport, status: PdfSignatureStatus) -> None:
+    cert = status.signing_cert
+    parts = _name_parts(cert.subject)
+    report.signer = {
+        "name": parts.get("common_name"),
+        "uid": parts.get("user_id"),
+        "organisation": parts.get("organization_name"),
+        "email": parts.get("email_address"),
+        "serial": format(cert.serial_number, "x"),
+        "issuer": cert.issuer.human_friendly,
+        "not_before": _iso(cert["tbs_certificate"]["validity"]["not_before"].native),
+        "not_after": _iso(cert["tbs_certificate"]["validity"]["not_after"].native),
+        "sha256": hashlib.sha256(cert.dump()).hexdigest(),
+    }
+    path = status.validation_path
+    if path is not None:
+        chain = list(path)
+        report.chain = [
+            {
+                "subject": c.subject.human_friendly,
+                "serial": format(c.serial_number, "x"),
+                "sha256": hashlib.sha256(c.dump()).hexdigest(),
+            }
+            for c in reversed(chain)
+        ]
+        report.trust_anchor = chain[0].subject.human_friendly
+
+
+def _modifications(
+    sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus
+) -> dict[str, Any]:
+    level = status.modification_level
+    docmdp = sig.docmdp_level
+    return {
+        "level": _CHANGES.get(level, "other") if level is not None else "unknown",
+        "allowed": bool(status.docmdp_ok),
+        "certification": int(docmdp.value) if docmdp is not None else None,
+        "pages": _changed_pages(reader, sig.signed_revision),
+    }
+
+
+def _page_refs(node: generic.DictionaryObject, into: list[generic.Reference]) -> None:
+    for kid in node.get("/Kids", generic.ArrayObject()):
+        child = kid.get_object()
+        if child.get("/Type") == "/Pages":
+            _page_refs(child, into)
+        else:
+            into.append(kid.reference if hasattr(kid, "reference") else kid)
+
+
+def _changed_pages(reader: PdfFileReader, revision: int) -> list[int]:
+    """1-based pages whose page object, content streams or annotations changed, or that did
+    not exist, after ``revision``."""
+    if revision + 1 >= reader.xrefs.total_revisions:
+        return []
+    now_refs: list[generic.Reference] = []
+    _page_refs(reader.root["/Pages"], now_refs)
+    then: list[generic.Reference] = []
+    _page_refs(reader.get_historical_resolver(revision).root["/Pages"], then)
+    known = {(r.idnum, r.generation) for r in then}
+    changed = []
+    for number, ref in enumerate(now_refs, start=1):
+        touched = [ref]
+        page = ref.get_object()
+        assert isinstance(page, generic.DictionaryObject)
+        raw = page.raw_get("/Contents") if "/Contents" in page else None
+        if isinstance(raw, generic.IndirectObject):
+            touched.append(raw.reference)
+        elif isinstance(raw, generic.ArrayObject):
+            touched += [item.reference for item in raw if isinstance(item, generic.IndirectObject)]
+        if (ref.idnum, ref.generation) not in known or any(
+            reader.xrefs.get_last_change(r) > revision for r in touched
+        ):
+            changed.append(number)
+    return changed
+
+
+def _revocation(
+    status: PdfSignatureStatus,
+    dss: DocumentSecurityStore | None,
+    own: list[asn1_ocsp.OCSPResponse],
+    settings: VerificationSettings,
+) -> dict[str, Any]:
+    details = status.revocation_details
+    if details is not None:
+        state = "revoked"
+    elif status.trusted:
+        state = "good"
+    else:
+        state = "unknown"
+    source = (
+        "document"
+        if dss is not None and (dss.ocsps or dss.crls)
+        else "kyso"
+        if own
+        else "online"
+        if settings.online
+        else "none"
+    )
+    return {
+        "status": state,
+        "source": source,
+        "revoked_at": _iso(details.revocation_date) if details is not None else None,
+        "reason": details.revocation_reason.native if details is not None else None,
+    }
+
+
+def _level(
+    timestamp_ok: bool,
+    dss: DocumentSecurityStore | None,
+    sig: EmbeddedPdfSignature,
+    later: list[EmbeddedPdfSignature],
+) -> str:
+    if not timestamp_ok:
+        return "B-B"
+    if dss is None or not (dss.ocsps or dss.crls):
+        return "B-T"
+    if any(s.sig_object_type == "/DocTimeStamp" for s in later):
+        return "B-LTA"
+    return "B-LT"
+
+
+def _judge(report: SignatureReport, status: PdfSignatureStatus, timestamp_ok: bool) -> None:
+    def fail(indication: str, sub: str, why: str) -> None:
+        if (
+            report.indication == TOTAL_PASSED
+            or _SEVERITY[indication] > _SEVERITY[report.indication]
+        ):
+            report.indication, report.subindication = indication, sub
+        report.reasons.append(why)
+
+    if not status.intact:
+        fail(TOTAL_FAILED, "HASH_FAILURE", "the signed content was changed after signing")
+    elif not status.valid:
+        fail(TOTAL_FAILED, "SIG_CRYPTO_FAILURE", "the signature value does not match")
+    if status.docmdp_ok is False:
+        fail(
+            TOTAL_FAILED,
+            "SIG_CONSTRAINTS_FAILURE",
+            f"the document was changed after signing ({report.modifications.get('level')}) "
+            "in a way the signer did not permit",
+        )
+    if status.revoked:
+        revoked_at = report.revocation.get("revoked_at")
+        if timestamp_ok:
+            fail(
+                TOTAL_FAILED,
+                "REVOKED",
+                f"the certificate was revoked ({revoked_at}) before the time-stamped signing time",
+            )
+        else:
+            fail(
+                INDETERMINATE,
+                "REVOKED_NO_POE",
+                f"the certificate is revoked ({revoked_at}) and no time-stamp proves the "
+                "signature came before",
+            )
+    elif status.trust_problem_indic is not None:
+        indic = status.trust_problem_indic
+        indication = TOTAL_FAILED if type(indic).__name__ == "AdESFailure" else INDETERMINATE
+        fail(
+            indication,
+            _indic_name(indic),
+            _TRUST_WORDS.get(
+                _indic_name(indic),
+                f"the certificate path could not be validated ({_indic_name(indic)})",
+            ),
+        )
+
+
+_TRUST_WORDS = {
+    "NO_CERTIFICATE_CHAIN_FOUND": "the signer's certificate does not lead to a trusted root",
+    "OUT_OF_BOUNDS_NO_POE": "the certificate was not valid at the signing time that can be proved",
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE": "the certificate path could not be validated (no "
+    "revocation information, or a broken chain)",
+    "REVOKED_NO_POE": "the certificate is revoked",
+    "EXPIRED": "the certificate has expired",
+    "NOT_YET_VALID": "the certificate was not yet valid",
+}
+
+
+def _warn(
+    report: SignatureReport, status: PdfSignatureStatus, timestamp_ok: bool, now: datetime
+) -> None:
+    if status.md_algorithm.lower() in _WEAK_DIGESTS:
+        report.warnings.append(f"weak digest algorithm {status.md_algorithm}")
+    if not timestamp_ok:
+        report.warnings.append("no trusted time-stamp: the signing time is the signer's claim")
+    not_after = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
+    if not_after < now:
+        report.warnings.append(f"the certificate has expired since ({_iso(not_after)})")
+    if report.modifications.get("level") not in ("none", "validation_data", None):
+        report.warnings.append(
+            f"changed after signing: {report.modifications['level']}, pages "
+            f"{report.modifications.get('pages') or '-'}"
+        )
+
+
+async def _timestamp_report(
+    sig: EmbeddedPdfSignature,
+    settings: VerificationSettings,
+    dss: DocumentSecurityStore | None,
+    now: datetime,
+) -> SignatureReport:
+    certs = _signature_certs(sig)
+    own = _own_revocation(settings, certs)
+    context = _context(settings, dss, certs, moment=None, extra_ocsps=own)
+    status: DocumentTimestampStatus = await async_validate_pdf_timestamp(sig, context)
+    report = SignatureReport(
+        field=_field_name(sig),
+        kind="document_timestamp",
+        indication=TOTAL_PASSED,
+        subindication=None,
+        timestamp_time=_iso(status.timestamp),
+    )
+    report.coverage = {
+        "whole_document": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        "revision": sig.signed_revision + 1,
+    }
+    report.signer = {"name": _name_parts(status.signing_cert.subject).get("common_name")}
+    if not status.intact:
+        report.indication, report.subindication = TOTAL_FAILED, "HASH_FAILURE"
+        report.reasons.append("the time-stamped content was changed")
+    elif not status.valid:
+        report.indication, report.subindication = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
+        report.reasons.append("the time-stamp's signature does not match")
+    elif status.trust_problem_indic is not None:
+        report.indication, report.subindication = (
+            INDETERMINATE,
+            _indic_name(status.trust_problem_indic),
+        )
+        problem = _indic_name(status.trust_problem_indic)
+        report.reasons.append(f"the time-stamping authority is not trusted ({problem})")
+    del now
+    return report

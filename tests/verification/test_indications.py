@@ -1,0 +1,91 @@
+"""Each fixture's indication and subindication, the way ETSI EN 319 102-1 names them."""
+
+from __future__ import annotations
+
+import pytest
+
+from signing.verification import VerificationSettings, verify_pdf
+from tests.verification.conftest import Foreign
+
+EXPECTED = {
+    # name: (document indication, subindication, level, modifications, revocation status)
+    "ltv": ("TOTAL_PASSED", None, "B-LT", "validation_data", "good"),
+    "no_ltv": ("INDETERMINATE", "CERTIFICATE_CHAIN_GENERAL_FAILURE", "B-B", "none", "unknown"),
+    "expired_timestamped_while_valid": ("TOTAL_PASSED", None, "B-LT", "validation_data", "good"),
+    "revoked_before_signing": ("TOTAL_FAILED", "REVOKED", "B-LT", "validation_data", "revoked"),
+    "revoked_after_signing": ("TOTAL_PASSED", None, "B-LT", "validation_data", "good"),
+    "unknown_root": ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", "B-B", "none", "unknown"),
+    "form_filled": ("TOTAL_PASSED", None, "B-LT", "form_filling", "good"),
+    "annotated": ("TOTAL_PASSED", None, "B-LT", "annotations", "good"),
+    "page_content_replaced": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
+    "page_added": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
+    "reason_changed": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_signed_fixture_gets_its_indication(foreign: Foreign, name: str) -> None:
+    report = verify_pdf(foreign.files[name], VerificationSettings([foreign.pki.root.asn1]))
+    indication, subindication, level, changes, revocation = EXPECTED[name]
+    (signature,) = report.signatures
+    assert (report.indication, report.subindication) == (indication, subindication), report.reasons
+    assert (signature.indication, signature.subindication) == (indication, subindication)
+    assert signature.level == level
+    assert signature.modifications["level"] == changes
+    assert signature.revocation["status"] == revocation
+    assert (indication == "TOTAL_PASSED") == (not signature.reasons), signature.reasons
+
+
+@pytest.mark.parametrize(
+    ("name", "indication", "subindication"),
+    [
+        ("byte_range_broken", "TOTAL_FAILED", "HASH_FAILURE"),
+        ("wrong_digest", "TOTAL_FAILED", "HASH_FAILURE"),
+        ("not_a_pdf", "TOTAL_FAILED", "FORMAT_FAILURE"),
+        ("unsigned", "TOTAL_FAILED", "SIGNED_DATA_NOT_FOUND"),
+        ("document_timestamp_alone", "TOTAL_PASSED", None),
+    ],
+)
+def test_broken_and_unusual_documents(
+    foreign: Foreign, name: str, indication: str, subindication: str | None
+) -> None:
+    report = verify_pdf(foreign.files[name], VerificationSettings([foreign.pki.root.asn1]))
+    assert (report.indication, report.subindication) == (indication, subindication), report.reasons
+
+
+def test_what_the_report_says_of_the_signer_and_the_changes(foreign: Foreign) -> None:
+    annotated = verify_pdf(
+        foreign.files["annotated"], VerificationSettings([foreign.pki.root.asn1])
+    )
+    (signature,) = annotated.signatures
+    assert signature.signer is not None
+    assert (signature.signer["name"], signature.signer["uid"]) == (
+        "Lê Văn Cường",
+        "CCCD:001090001234",
+    )
+    assert signature.signer["organisation"] == "Công ty Ví Dụ"
+    assert signature.trust_anchor is not None
+    assert "Foreign Root CA" in signature.trust_anchor
+    assert "Lê Văn Cường" in signature.chain[0]["subject"]  # signer first, then up to the root
+    assert "Foreign Root CA" in signature.chain[-1]["subject"]
+    assert signature.modifications == {
+        "level": "annotations",
+        "allowed": True,
+        "certification": None,
+        "pages": [1],
+    }
+    assert signature.coverage == {"whole_document": False, "revision": 2, "revisions": 4}
+    assert signature.timestamp_time is not None
+    expired = verify_pdf(
+        foreign.files["expired_timestamped_while_valid"],
+        VerificationSettings([foreign.pki.root.asn1]),
+    )
+    assert any("expired since" in w for w in expired.signatures[0].warnings)
+
+
+def test_without_the_foreign_root_nothing_is_trusted(foreign: Foreign) -> None:
+    report = verify_pdf(foreign.files["ltv"], VerificationSettings([]))
+    assert (report.indication, report.subindication) == (
+        "INDETERMINATE",
+        "NO_CERTIFICATE_CHAIN_FOUND",
+    )
