@@ -17,9 +17,21 @@ from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
 from api.limits import BodySizeLimit
 from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
-from api.routes import admin, auth, billing, health, me, pki, proofing, signatures, wallet
+from api.routes import (
+    admin,
+    auth,
+    billing,
+    health,
+    me,
+    pki,
+    proofing,
+    signatures,
+    verifications,
+    wallet,
+)
 from api.settings import Settings
 from api.signing_services import build_signing_services
+from api.verification_services import VerificationServices
 from billing.charges import charge_fee_of, subscribed_accounts
 from signing.records import purge_expired
 from signing.storage import DocumentStore
@@ -105,14 +117,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pki = build_pki_services(runtime)
     app.state.identity = build_identity_services(runtime)
     app.state.signing = build_signing_services(runtime, app.state.pki)
+    app.state.verification = VerificationServices(runtime, app.state.pki)
     install_error_handlers(app)
-    for module in (health, pki, auth, me, proofing, admin, signatures, wallet, billing):
+    for module in (
+        health,
+        pki,
+        auth,
+        me,
+        proofing,
+        admin,
+        signatures,
+        verifications,
+        wallet,
+        billing,
+    ):
         app.include_router(module.router)
     settings_ = runtime.settings
     app.add_middleware(
         BodySizeLimit,
         limits={
             "/v1/signatures": settings_.max_upload_mb * 1024 * 1024,
+            "/v1/verifications": settings_.max_verify_mb * 1024 * 1024,
             "/pki/": settings_.max_pki_request_bytes,
         },
         default=settings_.max_api_request_bytes,

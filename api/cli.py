@@ -34,6 +34,8 @@ from identity.errors import IdentityError, InvalidField, NotFound
 from identity.models import Credential, CredentialStatus, Organisation, Role, User
 from identity.passwords import Passwords
 from identity.tokens import TokenPolicy, TokenSigner
+from signing.errors import SigningError
+from signing.trust import add_anchor, list_anchors, remove_anchor
 
 __all__ = ["main"]
 
@@ -351,6 +353,66 @@ def check_ledger_command() -> None:
         sys.exit(1)
 
 
+@admin.group("trust")
+def trust() -> None:
+    """Roots that verification trusts besides our own."""
+
+
+@trust.command("add")
+@click.argument("pem_file", type=click.Path(exists=True, dir_okay=False))
+def trust_add(pem_file: str) -> None:
+    """Trust the CA certificate in PEM_FILE (PEM or DER)."""
+    runtime = open_runtime(_settings(), create=False)
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        anchor = add_anchor(session, Path(pem_file).read_bytes(), actor=_operator(), now=now)
+        record_audit(session, at=now, actor=_operator(), action="trust_anchor.add",
+                     target=anchor.sha256, subject=anchor.subject)  # fmt: skip
+        printed = {"sha256": anchor.sha256, "subject": anchor.subject}
+    runtime.engine.dispose()
+    click.echo(json.dumps(printed, ensure_ascii=False))
+
+
+@trust.command("remove")
+@click.argument("sha256")
+def trust_remove(sha256: str) -> None:
+    """Stop trusting the anchor with this SHA-256 fingerprint."""
+    runtime = open_runtime(_settings(), create=False)
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        anchor = remove_anchor(session, sha256)
+        record_audit(session, at=now, actor=_operator(), action="trust_anchor.remove",
+                     target=anchor.sha256, subject=anchor.subject)  # fmt: skip
+    runtime.engine.dispose()
+    click.echo(json.dumps({"removed": anchor.sha256}))
+
+
+@trust.command("list")
+def trust_list() -> None:
+    """The anchors administrators added (our own root is always trusted)."""
+    runtime = open_runtime(_settings(), create=False)
+    with unit_of_work(runtime.engine) as session:
+        rows = [{"sha256": a.sha256, "subject": a.subject, "not_after": a.not_after.isoformat()}
+                for a in list_anchors(session)]  # fmt: skip
+    runtime.engine.dispose()
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("target", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, nothing else.")
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Also trust this root (PEM); may be given several times.")  # fmt: skip
+@click.option("--online/--offline", default=None,
+              help="Fetch other CAs' revocation data (default: KYSO_VERIFY_ONLINE).")  # fmt: skip
+def verify(target: str, as_json: bool, trust_files: tuple[str, ...], online: bool | None) -> None:
+    """Verify FILE.pdf (the API's report), or every PDF in a FOLDER with a summary."""
+    from api.verification_cli import verify_command
+
+    sys.exit(verify_command(_settings(), Path(target), as_json=as_json,
+                            trust_files=[Path(t) for t in trust_files], online=online))  # fmt: skip
+
+
 @main.group()
 def billing() -> None:
     """Billing staff's commands: payments, period close."""
@@ -411,7 +473,7 @@ def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
-    except (CertsError, IdentityError, BillingError) as exc:
+    except (CertsError, IdentityError, BillingError, SigningError) as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         if isinstance(exc, InvalidField):
             for field, message in exc.errors.items():

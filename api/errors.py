@@ -79,6 +79,8 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     identity_errors.WrongPuk: (403, "Wrong PUK"),
     identity_errors.AuthorisationInvalid: (403, "Signature authorisation invalid"),
     identity_errors.IdentityError: (400, "Request refused"),
+    signing_errors.NotATrustAnchor: (422, "Not a trust anchor"),
+    signing_errors.TrustAnchorNotFound: (404, "Trust anchor not found"),
     billing_errors.InsufficientFunds: (402, "Payment required"),
     billing_errors.InvalidBillingInput: (422, "Invalid billing input"),
     billing_errors.AccountNotFound: (404, "Billing account not found"),

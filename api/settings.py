@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     tsa_url: str | None = None
     """An external RFC 3161 TSA for signatures; our own, in-process, when unset."""
 
+    verify_online: bool = False
+    """Verification may fetch other CAs' OCSP answers and CRLs over the network."""
+    max_verify_mb: int = Field(default=256, ge=1)
+    """Largest PDF accepted for verification (413 beyond)."""
     vat_percent: int = Field(default=10, ge=0, le=100)
     """VAT rate (percent) shown on invoices; prices are VAT-inclusive."""
     yearly_certificate_price: int = Field(default=1_650_000, ge=0)

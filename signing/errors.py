@@ -12,11 +12,13 @@ __all__ = [
     "InvalidPlacement",
     "NoSuchPage",
     "NotAPdf",
+    "NotATrustAnchor",
     "SignatureNotFound",
     "SigningError",
     "StampFontMissing",
     "TimestampUnavailable",
     "TooManyPages",
+    "TrustAnchorNotFound",
     "UnparsablePdf",
 ]
 
@@ -101,3 +103,13 @@ class HostilePdf(SigningError):
 
 class TooManyPages(SigningError):
     code = "signing.too_many_pages"
+
+
+class NotATrustAnchor(SigningError):
+    """What was given is not a CA certificate that could anchor trust."""
+
+    code = "verification.not_a_trust_anchor"
+
+
+class TrustAnchorNotFound(SigningError):
+    code = "verification.trust_anchor_not_found"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from certs.models import utc_column
 
-__all__ = ["SignatureRecord"]
+__all__ = ["SignatureRecord", "TrustAnchor"]
 
 
 def _new_id() -> str:
@@ -41,3 +41,17 @@ class SignatureRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(index=True))
     retain_until: datetime = Field(sa_column=utc_column(index=True))
     purged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class TrustAnchor(SQLModel, table=True):
+    """A root certificate, besides our own, whose signatures verification may trust (the
+    national root CA, other licensed CAs), added by an administrator."""
+
+    __tablename__ = "trust_anchor"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    subject: str = Field(max_length=500)
+    der: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    not_after: datetime = Field(sa_column=utc_column())
+    added_at: datetime = Field(sa_column=utc_column())
+    added_by: str = Field(max_length=120)

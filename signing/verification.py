@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from asn1crypto import cms, tsp
+from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
@@ -59,8 +60,11 @@ _CHANGES = {
     ModificationLevel.OTHER: "other",
 }
 
-RevocationSupplier = Callable[[asn1_x509.Certificate], list[asn1_ocsp.OCSPResponse]]
-"""OCSP answers for certificates our own CA issued, made in-process (empty for others)."""
+RevocationSupplier = Callable[
+    [asn1_x509.Certificate], tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
+]
+"""OCSP answers and CRLs for certificates our own CA issued, made in-process (nothing for
+others)."""
 
 
 @dataclass(frozen=True)
@@ -206,14 +210,15 @@ def _context(
     certs: list[asn1_x509.Certificate],
     *,
     moment: datetime | None,
-    extra_ocsps: list[asn1_ocsp.OCSPResponse],
+    own: _OwnRevinfo,
 ) -> ValidationContext:
     kwargs: dict[str, Any] = {
         "trust_roots": list(settings.trust_roots),
         "allow_fetching": settings.online,
         "revocation_mode": "hard-fail",
         "other_certs": certs,
-        "ocsps": extra_ocsps,
+        "ocsps": own.ocsps,
+        "crls": own.crls,
         "moment": moment,
         "retroactive_revinfo": moment is not None,
     }
@@ -238,12 +243,30 @@ def _embedded_timestamp_time(sig: EmbeddedPdfSignature) -> datetime | None:
     return None
 
 
+@dataclass(frozen=True)
+class _OwnRevinfo:
+    ocsps: list[asn1_ocsp.OCSPResponse]
+    crls: list[asn1_crl.CertificateList]
+
+    def __bool__(self) -> bool:
+        return bool(self.ocsps or self.crls)
+
+
 def _own_revocation(
     settings: VerificationSettings, certs: list[asn1_x509.Certificate]
-) -> list[asn1_ocsp.OCSPResponse]:
-    if settings.local_revocation is None:
-        return []
-    return [answer for cert in certs for answer in settings.local_revocation(cert)]
+) -> _OwnRevinfo:
+    ocsps: list[asn1_ocsp.OCSPResponse] = []
+    crls: list[asn1_crl.CertificateList] = []
+    if settings.local_revocation is not None:
+        seen = set()
+        for cert in certs:
+            if cert.dump() in seen:
+                continue
+            seen.add(cert.dump())
+            found_ocsps, found_crls = settings.local_revocation(cert)
+            ocsps += found_ocsps
+            crls += [c for c in found_crls if all(c.dump() != d.dump() for d in crls)]
+    return _OwnRevinfo(ocsps, crls)
 
 
 def _signature_certs(sig: EmbeddedPdfSignature) -> list[asn1_x509.Certificate]:
@@ -319,12 +342,12 @@ async def _validate(
     settings: VerificationSettings,
     dss: DocumentSecurityStore | None,
     certs: list[asn1_x509.Certificate],
-    own: list[asn1_ocsp.OCSPResponse],
+    own: _OwnRevinfo,
     *,
     moment: datetime | None,
 ) -> PdfSignatureStatus:
-    signer_context = _context(settings, dss, certs, moment=moment, extra_ocsps=own)
-    timestamp_context = _context(settings, dss, certs, moment=None, extra_ocsps=own)
+    signer_context = _context(settings, dss, certs, moment=moment, own=own)
+    timestamp_context = _context(settings, dss, certs, moment=None, own=own)
     return await async_validate_pdf_signature(
         sig,
         signer_context,
@@ -427,7 +450,7 @@ def _changed_pages(reader: PdfFileReader, revision: int) -> list[int]:
 def _revocation(
     status: PdfSignatureStatus,
     dss: DocumentSecurityStore | None,
-    own: list[asn1_ocsp.OCSPResponse],
+    own: _OwnRevinfo,
     settings: VerificationSettings,
 ) -> dict[str, Any]:
     details = status.revocation_details
@@ -553,7 +576,7 @@ async def _timestamp_report(
 ) -> SignatureReport:
     certs = _signature_certs(sig)
     own = _own_revocation(settings, certs)
-    context = _context(settings, dss, certs, moment=None, extra_ocsps=own)
+    context = _context(settings, dss, certs, moment=None, own=own)
     status: DocumentTimestampStatus = await async_validate_pdf_timestamp(sig, context)
     report = SignatureReport(
         field=_field_name(sig),

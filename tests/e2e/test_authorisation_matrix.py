@@ -56,6 +56,10 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("GET", "/v1/signatures"): ((CITIZEN,), None, False),
     ("GET", "/v1/signatures/{signature_id}/document"): ((CITIZEN,), None, True),
     ("GET", "/v1/me/usage"): (EVERY_ROLE, None, False),
+    ("POST", "/v1/verifications"): ((AGENCY, CITIZEN, ADMIN), None, False),
+    ("GET", "/v1/admin/trust-anchors"): ((ADMIN,), None, False),
+    ("POST", "/v1/admin/trust-anchors"): ((ADMIN,), {"certificate": "x"}, False),
+    ("DELETE", "/v1/admin/trust-anchors/{sha256}"): ((ADMIN,), None, False),
     ("GET", "/v1/me/wallet"): ((CITIZEN,), None, False),
     ("GET", "/v1/me/packs"): ((CITIZEN,), None, False),
     ("POST", "/v1/me/packs"): ((CITIZEN,), {"pack": "no-such-pack"}, False),
@@ -119,7 +123,7 @@ def cast(server: KysoServer) -> Iterator[Cast]:
     values = {"credential_id": credential, "user_id": pending.id, "key_id": key.json()["id"],
               "encoded": "MA==", "signature_id": signed.headers["x-signature-id"],
               "payment_id": "no-such-payment", "invoice_id": "no-such-invoice",
-              "account_id": owner.id, "period": "2020-01"}  # fmt: skip
+              "account_id": owner.id, "period": "2020-01", "sha256": "00" * 32}  # fmt: skip
     yield Cast(accounts, values)
     for account in (*accounts.values(), pending):
         account.client.close()

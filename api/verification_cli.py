@@ -1,0 +1,94 @@
+"""``kyso verify``: one file's report, or a folder's PDFs with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from api.bootstrap import NoInstallation, open_runtime
+from api.database import unit_of_work
+from api.pki_services import build_pki_services
+from api.settings import Settings
+from api.verification_services import VerificationServices
+from signing.trust import load_certificates
+from signing.verification import TOTAL_PASSED, VerificationSettings, verify_pdf
+
+__all__ = ["verify_command"]
+
+
+def _settings(
+    settings: Settings, trust_files: list[Path], online: bool | None
+) -> VerificationSettings:
+    extra = [cert for path in trust_files for cert in load_certificates(path.read_bytes())]
+    try:
+        runtime = open_runtime(settings, create=False)
+    except NoInstallation:  # verifying where no kyso runs: only the roots given are trusted
+        return VerificationSettings(trust_roots=extra, online=bool(online))
+    services = VerificationServices(runtime, build_pki_services(runtime))
+    with unit_of_work(runtime.engine) as session:
+        return services.settings(session, extra_roots=extra, online=online)
+
+
+def verify_command(
+    settings: Settings, target: Path, *, as_json: bool, trust_files: list[Path], online: bool | None
+) -> int:
+    """Exit status 0 when every document verified TOTAL_PASSED, 1 otherwise."""
+    verification = _settings(settings, trust_files, online)
+    if target.is_file():
+        report = verify_pdf(target, verification)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        else:
+            _print_report(report.as_dict())
+        return 0 if report.indication == TOTAL_PASSED else 1
+    files = sorted(p for p in target.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
+    results = []
+    with click.progressbar(
+        files, label="Verifying", file=sys.stderr, item_show_func=lambda p: p.name if p else ""
+    ) as bar:
+        for path in bar:
+            results.append((path, verify_pdf(path, verification)))
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{"file": str(p.relative_to(target)), "report": r.as_dict()} for p, r in results],
+                ensure_ascii=False,
+            )
+        )
+    else:
+        width = max([len(str(p.relative_to(target))) for p, _ in results] + [4])
+        click.echo(f"{'file':<{width}}  {'indication':<14} {'subindication':<36} signatures")
+        for path, report in results:
+            click.echo(
+                f"{path.relative_to(target)!s:<{width}}  {report.indication:<14} "
+                f"{report.subindication or '-':<36} {len(report.signatures)}"
+            )
+        counts = Counter(r.indication for _, r in results)
+        click.echo(
+            f"{len(results)} documents: "
+            + ", ".join(
+                f"{counts[k]} {k}" for k in ("TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED")
+            )
+        )
+    return 0 if all(r.indication == TOTAL_PASSED for _, r in results) else 1
+
+
+def _print_report(report: dict[str, object]) -> None:
+    sub = f" / {report['subindication']}" if report.get("subindication") else ""
+    click.echo(f"{report['file']['name']}: {report['indication']}{sub}")  # type: ignore[index]
+    for signature in report["signatures"]:  # type: ignore[attr-defined]
+        signer = (signature.get("signer") or {}).get("name") or "?"
+        sub = f" / {signature['subindication']}" if signature.get("subindication") else ""
+        click.echo(
+            f"  {signature['kind']} {signature['field']}: {signature['indication']}{sub}"
+            f" — {signer}, level {signature.get('level') or '-'}, time-stamp "
+            f"{signature.get('timestamp_time') or '-'}"
+        )
+        for line in signature.get("reasons", []) + signature.get("warnings", []):
+            click.echo(f"    {line}")
+    for reason in report.get("reasons", []) if not report.get("signatures") else []:  # type: ignore[attr-defined]
+        click.echo(f"  {reason}")
