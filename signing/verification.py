@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from asn1crypto import cms, tsp
+from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
@@ -231,7 +231,7 @@ def _embedded_timestamp_time(sig: EmbeddedPdfSignature) -> datetime | None:
     """The signature time-stamp's claimed time, read without checking it (pyHanko checks it
     in the same pass; if it fails, we validate again at the present)."""
     unsigned = sig.signer_info["unsigned_attrs"]
-    if not unsigned or unsigned.native is None:
+    if isinstance(unsigned, core.Void) or len(unsigned) == 0:
         return None
     for attribute in unsigned:
         if attribute["type"].native == "signature_time_stamp_token":
@@ -253,11 +253,15 @@ class _OwnRevinfo:
 
 
 def _own_revocation(
-    settings: VerificationSettings, certs: list[asn1_x509.Certificate]
+    settings: VerificationSettings,
+    certs: list[asn1_x509.Certificate],
+    dss: DocumentSecurityStore | None,
 ) -> _OwnRevinfo:
+    """Our CA's answers, asked only when the document carries no validation data of its own
+    (a B-LT document is judged on what it carries, as any verifier would)."""
     ocsps: list[asn1_ocsp.OCSPResponse] = []
     crls: list[asn1_crl.CertificateList] = []
-    if settings.local_revocation is not None:
+    if settings.local_revocation is not None and not (dss is not None and (dss.ocsps or dss.crls)):
         seen = set()
         for cert in certs:
             if cert.dump() in seen:
@@ -287,7 +291,7 @@ def _signature_certs(sig: EmbeddedPdfSignature) -> list[asn1_x509.Certificate]:
 
 def _timestamp_token(sig: EmbeddedPdfSignature) -> cms.ContentInfo | None:
     unsigned = sig.signer_info["unsigned_attrs"]
-    if not unsigned or unsigned.native is None:
+    if isinstance(unsigned, core.Void) or len(unsigned) == 0:
         return None
     for attribute in unsigned:
         if attribute["type"].native == "signature_time_stamp_token":
@@ -305,7 +309,7 @@ async def _signature_report(
     later: list[EmbeddedPdfSignature],
 ) -> SignatureReport:
     certs = _signature_certs(sig)
-    own = _own_revocation(settings, certs)
+    own = _own_revocation(settings, certs, dss)
     claimed_ts = _embedded_timestamp_time(sig)
     status = await _validate(sig, settings, dss, certs, own, moment=claimed_ts)
     timestamp = status.timestamp_validity
@@ -575,7 +579,7 @@ async def _timestamp_report(
     now: datetime,
 ) -> SignatureReport:
     certs = _signature_certs(sig)
-    own = _own_revocation(settings, certs)
+    own = _own_revocation(settings, certs, dss)
     context = _context(settings, dss, certs, moment=None, own=own)
     status: DocumentTimestampStatus = await async_validate_pdf_timestamp(sig, context)
     report = SignatureReport(
