@@ -17,7 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers, timestamps
-from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -180,6 +180,7 @@ class ForeignPki:
         revocation: list[bytes] | None = None,
         field_name: str = "Signature1",
         reason: str | None = None,
+        certify: int | None = None,
     ) -> bytes:
         """Sign with pyHanko; a time-stamp from ``tsa`` at ``at`` when given; the CRLs in
         ``revocation`` put in the DSS afterwards (LTV data)."""
@@ -196,7 +197,11 @@ class ForeignPki:
                 certs_to_embed=SimpleCertificateStore.from_certs([self.root.asn1]),
             )
         meta = signers.PdfSignatureMetadata(
-            field_name=field_name, reason=reason, subfilter=SigSeedSubFilter.PADES
+            field_name=field_name,
+            reason=reason,
+            subfilter=SigSeedSubFilter.PADES,
+            certify=certify is not None,
+            docmdp_permissions=MDPPerm(certify or 2),
         )
         out = io.BytesIO()
         signers.PdfSigner(meta, simple, timestamper=stamper).sign_pdf(

@@ -56,6 +56,10 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Foreign:
     crl = pki.crl(NOW)
     base = simple_pdf()
     ltv = pki.sign(base, signer, tsa=tsa, at=NOW - days, revocation=[crl])
+
+    def certified(level: int, pdf: bytes) -> bytes:
+        return pki.sign(pdf, signer, tsa=tsa, at=NOW - days, revocation=[crl], certify=level)
+
     documents = {
         "ltv": ltv,
         "no_ltv": pki.sign(base, signer, tsa=tsa, at=NOW - days),
@@ -75,6 +79,10 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Foreign:
             "Nguyễn Văn An",
         ),
         "annotated": add_annotation(ltv),
+        "certified_p1_annotated": add_annotation(certified(1, base)),
+        "certified_p2_form_filled": fill_field(certified(2, form_pdf()), "ho_ten", "Trần Văn Bình"),
+        "certified_p2_annotated": add_annotation(certified(2, base)),
+        "certified_p3_annotated": add_annotation(certified(3, base)),
         "page_content_replaced": replace_page_content(ltv),
         "page_added": add_page(ltv),
         "reason_changed": change_reason(ltv),

@@ -17,6 +17,22 @@ EXPECTED = {
     "unknown_root": ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", "B-B", "none", "unknown"),
     "form_filled": ("TOTAL_PASSED", None, "B-LT", "form_filling", "good"),
     "annotated": ("TOTAL_PASSED", None, "B-LT", "annotations", "good"),
+    "certified_p1_annotated": (
+        "TOTAL_FAILED",
+        "SIG_CONSTRAINTS_FAILURE",
+        "B-LT",
+        "annotations",
+        "good",
+    ),
+    "certified_p2_form_filled": ("TOTAL_PASSED", None, "B-LT", "form_filling", "good"),
+    "certified_p2_annotated": (
+        "TOTAL_FAILED",
+        "SIG_CONSTRAINTS_FAILURE",
+        "B-LT",
+        "annotations",
+        "good",
+    ),
+    "certified_p3_annotated": ("TOTAL_PASSED", None, "B-LT", "annotations", "good"),
     "page_content_replaced": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
     "page_added": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
     "reason_changed": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
@@ -33,6 +49,8 @@ def test_each_signed_fixture_gets_its_indication(foreign: Foreign, name: str) ->
     assert signature.level == level
     assert signature.modifications["level"] == changes
     assert signature.revocation["status"] == revocation
+    certified = int(name[len("certified_p")]) if name.startswith("certified_p") else None
+    assert signature.modifications["certification"] == certified
     assert (indication == "TOTAL_PASSED") == (not signature.reasons), signature.reasons
 
 
