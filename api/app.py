@@ -31,6 +31,7 @@ from api.routes import (
 )
 from api.settings import Settings
 from api.signing_services import build_signing_services
+from api.verification_cli import quiet_pyhanko
 from api.verification_services import VerificationServices
 from billing.charges import charge_fee_of, subscribed_accounts
 from signing.records import purge_expired
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.identity = build_identity_services(runtime)
     app.state.signing = build_signing_services(runtime, app.state.pki)
     app.state.verification = VerificationServices(runtime, app.state.pki)
+    quiet_pyhanko()
     install_error_handlers(app)
     for module in (
         health,

@@ -379,6 +379,8 @@ def trust_remove(sha256: str) -> None:
     """Stop trusting the anchor with this SHA-256 fingerprint."""
     runtime = open_runtime(_settings(), create=False)
     now = datetime.now(UTC)
+    if sha256.lower().replace(":", "") == runtime.authority.root.fingerprint(hashes.SHA256()).hex():
+        raise click.UsageError("this is kyso's own root: it is always trusted")
     with unit_of_work(runtime.engine) as session:
         anchor = remove_anchor(session, sha256)
         record_audit(session, at=now, actor=_operator(), action="trust_anchor.remove",
@@ -391,9 +393,13 @@ def trust_remove(sha256: str) -> None:
 def trust_list() -> None:
     """The anchors administrators added (our own root is always trusted)."""
     runtime = open_runtime(_settings(), create=False)
+    root = runtime.authority.root
+    rows: list[dict[str, object]] = [{
+        "sha256": root.fingerprint(hashes.SHA256()).hex(), "subject": root.subject.rfc4514_string(),
+        "not_after": root.not_valid_after_utc.isoformat(), "builtin": True}]  # fmt: skip
     with unit_of_work(runtime.engine) as session:
-        rows = [{"sha256": a.sha256, "subject": a.subject, "not_after": a.not_after.isoformat()}
-                for a in list_anchors(session)]  # fmt: skip
+        rows += [{"sha256": a.sha256, "subject": a.subject, "not_after": a.not_after.isoformat(),
+                  "builtin": False} for a in list_anchors(session)]  # fmt: skip
     runtime.engine.dispose()
     click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,7 +18,7 @@ from api.verification_services import VerificationServices
 from signing.trust import load_certificates
 from signing.verification import TOTAL_PASSED, VerificationSettings, verify_pdf
 
-__all__ = ["verify_command"]
+__all__ = ["quiet_pyhanko", "verify_command"]
 
 
 def _settings(
@@ -27,16 +28,27 @@ def _settings(
     try:
         runtime = open_runtime(settings, create=False)
     except NoInstallation:  # verifying where no kyso runs: only the roots given are trusted
+        click.echo(
+            "note: no kyso installation here (KYSO_DATA_DIR / KYSO_DATABASE_URL): only "
+            "the roots given with --trust are trusted",
+            err=True,
+        )
         return VerificationSettings(trust_roots=extra, online=bool(online))
     services = VerificationServices(runtime, build_pki_services(runtime))
     with unit_of_work(runtime.engine) as session:
         return services.settings(session, extra_roots=extra, online=online)
 
 
+def quiet_pyhanko() -> None:
+    """pyHanko logs each refused change with a traceback; the report says it in words."""
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+
+
 def verify_command(
     settings: Settings, target: Path, *, as_json: bool, trust_files: list[Path], online: bool | None
 ) -> int:
     """Exit status 0 when every document verified TOTAL_PASSED, 1 otherwise."""
+    quiet_pyhanko()
     verification = _settings(settings, trust_files, online)
     if target.is_file():
         report = verify_pdf(target, verification)
@@ -46,6 +58,9 @@ def verify_command(
             _print_report(report.as_dict())
         return 0 if report.indication == TOTAL_PASSED else 1
     files = sorted(p for p in target.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
+    if not files:
+        click.echo(f"no PDF file in {target}", err=True)
+        return 1
     results = []
     with click.progressbar(
         files, label="Verifying", file=sys.stderr, item_show_func=lambda p: p.name if p else ""

@@ -40,6 +40,8 @@ def _page_refs(resolver: HistoricalResolver) -> list[generic.Reference]:
 
     def walk(node: generic.DictionaryObject) -> None:
         for kid in node.raw_get("/Kids"):
+            if not isinstance(kid, generic.IndirectObject):
+                continue  # a page must be an indirect object; anything else stays unexplained
             child = kid.get_object()
             if child.get("/Type") == "/Pages":
                 walk(child)
@@ -81,28 +83,59 @@ class MarkupAnnotationRule(WhitelistRule):
         updates: list[generic.Reference] = [page_ref]
         raw = after.raw_get("/Annots") if "/Annots" in after else None
         if isinstance(raw, generic.IndirectObject):
+            if not isinstance(raw.get_object(), generic.ArrayObject):
+                return
             updates.append(raw.reference)
         for ref in added:
-            if not old.is_ref_unassignable(ref):
-                return  # an older object reused as an annotation
-            annot = ref.get_object()
-            if (
-                not isinstance(annot, generic.DictionaryObject)
-                or annot.get("/Subtype") not in MARKUP
-            ):
+            found = _annotation_objects(old, ref)
+            if found is None:
                 return
-            updates.append(ref)
-            popup = annot.raw_get("/Popup") if "/Popup" in annot else None
-            if isinstance(popup, generic.IndirectObject):
-                updates.append(popup.reference)
-            appearance = annot.get("/AP", generic.DictionaryObject())
-            assert isinstance(appearance, generic.DictionaryObject)
-            for value in appearance.values():
-                target = value
-                if isinstance(target, generic.IndirectObject):
-                    updates.append(target.reference)
+            updates += found
         for ref in updates:
             yield ReferenceUpdate(ref)
+
+
+def _annotation_objects(
+    old: HistoricalResolver, ref: generic.Reference
+) -> list[generic.Reference] | None:
+    """The objects a new markup annotation brings, all new themselves; ``None`` when the
+    annotation is not plainly a new comment (an older object reused, an action attached, an
+    appearance or pop-up pointing at something that existed before)."""
+    if not old.is_ref_unassignable(ref):
+        return None
+    annot = ref.get_object()
+    if not isinstance(annot, generic.DictionaryObject) or annot.get("/Subtype") not in MARKUP:
+        return None
+    if "/A" in annot or "/AA" in annot:
+        return None
+    found = [ref]
+    popup = annot.raw_get("/Popup") if "/Popup" in annot else None
+    if popup is not None:
+        if not isinstance(popup, generic.IndirectObject) or not old.is_ref_unassignable(
+            popup.reference
+        ):
+            return None
+        found.append(popup.reference)
+    appearance = annot.raw_get("/AP") if "/AP" in annot else generic.DictionaryObject()
+    if isinstance(appearance, generic.IndirectObject):
+        if not old.is_ref_unassignable(appearance.reference):
+            return None
+        found.append(appearance.reference)
+        appearance = appearance.get_object()
+    if not isinstance(appearance, generic.DictionaryObject):
+        return None
+    for value in appearance.values():
+        states = value.get_object() if isinstance(value, generic.IndirectObject) else value
+        targets = [value] if isinstance(value, generic.IndirectObject) else []
+        if isinstance(states, generic.DictionaryObject) and not isinstance(
+            states, generic.StreamObject
+        ):
+            targets += [v for v in states.values() if isinstance(v, generic.IndirectObject)]
+        for target in targets:
+            if not old.is_ref_unassignable(target.reference):
+                return None  # an appearance that is an existing stream (page content…)
+            found.append(target.reference)
+    return found
 
 
 VERIFICATION_DIFF_POLICY = StandardDiffPolicy(

@@ -23,12 +23,11 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
@@ -38,6 +37,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from signing.annotation_rule import VERIFICATION_DIFF_POLICY
+from signing.verdict_words import say
 
 __all__ = [
     "INDETERMINATE",
@@ -52,6 +52,7 @@ __all__ = [
 TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE = "TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"
 _SEVERITY = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
 _WEAK_DIGESTS = {"md5", "sha1"}
+_MAX_OWN_LOOKUPS = 8
 _CHANGES = {
     ModificationLevel.NONE: "none",
     ModificationLevel.LTA_UPDATES: "validation_data",
@@ -103,6 +104,17 @@ class SignatureReport:
     warnings: list[str] = dataclasses.field(default_factory=list)
     reasons: list[str] = dataclasses.field(default_factory=list)
     """Why the indication is not TOTAL_PASSED, in plain words."""
+    reason_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """The same reasons as codes with their values (for programs, and for other languages)."""
+    warning_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def reason(self, code: str, **values: Any) -> None:
+        self.reason_codes.append({"code": code, **values})
+        self.reasons.append(say(code, values))
+
+    def warn(self, code: str, **values: Any) -> None:
+        self.warning_codes.append({"code": code, **values})
+        self.warnings.append(say(code, values))
 
 
 @dataclass
@@ -113,6 +125,7 @@ class VerificationReport:
     signatures: list[SignatureReport]
     validated_at: str
     reasons: list[str] = dataclasses.field(default_factory=list)
+    reason_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,39 +147,52 @@ def verify_pdf(path: Path, settings: VerificationSettings) -> VerificationReport
     try:
         with path.open("rb") as stream:
             signatures = asyncio.run(_verify_stream(stream, settings, now, facts))
-    except (PdfReadError, ValueError, KeyError, TypeError, IndexError) as exc:
-        return VerificationReport(
-            TOTAL_FAILED,
-            "FORMAT_FAILURE",
-            facts,
-            [],
-            now.isoformat(),
-            [f"the file cannot be read as a PDF: {_short(exc)}"],
+    except Exception as exc:
+        return _document_failure(
+            "FORMAT_FAILURE", facts, now, "unreadable_file", detail=_short(exc)
         )
     if not signatures:
-        return VerificationReport(
-            TOTAL_FAILED,
-            "SIGNED_DATA_NOT_FOUND",
-            facts,
-            [],
-            now.isoformat(),
-            ["the document carries no signature"],
-        )
+        return _document_failure("SIGNED_DATA_NOT_FOUND", facts, now, "no_signature")
     worst = max(signatures, key=lambda s: _SEVERITY[s.indication])
+    if all(s.kind == "document_timestamp" for s in signatures) and worst.indication != (
+        TOTAL_FAILED
+    ):
+        # a time-stamp proves when the document existed, not that anyone signed it
+        report = _document_failure("SIGNED_DATA_NOT_FOUND", facts, now, "only_timestamps")
+        report.indication = INDETERMINATE
+        report.signatures = signatures
+        return report
     reasons = [f"{s.field}: {r}" for s in signatures for r in s.reasons]
+    codes = [{"field": s.field, **c} for s in signatures for c in s.reason_codes]
     return VerificationReport(
-        worst.indication, worst.subindication, facts, signatures, now.isoformat(), reasons
+        worst.indication, worst.subindication, facts, signatures, now.isoformat(), reasons, codes
+    )
+
+
+def _document_failure(
+    subindication: str, facts: dict[str, Any], now: datetime, code: str, **values: Any
+) -> VerificationReport:
+    return VerificationReport(
+        TOTAL_FAILED,
+        subindication,
+        facts,
+        [],
+        now.isoformat(),
+        [say(code, values)],
+        [{"code": code, **values}],
     )
 
 
 def _short(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__)[:200]
+    return (str(exc) or type(exc).__name__).replace("0x0x", "0x")[:200]
 
 
 async def _verify_stream(
     stream: BinaryIO, settings: VerificationSettings, now: datetime, facts: dict[str, Any]
 ) -> list[SignatureReport]:
-    reader = PdfFileReader(stream, strict=False)
+    # strict: pyHanko refuses hybrid cross-reference tables and overwritten xref streams,
+    # the tricks that show different content to different viewers
+    reader = PdfFileReader(stream, strict=True)
     if reader.encrypted:
         raise ValueError("the document is encrypted")
     facts["revisions"] = reader.xrefs.total_revisions
@@ -176,25 +202,32 @@ async def _verify_stream(
     except NoDSSFoundError:
         dss = None
     embedded = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
-    reports = []
+    reports: list[tuple[int, SignatureReport]] = []
     for index, sig in enumerate(embedded):
         later = embedded[index + 1 :]
         try:
             if sig.sig_object_type == "/DocTimeStamp":
-                reports.append(await _timestamp_report(sig, settings, dss, now))
+                report = await _timestamp_report(sig, reader, settings, dss)
             else:
-                reports.append(await _signature_report(sig, reader, settings, dss, now, later))
-        except (SignatureValidationError, PdfReadError, ValueError, KeyError) as exc:
-            reports.append(
-                SignatureReport(
-                    field=_field_name(sig),
-                    kind="signature",
-                    indication=TOTAL_FAILED,
-                    subindication="FORMAT_FAILURE",
-                    reasons=[f"the signature cannot be read: {_short(exc)}"],
-                )
+                report = await _signature_report(sig, reader, settings, dss, now, later)
+        except Exception as exc:
+            report = SignatureReport(
+                field=_field_name(sig),
+                kind="signature",
+                indication=TOTAL_FAILED,
+                subindication="FORMAT_FAILURE",
             )
-    return reports
+            report.reason("unreadable_signature", detail=_short(exc))
+        reports.append((sig.signed_revision, report))
+    for revision, report in reports:  # B-LTA: a later document time-stamp that passed
+        if report.level == "B-LT" and any(
+            other.kind == "document_timestamp"
+            and other.indication == TOTAL_PASSED
+            and later_revision > revision
+            for later_revision, other in reports
+        ):
+            report.level = "B-LTA"
+    return [report for _, report in reports]
 
 
 def _field_name(sig: EmbeddedPdfSignature) -> str:
@@ -257,11 +290,13 @@ def _own_revocation(
     certs: list[asn1_x509.Certificate],
     dss: DocumentSecurityStore | None,
 ) -> _OwnRevinfo:
-    """Our CA's answers, asked only when the document carries no validation data of its own
-    (a B-LT document is judged on what it carries, as any verifier would)."""
+    """Our CA's answers for the certificates that name it (whatever the document carries: a
+    DSS with unrelated data must not hide one of our revocations); a few at most."""
+    del dss
     ocsps: list[asn1_ocsp.OCSPResponse] = []
     crls: list[asn1_crl.CertificateList] = []
-    if settings.local_revocation is not None and not (dss is not None and (dss.ocsps or dss.crls)):
+    if settings.local_revocation is not None:
+        certs = certs[:_MAX_OWN_LOOKUPS]
         seen = set()
         for cert in certs:
             if cert.dump() in seen:
@@ -318,6 +353,9 @@ async def _signature_report(
     )
     if claimed_ts is not None and not timestamp_ok:  # the time-stamp proves nothing: judge now
         status = await _validate(sig, settings, dss, certs, own, moment=None)
+    elif timestamp is not None and timestamp_ok and timestamp.timestamp != claimed_ts:
+        # the first token was not the trusted one: judge at the time the trusted one proves
+        status = await _validate(sig, settings, dss, certs, own, moment=timestamp.timestamp)
     report = SignatureReport(
         field=_field_name(sig), kind="signature", indication=TOTAL_PASSED, subindication=None
     )
@@ -337,8 +375,27 @@ async def _signature_report(
     report.revocation = _revocation(status, dss, own, settings)
     report.level = _level(timestamp_ok, dss, sig, later)
     _judge(report, status, timestamp_ok)
-    _warn(report, status, timestamp_ok, now)
+    _warn(report, status, timestamp_ok, now, _unsigned_tail(reader, sig, later))
     return report
+
+
+def _unsigned_tail(
+    reader: PdfFileReader, sig: EmbeddedPdfSignature, later: list[EmbeddedPdfSignature]
+) -> int:
+    """Bytes after the end of the last revision that nothing covers (only reported once, on
+    the last signature): data appended after %%EOF."""
+    if later or sig.signed_revision + 1 < reader.xrefs.total_revisions:
+        return 0
+    covered = sig.byte_range[-2] + sig.byte_range[-1]
+    stream = reader.stream
+    stream.seek(0, 2)
+    size = stream.tell()
+    remainder = size - covered
+    if remainder <= 0:
+        return 0
+    stream.seek(covered)
+    extra = stream.read(min(remainder, 64))
+    return 0 if not extra.strip(b"\r\n\x00 ") and remainder <= 64 else remainder
 
 
 async def _validate(
@@ -374,7 +431,9 @@ def _name_parts(name: asn1_x509.Name) -> dict[str, str]:
     return {str(k): str(v if not isinstance(v, list) else v[0]) for k, v in native.items()}
 
 
-def _describe_signer(report: SignatureReport, status: PdfSignatureStatus) -> None:
+def _describe_signer(
+    report: SignatureReport, status: PdfSignatureStatus | DocumentTimestampStatus
+) -> None:
     cert = status.signing_cert
     parts = _name_parts(cert.subject)
     report.signer = {
@@ -407,11 +466,14 @@ def _modifications(
 ) -> dict[str, Any]:
     level = status.modification_level
     docmdp = sig.docmdp_level
+    named = _CHANGES.get(level, "other") if level is not None else "unknown"
     return {
-        "level": _CHANGES.get(level, "other") if level is not None else "unknown",
+        "level": named,
         "allowed": bool(status.docmdp_ok),
         "certification": int(docmdp.value) if docmdp is not None else None,
-        "pages": _changed_pages(reader, sig.signed_revision),
+        "pages": []
+        if named in ("none", "validation_data")
+        else _changed_pages(reader, sig.signed_revision),
     }
 
 
@@ -458,21 +520,23 @@ def _revocation(
     settings: VerificationSettings,
 ) -> dict[str, Any]:
     details = status.revocation_details
-    if details is not None:
-        state = "revoked"
-    elif status.trusted:
-        state = "good"
-    else:
-        state = "unknown"
     source = (
         "document"
-        if dss is not None and (dss.ocsps or dss.crls)
+        if _dss_covers(dss, status.signing_cert)
         else "kyso"
         if own
         else "online"
         if settings.online
         else "none"
     )
+    if details is not None:
+        state = "revoked"
+    elif status.trusted and source == "none":
+        state = "not_checked"  # the certificate named no revocation service to ask
+    elif status.trusted:
+        state = "good"
+    else:
+        state = "unknown"
     return {
         "status": state,
         "source": source,
@@ -489,99 +553,118 @@ def _level(
 ) -> str:
     if not timestamp_ok:
         return "B-B"
-    if dss is None or not (dss.ocsps or dss.crls):
+    if not _dss_covers(dss, sig.signer_cert):
         return "B-T"
-    if any(s.sig_object_type == "/DocTimeStamp" for s in later):
-        return "B-LTA"
-    return "B-LT"
+    return "B-LT"  # B-LTA once a later document time-stamp is seen to pass
+
+
+def _dss_covers(dss: DocumentSecurityStore | None, cert: asn1_x509.Certificate) -> bool:
+    """Whether the document's DSS holds revocation data about ``cert``: an OCSP answer for
+    its serial, or a CRL from its issuer."""
+    if dss is None:
+        return False
+    for ocsp_ref in dss.ocsps:
+        try:
+            answer = asn1_ocsp.OCSPResponse.load(ocsp_ref.get_object().data)
+            for single in answer.basic_ocsp_response["tbs_response_data"]["responses"]:
+                if single["cert_id"]["serial_number"].native == cert.serial_number:
+                    return True
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    for crl_ref in dss.crls:
+        try:
+            crl = asn1_crl.CertificateList.load(crl_ref.get_object().data)
+            if crl.issuer == cert.issuer:
+                return True
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return False
 
 
 def _judge(report: SignatureReport, status: PdfSignatureStatus, timestamp_ok: bool) -> None:
-    def fail(indication: str, sub: str, why: str) -> None:
+    def fail(indication: str, sub: str, code: str, **values: Any) -> None:
         if (
             report.indication == TOTAL_PASSED
             or _SEVERITY[indication] > _SEVERITY[report.indication]
         ):
             report.indication, report.subindication = indication, sub
-        report.reasons.append(why)
+        report.reason(code, **values)
 
     if not status.intact:
-        fail(TOTAL_FAILED, "HASH_FAILURE", "the signed content was changed after signing")
+        fail(TOTAL_FAILED, "HASH_FAILURE", "content_changed")
     elif not status.valid:
-        fail(TOTAL_FAILED, "SIG_CRYPTO_FAILURE", "the signature value does not match")
+        fail(TOTAL_FAILED, "SIG_CRYPTO_FAILURE", "signature_mismatch")
     if status.docmdp_ok is False:
         fail(
             TOTAL_FAILED,
             "SIG_CONSTRAINTS_FAILURE",
-            f"the document was changed after signing ({report.modifications.get('level')}) "
-            "in a way the signer did not permit",
+            "forbidden_changes",
+            changes=report.modifications.get("level"),
         )
     if status.revoked:
         revoked_at = report.revocation.get("revoked_at")
         if timestamp_ok:
-            fail(
-                TOTAL_FAILED,
-                "REVOKED",
-                f"the certificate was revoked ({revoked_at}) before the time-stamped signing time",
-            )
+            fail(TOTAL_FAILED, "REVOKED", "revoked_before_signing", at=revoked_at)
         else:
-            fail(
-                INDETERMINATE,
-                "REVOKED_NO_POE",
-                f"the certificate is revoked ({revoked_at}) and no time-stamp proves the "
-                "signature came before",
-            )
+            fail(INDETERMINATE, "REVOKED_NO_POE", "revoked_no_proof", at=revoked_at)
     elif status.trust_problem_indic is not None:
         indic = status.trust_problem_indic
+        name = _indic_name(indic)
         indication = TOTAL_FAILED if type(indic).__name__ == "AdESFailure" else INDETERMINATE
-        fail(
-            indication,
-            _indic_name(indic),
-            _TRUST_WORDS.get(
-                _indic_name(indic),
-                f"the certificate path could not be validated ({_indic_name(indic)})",
-            ),
-        )
+        if name in _KNOWN_TRUST_PROBLEMS:
+            fail(indication, name, name)
+        else:
+            fail(indication, name, "trust_problem", problem=name)
 
 
-_TRUST_WORDS = {
-    "NO_CERTIFICATE_CHAIN_FOUND": "the signer's certificate does not lead to a trusted root",
-    "OUT_OF_BOUNDS_NO_POE": "the certificate was not valid at the signing time that can be proved",
-    "CERTIFICATE_CHAIN_GENERAL_FAILURE": "the certificate path could not be validated (no "
-    "revocation information, or a broken chain)",
-    "REVOKED_NO_POE": "the certificate is revoked",
-    "EXPIRED": "the certificate has expired",
-    "NOT_YET_VALID": "the certificate was not yet valid",
+_KNOWN_TRUST_PROBLEMS = {
+    "NO_CERTIFICATE_CHAIN_FOUND",
+    "OUT_OF_BOUNDS_NO_POE",
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+    "REVOKED_NO_POE",
+    "EXPIRED",
+    "NOT_YET_VALID",
 }
 
 
 def _warn(
-    report: SignatureReport, status: PdfSignatureStatus, timestamp_ok: bool, now: datetime
+    report: SignatureReport,
+    status: PdfSignatureStatus,
+    timestamp_ok: bool,
+    now: datetime,
+    tail: int,
 ) -> None:
     if status.md_algorithm.lower() in _WEAK_DIGESTS:
-        report.warnings.append(f"weak digest algorithm {status.md_algorithm}")
+        report.warn("weak_digest", algorithm=status.md_algorithm)
     if not timestamp_ok:
-        report.warnings.append("no trusted time-stamp: the signing time is the signer's claim")
+        report.warn("no_timestamp")
     not_after = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
     if not_after < now:
-        report.warnings.append(f"the certificate has expired since ({_iso(not_after)})")
+        report.warn("expired_since", at=_iso(not_after))
     if report.modifications.get("level") not in ("none", "validation_data", None):
-        report.warnings.append(
-            f"changed after signing: {report.modifications['level']}, pages "
-            f"{report.modifications.get('pages') or '-'}"
+        report.warn(
+            "changed_after",
+            changes=report.modifications["level"],
+            pages=report.modifications.get("pages") or [],
         )
+    if tail:
+        report.warn("unsigned_tail", bytes=tail)
+    if report.revocation.get("status") == "not_checked":
+        report.warn("revocation_not_checked")
 
 
 async def _timestamp_report(
     sig: EmbeddedPdfSignature,
+    reader: PdfFileReader,
     settings: VerificationSettings,
     dss: DocumentSecurityStore | None,
-    now: datetime,
 ) -> SignatureReport:
     certs = _signature_certs(sig)
     own = _own_revocation(settings, certs, dss)
     context = _context(settings, dss, certs, moment=None, own=own)
-    status: DocumentTimestampStatus = await async_validate_pdf_timestamp(sig, context)
+    status: DocumentTimestampStatus = await async_validate_pdf_timestamp(
+        sig, context, diff_policy=VERIFICATION_DIFF_POLICY
+    )
     report = SignatureReport(
         field=_field_name(sig),
         kind="document_timestamp",
@@ -592,20 +675,30 @@ async def _timestamp_report(
     report.coverage = {
         "whole_document": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         "revision": sig.signed_revision + 1,
+        "revisions": reader.xrefs.total_revisions,
     }
-    report.signer = {"name": _name_parts(status.signing_cert.subject).get("common_name")}
+    _describe_signer(report, status)
+    level = status.modification_level
+    named = _CHANGES.get(level, "other") if level is not None else "unknown"
+    report.modifications = {
+        "level": named,
+        "allowed": bool(status.docmdp_ok),
+        "certification": None,
+        "pages": []
+        if named in ("none", "validation_data")
+        else _changed_pages(reader, sig.signed_revision),
+    }
     if not status.intact:
         report.indication, report.subindication = TOTAL_FAILED, "HASH_FAILURE"
-        report.reasons.append("the time-stamped content was changed")
+        report.reason("timestamp_content_changed")
     elif not status.valid:
         report.indication, report.subindication = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
-        report.reasons.append("the time-stamp's signature does not match")
+        report.reason("timestamp_mismatch")
+    elif status.docmdp_ok is False or named == "other":
+        report.indication, report.subindication = TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE"
+        report.reason("forbidden_changes", changes=named)
     elif status.trust_problem_indic is not None:
-        report.indication, report.subindication = (
-            INDETERMINATE,
-            _indic_name(status.trust_problem_indic),
-        )
         problem = _indic_name(status.trust_problem_indic)
-        report.reasons.append(f"the time-stamping authority is not trusted ({problem})")
-    del now
+        report.indication, report.subindication = INDETERMINATE, problem
+        report.reason("timestamp_untrusted", problem=problem)
     return report

@@ -18,6 +18,7 @@ from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from signing.verdict_words import CHANGES, say
 from signing.verification import TOTAL_FAILED, TOTAL_PASSED, SignatureReport, VerificationReport
 
 __all__ = ["render_report_pdf"]
@@ -188,12 +189,13 @@ def render_report_pdf(report: VerificationReport, *, font: Path, language: str =
             verdict,
         ),
     ]
-    for reason in report.reasons:
-        story.append(Paragraph(f"• {_esc(reason)}", text))
+    for code in report.reason_codes:
+        field = f"{code['field']}: " if code.get("field") else ""
+        story.append(Paragraph(f"• {_esc(field)}{_esc(say(code['code'], code, language))}", text))
     for number, signature in enumerate(report.signatures, start=1):
         story += [
             Spacer(1, 5 * mm),
-            *_signature_block(signature, number, words, text, regular, bold),
+            *_signature_block(signature, number, words, text, regular, bold, language),
         ]
     story += [Spacer(1, 6 * mm), Paragraph(str(words["footer"]), text)]
     document.build(story)
@@ -207,6 +209,7 @@ def _signature_block(
     text: ParagraphStyle,
     regular: str,
     bold: str,
+    language: str,
 ) -> list[object]:
     kind = words["timestamp"] if signature.kind == "document_timestamp" else words["signature"]
     sub = f" / {signature.subindication}" if signature.subindication else ""
@@ -225,8 +228,13 @@ def _signature_block(
     if level:
         allowed = words["allowed"] if changes.get("allowed") else words["forbidden"]
         pages = changes.get("pages") or []
-        change_words = f"{words.get(level, level)} ({allowed})" + (
-            f", {words['pages']} {', '.join(map(str, pages))}" if pages else ""
+        named = CHANGES.get(language, CHANGES["en"]).get(level, level)
+        if level in ("none", "validation_data"):
+            allowed = ""
+        change_words = (
+            named
+            + (f" ({allowed})" if allowed else "")
+            + (f", {words['pages']} {', '.join(map(str, pages))}" if pages else "")
         )
     coverage = signature.coverage
     covered = "—"
@@ -281,10 +289,11 @@ def _signature_block(
         ),
         table,
     ]
-    for label, items in (
-        (words["reasons"], signature.reasons),
-        (words["warnings"], signature.warnings),
+    for label, codes in (
+        (words["reasons"], signature.reason_codes),
+        (words["warnings"], signature.warning_codes),
     ):
-        for item in items:
-            block.append(Paragraph(f"{_esc(label)}: {_esc(item)}", text))
+        for code in codes:
+            sentence = say(code["code"], code, language)
+            block.append(Paragraph(f"{_esc(label)}: {_esc(sentence)}", text))
     return block

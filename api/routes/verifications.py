@@ -6,6 +6,7 @@ import shutil
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -96,14 +97,13 @@ def verify(
     if format == "pdf":
         language = _language(accept_language)
         pdf = render_report_pdf(report, font=runtime.settings.stamp_font, language=language)
-        name = Path(report.file.get("name", "document")).stem
+        name = f"{Path(report.file.get('name', 'document')).stem}-report-{language}.pdf"
+        fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)
+        disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}-report-{language}.pdf"',
-                "Content-Language": language,
-            },
+            headers={"Content-Disposition": disposition, "Content-Language": language},
         )
     return report.as_dict()
 

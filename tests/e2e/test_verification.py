@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.signing_helpers import make_signers, sign
 from tests.support.api import Account, staff
-from tests.support.foreign_pki import NOW, ForeignPki
+from tests.support.foreign_pki import NOW, ForeignPki, add_page
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 
@@ -191,3 +191,34 @@ def test_a_citizen_checks_their_own_document_and_it_is_metered(
     assert report.json()["indication"] == "TOTAL_PASSED"
     events = citizen.account.client.get("/v1/me/usage").json()["items"]
     assert (events[0]["product"], events[0]["amount"]) == ("verification", 0)
+
+
+def test_a_changed_document_reported_in_vietnamese_words_under_a_vietnamese_name(
+    officer: Account, signed: dict[str, Path], tmp_path: Path
+) -> None:
+    changed = tmp_path / "Hợp đồng thuê nhà.pdf"
+    changed.write_bytes(add_page(signed["B-LT"].read_bytes()))
+    with changed.open("rb") as stream:
+        answer = officer.client.post(
+            "/v1/verifications",
+            params={"format": "pdf"},
+            files={"file": (changed.name, stream, "application/pdf")},
+        )
+    assert answer.status_code == 200, answer.text
+    assert "filename*=UTF-8''H%E1%BB%A3p" in answer.headers["content-disposition"]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(answer.content)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "KHÔNG HỢP LỆ" in text
+    assert (
+        "tài liệu bị thay đổi sau khi ký (thay đổi khác) theo cách người ký không cho phép" in text
+    )
+    assert "in a way the signer" not in text, "English left in the Vietnamese report"
+    report = _verify(officer, changed).json()
+    (signature,) = report["signatures"]
+    assert signature["reason_codes"] == [{"code": "forbidden_changes", "changes": "other"}]
+    assert signature["modifications"]["pages"] == [2]

@@ -181,6 +181,7 @@ class ForeignPki:
         field_name: str = "Signature1",
         reason: str | None = None,
         certify: int | None = None,
+        bytes_reserved: int | None = None,
     ) -> bytes:
         """Sign with pyHanko; a time-stamp from ``tsa`` at ``at`` when given; the CRLs in
         ``revocation`` put in the DSS afterwards (LTV data)."""
@@ -205,7 +206,7 @@ class ForeignPki:
         )
         out = io.BytesIO()
         signers.PdfSigner(meta, simple, timestamper=stamper).sign_pdf(
-            IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out
+            IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out, bytes_reserved=bytes_reserved
         )
         signed = out.getvalue()
         if revocation is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.attacks import HOSTILE, appearance_hijack, forged_early_timestamp
 from tests.support.foreign_pki import (
     NOW,
     ForeignPki,
@@ -89,6 +90,16 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Foreign:
         "byte_range_broken": break_byte_range(ltv),
         "wrong_digest": _flip_signed_byte(ltv),
         "document_timestamp_alone": timestamp_only(base, pki, tsa, revocation=[crl]),
+        "document_timestamp_then_content_replaced": replace_page_content(
+            timestamp_only(base, pki, tsa, revocation=[crl])
+        ),
+        "appearance_hijack": appearance_hijack(ltv),
+        "revoked_forged_early_timestamp": forged_early_timestamp(
+            pki.sign(base, revoked_before, tsa=tsa, at=NOW - 2 * days, bytes_reserved=30_000),
+            pki,
+            crl,
+        ),
+        **{f"hostile_{name}": make(ltv) for name, make in HOSTILE.items()},
         "not_a_pdf": b"%PDF-1.7\nthis is not a PDF at all",
         "unsigned": base,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from signing.verification import VerificationSettings, verify_pdf
+from tests.support.attacks import HOSTILE
 from tests.verification.conftest import Foreign
 
 EXPECTED = {
@@ -36,6 +37,14 @@ EXPECTED = {
     "page_content_replaced": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
     "page_added": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
     "reason_changed": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
+    "appearance_hijack": ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", "B-LT", "other", "good"),
+    "revoked_forged_early_timestamp": (
+        "TOTAL_FAILED",
+        "REVOKED",
+        "B-LT",
+        "validation_data",
+        "revoked",
+    ),
 }
 
 
@@ -61,7 +70,8 @@ def test_each_signed_fixture_gets_its_indication(foreign: Foreign, name: str) ->
         ("wrong_digest", "TOTAL_FAILED", "HASH_FAILURE"),
         ("not_a_pdf", "TOTAL_FAILED", "FORMAT_FAILURE"),
         ("unsigned", "TOTAL_FAILED", "SIGNED_DATA_NOT_FOUND"),
-        ("document_timestamp_alone", "TOTAL_PASSED", None),
+        ("document_timestamp_alone", "INDETERMINATE", "SIGNED_DATA_NOT_FOUND"),
+        ("document_timestamp_then_content_replaced", "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"),
     ],
 )
 def test_broken_and_unusual_documents(
@@ -107,3 +117,20 @@ def test_without_the_foreign_root_nothing_is_trusted(foreign: Foreign) -> None:
         "INDETERMINATE",
         "NO_CERTIFICATE_CHAIN_FOUND",
     )
+
+
+@pytest.mark.parametrize("name", [f"hostile_{n}" for n in HOSTILE])
+def test_hostile_structures_get_a_verdict_never_an_error(foreign: Foreign, name: str) -> None:
+    report = verify_pdf(foreign.files[name], VerificationSettings([foreign.pki.root.asn1]))
+    assert report.indication in ("TOTAL_FAILED", "INDETERMINATE"), report.reasons
+    assert report.reasons
+
+
+def test_the_lone_time_stamp_is_judged_on_its_own(foreign: Foreign) -> None:
+    report = verify_pdf(
+        foreign.files["document_timestamp_alone"], VerificationSettings([foreign.pki.root.asn1])
+    )
+    (stamp,) = report.signatures
+    assert (stamp.kind, stamp.indication) == ("document_timestamp", "TOTAL_PASSED")
+    assert stamp.trust_anchor is not None
+    assert "only document time-stamps" in report.reasons[0]
