@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from asn1crypto import crl as asn1_crl
@@ -25,10 +27,17 @@ __all__ = ["VerificationServices"]
 Revinfo = tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
 
 
+_ANSWER_SECONDS = 60.0
+"""How long an in-process answer of our CA is reused: well inside OCSP's own validity
+(``KYSO_OCSP_VALIDITY_MINUTES``, which relying parties may cache anyway)."""
+
+
 @dataclass(frozen=True)
 class VerificationServices:
     runtime: Runtime
     pki: PkiServices
+    _answers: dict[bytes, tuple[float, Revinfo]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def root(self) -> asn1_x509.Certificate:
@@ -51,6 +60,21 @@ class VerificationServices:
         )
 
     def _our_revocation(self, cert: asn1_x509.Certificate) -> Revinfo:
+        """``_answer`` for ``cert``, reused for a minute."""
+        key = cert.dump()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._answers.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        answer = self._answer(cert)
+        with self._lock:
+            if len(self._answers) > 10_000:
+                self._answers.clear()
+            self._answers[key] = (now + _ANSWER_SECONDS, answer)
+        return answer
+
+    def _answer(self, cert: asn1_x509.Certificate) -> Revinfo:
         """An OCSP answer for what our issuing CA issued, the root CRL for the issuing CA,
         each made in-process in a short transaction of its own."""
         authority = self.runtime.authority
