@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from api.bootstrap import Runtime
 from certs.protected_keys import ProtectedKeyVault
@@ -43,5 +44,7 @@ def build_identity_services(runtime: Runtime) -> IdentityServices:
         tokens=tokens,
         sign_in=SignIn(passwords, codes, tokens),
         credentials=credentials,
-        authoriser=SignatureAuthoriser(credentials, codes),
+        authoriser=SignatureAuthoriser(
+            credentials, codes, lifetime=timedelta(seconds=runtime.settings.sad_lifetime_seconds)
+        ),
     )

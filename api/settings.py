@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     tsa_url: str | None = None
     """An external RFC 3161 TSA for signatures; our own, in-process, when unset."""
 
+    sad_lifetime_seconds: int = Field(default=300, ge=1, le=3600)
+    """How long a signature authorisation (SAD) lives before it is used."""
     verify_online: bool = False
     """Verification may fetch other CAs' OCSP answers and CRLs over the network."""
     max_verify_mb: int = Field(default=256, ge=1)

@@ -39,6 +39,14 @@ class IssuedAuthorisation:
     expires_in: int
 
 
+def _secret_of(token: str) -> bytes:
+    encoded = token.partition(".")[2]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except ValueError:
+        raise AuthorisationInvalid("the signature authorisation is malformed") from None
+
+
 def _secret_hash(secret: bytes) -> str:
     return hashlib.sha256(secret).hexdigest()
 
@@ -92,8 +100,15 @@ class SignatureAuthoriser:
         )
         session.add(row)
         session.flush()
-        record_audit(session, at=now, actor=f"user:{user.id}", action="authorisation.create",
-                     target=row.id, credential_id=credential.id, signatures=number)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="authorisation.create",
+            target=row.id,
+            credential_id=credential.id,
+            signatures=number,
+        )
         token = f"{row.id}.{base64.urlsafe_b64encode(secret).decode().rstrip('=')}"
         return IssuedAuthorisation(token, row, int(self._lifetime.total_seconds()))
 
@@ -109,20 +124,8 @@ class SignatureAuthoriser:
     ) -> tuple[SignatureAuthorisation, SigningKey]:
         """Spend the authorisation for these hashes (or ``count`` documents): it cannot be used
         again. ``AuthorisationInvalid`` for a wrong, used, expired or foreign one."""
-        row_id, _, encoded = token.partition(".")
-        try:
-            secret = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except ValueError:
-            raise AuthorisationInvalid("the signature authorisation is malformed") from None
-        row = session.get(SignatureAuthorisation, row_id, with_for_update=True)
-        if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):
-            raise AuthorisationInvalid("unknown signature authorisation")
-        if row.sealed_key is None or row.used_signatures:
-            raise AuthorisationInvalid("this signature authorisation was used already")
-        if row.expires_at <= now:
-            raise AuthorisationInvalid("this signature authorisation has expired")
-        if row.credential_id != credential_id:
-            raise AuthorisationInvalid("this authorisation is for another credential")
+        row = self._usable(session, token, credential_id=credential_id, now=now)
+        secret = _secret_of(token)
         allowed = json.loads(row.hashes)
         if allowed:
             wanted = [h.hex() for h in hashes or []]
@@ -138,7 +141,7 @@ class SignatureAuthoriser:
                 f"the authorisation covers {row.max_signatures} signatures, not {number}"
             )
         credential = session.get(Credential, row.credential_id)
-        if credential is None or credential.status != "active":
+        if credential is None or credential.status != "active" or row.sealed_key is None:
             raise AuthorisationInvalid("the credential can no longer sign")
         try:
             key = self._credentials.open_with_secret(credential, row.sealed_key, secret)
@@ -149,3 +152,28 @@ class SignatureAuthoriser:
         session.add(row)
         session.flush()
         return row, key
+
+    def extend(self, session: Session, token: str, *, credential_id: str, now: datetime) -> int:
+        """A fresh lifetime for an unused authorisation (CSC ``extendTransaction``); the
+        seconds it now has. ``AuthorisationInvalid`` as for :meth:`consume`."""
+        row = self._usable(session, token, credential_id=credential_id, now=now)
+        row.expires_at = now + self._lifetime
+        session.add(row)
+        session.flush()
+        return int(self._lifetime.total_seconds())
+
+    def _usable(
+        self, session: Session, token: str, *, credential_id: str, now: datetime
+    ) -> SignatureAuthorisation:
+        row_id = token.partition(".")[0]
+        secret = _secret_of(token)
+        row = session.get(SignatureAuthorisation, row_id, with_for_update=True)
+        if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):
+            raise AuthorisationInvalid("unknown signature authorisation")
+        if row.sealed_key is None or row.used_signatures:
+            raise AuthorisationInvalid("this signature authorisation was used already")
+        if row.expires_at <= now:
+            raise AuthorisationInvalid("this signature authorisation has expired")
+        if row.credential_id != credential_id:
+            raise AuthorisationInvalid("this authorisation is for another credential")
+        return row
