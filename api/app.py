@@ -21,6 +21,7 @@ from api.routes import (
     admin,
     auth,
     billing,
+    csc,
     health,
     me,
     pki,
@@ -29,6 +30,7 @@ from api.routes import (
     verifications,
     wallet,
 )
+from api.routes.csc import install_csc_errors
 from api.settings import Settings
 from api.signing_services import build_signing_services
 from api.verification_cli import quiet_pyhanko
@@ -121,7 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verification = VerificationServices(runtime, app.state.pki)
     quiet_pyhanko()
     install_error_handlers(app)
+    install_csc_errors(app)
     for module in (
+        csc,
         health,
         pki,
         auth,

@@ -24,6 +24,7 @@ __all__ = [
     "ReadingCallerDep",
     "RuntimeDep",
     "SessionDep",
+    "authenticate",
     "require_roles",
     "require_roles_reading",
     "utc_now",
@@ -80,7 +81,7 @@ def _bearer(request: Request) -> str | None:
     return api_key.strip() if api_key else None
 
 
-def _authenticate(request: Request, session: Session, identity: IdentityServices) -> Principal:
+def authenticate(request: Request, session: Session, identity: IdentityServices) -> Principal:
     token = _bearer(request)
     if token is None:
         raise InvalidToken(
@@ -93,7 +94,7 @@ def _authenticate(request: Request, session: Session, identity: IdentityServices
 
 def get_caller(request: Request, session: SessionDep, identity: IdentityDep) -> Principal:
     """The authenticated caller (bearer token or API key); 401 without one."""
-    return _authenticate(request, session, identity)
+    return authenticate(request, session, identity)
 
 
 def get_reading_caller(
@@ -101,7 +102,7 @@ def get_reading_caller(
 ) -> Principal:
     """The caller, authenticated without taking a write lock (for long requests that write
     in short transactions of their own)."""
-    return _authenticate(request, session, identity)
+    return authenticate(request, session, identity)
 
 
 CallerDep = Annotated[Principal, Depends(get_caller)]

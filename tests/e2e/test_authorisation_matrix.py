@@ -60,6 +60,17 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("GET", "/v1/admin/trust-anchors"): ((ADMIN,), None, False),
     ("POST", "/v1/admin/trust-anchors"): ((ADMIN,), {"certificate": "x"}, False),
     ("DELETE", "/v1/admin/trust-anchors/{sha256}"): ((ADMIN,), None, False),
+    ("POST", "/csc/v1/info"): ((ANYONE,), {}, False),
+    ("POST", "/csc/v2/info"): ((ANYONE,), {}, False),
+    ("POST", "/csc/v1/credentials/list"): ((CITIZEN,), {}, False),
+    ("POST", "/csc/v2/credentials/list"): ((CITIZEN,), {}, False),
+    ("POST", "/csc/v1/credentials/info"): ((CITIZEN,), {"credentialID": "{credential_id}"}, False),
+    ("POST", "/csc/v2/credentials/info"): ((CITIZEN,), {"credentialID": "{credential_id}"}, False),
+    ("POST", "/csc/v1/credentials/authorize"): ((CITIZEN,), {"credentialID": "x"}, False),
+    ("POST", "/csc/v2/credentials/authorize"): ((CITIZEN,), {"credentialID": "x"}, False),
+    ("POST", "/csc/v2/credentials/extendTransaction"): ((CITIZEN,), {"credentialID": "x"}, False),
+    ("POST", "/csc/v1/signatures/signHash"): ((CITIZEN,), {"credentialID": "x"}, False),
+    ("POST", "/csc/v2/signatures/signHash"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("GET", "/v1/me/wallet"): ((CITIZEN,), None, False),
     ("GET", "/v1/me/packs"): ((CITIZEN,), None, False),
     ("POST", "/v1/me/packs"): ((CITIZEN,), {"pack": "no-such-pack"}, False),
@@ -158,7 +169,12 @@ def _call(server: KysoServer, method: str, path: str, body: object, account: Acc
     return httpx.request(method, f"{server.url}{concrete}", **kwargs)  # type: ignore[arg-type]
 
 
+_CSC_DENIALS = {"invalid_token": "auth.invalid_token", "access_denied": "auth.forbidden"}
+
+
 def _code(response: httpx.Response) -> str | None:
+    if response.url.path.startswith("/csc/") and response.status_code in (401, 403):
+        return _CSC_DENIALS.get(response.json().get("error"))  # CSC's own error format
     if response.headers.get("content-type") == "application/problem+json":
         code: str = response.json().get("code")
         return code
