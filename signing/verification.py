@@ -13,11 +13,13 @@ import asyncio
 import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import aiohttp
 from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -35,6 +37,7 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 from signing.annotation_rule import VERIFICATION_DIFF_POLICY
 from signing.verdict_words import say
@@ -146,7 +149,7 @@ def verify_pdf(path: Path, settings: VerificationSettings) -> VerificationReport
     }
     try:
         with path.open("rb") as stream:
-            signatures = asyncio.run(_verify_stream(stream, settings, now, facts))
+            signatures = asyncio.run(_with_fetchers(stream, settings, now, facts))
     except Exception as exc:
         return _document_failure(
             "FORMAT_FAILURE", facts, now, "unreadable_file", detail=_short(exc)
@@ -185,6 +188,23 @@ def _document_failure(
 
 def _short(exc: BaseException) -> str:
     return (str(exc) or type(exc).__name__).replace("0x0x", "0x")[:200]
+
+
+_FETCHERS: ContextVar[AIOHttpFetcherBackend | None] = ContextVar("kyso_fetchers", default=None)
+"""The HTTP fetchers of one verification that may go online (closed when it ends)."""
+
+
+async def _with_fetchers(
+    stream: BinaryIO, settings: VerificationSettings, now: datetime, facts: dict[str, Any]
+) -> list[SignatureReport]:
+    if not settings.online:
+        return await _verify_stream(stream, settings, now, facts)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
+        token = _FETCHERS.set(AIOHttpFetcherBackend(session, per_request_timeout=10))
+        try:
+            return await _verify_stream(stream, settings, now, facts)
+        finally:
+            _FETCHERS.reset(token)
 
 
 async def _verify_stream(
@@ -248,6 +268,7 @@ def _context(
     kwargs: dict[str, Any] = {
         "trust_roots": list(settings.trust_roots),
         "allow_fetching": settings.online,
+        "fetcher_backend": _FETCHERS.get() if settings.online else None,
         "revocation_mode": "hard-fail",
         "other_certs": certs,
         "ocsps": own.ocsps,

@@ -69,6 +69,8 @@ class ForeignPki:
 
     root: Issued
     revoked: dict[int, datetime] = field(default_factory=dict)
+    crl_url: str = CRL_URL
+    """Written into the certificates it issues (an unreachable name unless a test serves it)."""
 
     @classmethod
     def create(cls, name: str = "Foreign Root CA") -> ForeignPki:
@@ -135,7 +137,7 @@ class ForeignPki:
                 x509.CRLDistributionPoints(
                     [
                         x509.DistributionPoint(
-                            [x509.UniformResourceIdentifier(CRL_URL)], None, None, None
+                            [x509.UniformResourceIdentifier(self.crl_url)], None, None, None
                         )
                     ]
                 ),
