@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,10 +26,13 @@ from identity.errors import AuthorisationInvalid, InvalidField
 from identity.models import Credential, SignatureAuthorisation, User
 from identity.otp import OneTimeCodes
 
-__all__ = ["MAX_BATCH", "IssuedAuthorisation", "SignatureAuthoriser"]
+__all__ = ["MAX_AGE", "MAX_BATCH", "IssuedAuthorisation", "SignatureAuthoriser"]
 
 MAX_BATCH = 100
 """Most signatures one authorisation may cover."""
+MAX_AGE = timedelta(minutes=30)
+"""However often it is extended, an authorisation ends this long after it was issued."""
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -121,12 +125,17 @@ class SignatureAuthoriser:
         hashes: list[bytes] | None,
         count: int = 1,
         now: datetime,
+        require_bound: bool = False,
     ) -> tuple[SignatureAuthorisation, SigningKey]:
         """Spend the authorisation for these hashes (or ``count`` documents): it cannot be used
         again. ``AuthorisationInvalid`` for a wrong, used, expired or foreign one."""
         row = self._usable(session, token, credential_id=credential_id, now=now)
         secret = _secret_of(token)
         allowed = json.loads(row.hashes)
+        if require_bound and not allowed:
+            raise AuthorisationInvalid(
+                "this authorisation is not bound to hashes (SCAL 2 needs it)"
+            )
         if allowed:
             wanted = [h.hex() for h in hashes or []]
             if not wanted or not set(wanted) <= set(allowed) or len(set(wanted)) != len(wanted):
@@ -157,15 +166,23 @@ class SignatureAuthoriser:
         """A fresh lifetime for an unused authorisation (CSC ``extendTransaction``); the
         seconds it now has. ``AuthorisationInvalid`` as for :meth:`consume`."""
         row = self._usable(session, token, credential_id=credential_id, now=now)
-        row.expires_at = now + self._lifetime
+        credential = session.get(Credential, row.credential_id)
+        if credential is None or credential.status != "active":
+            raise AuthorisationInvalid("the credential can no longer sign")
+        latest = row.created_at + MAX_AGE
+        if now + self._lifetime > latest and row.expires_at >= latest:
+            raise AuthorisationInvalid("this signature authorisation cannot be extended further")
+        row.expires_at = min(now + self._lifetime, latest)
         session.add(row)
         session.flush()
-        return int(self._lifetime.total_seconds())
+        return int((row.expires_at - now).total_seconds())
 
     def _usable(
         self, session: Session, token: str, *, credential_id: str, now: datetime
     ) -> SignatureAuthorisation:
         row_id = token.partition(".")[0]
+        if not _UUID.fullmatch(row_id):
+            raise AuthorisationInvalid("the signature authorisation is malformed")
         secret = _secret_of(token)
         row = session.get(SignatureAuthorisation, row_id, with_for_update=True)
         if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):

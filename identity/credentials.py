@@ -199,7 +199,9 @@ class CredentialService:
         self, session: Session, user: User, credential_id: str, *, lock: bool = True
     ) -> Credential:
         """The caller's credential, row-locked for the transaction unless ``lock=False``."""
-        credential = session.get(Credential, credential_id, with_for_update=lock)
+        credential = session.get(
+            Credential, credential_id, with_for_update=lock, populate_existing=lock
+        )  # the locked row's values, not a stale copy
         if credential is None or credential.user_id != user.id:
             raise CredentialNotFound("no such signing credential")
         return credential
@@ -379,7 +381,9 @@ class CredentialService:
     def confirm_signing(self, session: Session, credential_id: str, now: datetime) -> None:
         """Inside the transaction that records a signature: the credential must still be
         active and unrevoked (it may have changed while signing); a good PIN clears failures."""
-        credential = session.get(Credential, credential_id, with_for_update=True)
+        credential = session.get(
+            Credential, credential_id, with_for_update=True, populate_existing=True
+        )
         if credential is None or credential.status != CredentialStatus.ACTIVE.value:
             raise CredentialUnusable("the signing certificate was locked or ended meanwhile")
         status = DatabaseRevocationSource(session).status(int(credential.serial, 16))

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.database import unit_of_work
 from api.deps import IdentityDep, RuntimeDep, authenticate, get_runtime, utc_now
@@ -30,6 +33,7 @@ from certs.keys import KeyAlgorithm
 from identity.audit import record_audit
 from identity.authorisations import MAX_BATCH
 from identity.errors import (
+    AuthenticationFailed,
     AuthorisationInvalid,
     CredentialLocked,
     CredentialNotFound,
@@ -68,6 +72,8 @@ class CscError(Exception):
 
 
 def install_csc_errors(app: FastAPI) -> None:
+    """CSC's error format for CSC routes, including bodies that are no JSON object."""
+
     async def handle(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, CscError)
         return JSONResponse(
@@ -75,6 +81,23 @@ def install_csc_errors(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(CscError, handle)
+    for kind in (RequestValidationError, StarletteHTTPException):
+        app.add_exception_handler(kind, _csc_or(app.exception_handlers[kind]))
+
+
+def _csc_or(fallback: Any) -> Any:
+    async def handle(request: Request, exc: Exception) -> Any:
+        if not request.url.path.startswith("/csc/"):
+            return await fallback(request, exc)
+        status = getattr(exc, "status_code", 400)
+        if isinstance(exc, RequestValidationError) or status in (400, 422):
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "the body must be a JSON object"},
+                status_code=400,
+            )
+        return await fallback(request, exc)
+
+    return handle
 
 
 def _translate(exc: Exception) -> CscError:
@@ -84,7 +107,7 @@ def _translate(exc: Exception) -> CscError:
         return CscError(401, "invalid_token", detail)
     if isinstance(exc, WrongPin):
         return CscError(400, "invalid_pin", detail)
-    if isinstance(exc, OtpRequired):
+    if isinstance(exc, OtpRequired | AuthenticationFailed):
         return CscError(400, "invalid_otp", detail)
     if isinstance(exc, CredentialLocked):
         return CscError(423, "credential_locked", detail)
@@ -125,8 +148,20 @@ def _optional(body: dict[str, Any], name: str) -> str | None:
     return None if body.get(name) is None else _text(body, name)
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _credential_id(body: dict[str, Any]) -> str:
+    value = _text(body, "credentialID")
+    if not _UUID.fullmatch(value):
+        raise CscError(400, "invalid_request", "Invalid parameter credentialID")
+    return value
+
+
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
+    if isinstance(value, str) and any(ord(c) < 32 for c in value):
+        raise CscError(400, "invalid_request", f"Invalid parameter {name}")
     if not isinstance(value, str) or not value:
         raise CscError(400, "invalid_request", f"Missing (or invalid type) string parameter {name}")
     return value
@@ -150,8 +185,10 @@ def _hashes(body: dict[str, Any], name: str) -> list[bytes]:
 
 
 def _own_credential(session: Session, user: User, credential_id: str) -> Credential:
+    """The caller's credential whose key kyso holds (a key on the citizen's own token cannot
+    sign remotely)."""
     credential = session.get(Credential, credential_id)
-    if credential is None or credential.user_id != user.id:
+    if credential is None or credential.user_id != user.id or credential.key_source != "service":
         raise CscError(400, "invalid_request", "Invalid parameter credentialID")
     return credential
 
@@ -163,8 +200,7 @@ def _info(version: str, base: str) -> dict[str, Any]:
         "credentials/authorize",
         "signatures/signHash",
     ]
-    if version == "v2":
-        methods.append("credentials/extendTransaction")
+    methods.append("credentials/extendTransaction")
     return {
         "specs": _SPECS[version],
         "name": "kyso",
@@ -172,7 +208,7 @@ def _info(version: str, base: str) -> dict[str, Any]:
         "region": "VN",
         "lang": "vi-VN",
         "description": "kyso: chữ ký số trả theo lượt / per-transaction digital signatures",
-        "authType": ["oauth2client"],
+        "authType": ["external"],
         "oauth2": f"{base}/v1/auth/token",
         "methods": methods,
         "kyso": {
@@ -201,6 +237,7 @@ def _list(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, An
             select(Credential).where(
                 Credential.user_id == caller.user.id,
                 Credential.status == CredentialStatus.ACTIVE.value,
+                Credential.key_source == "service",
             )
         ).all()
     return {"credentialIDs": [c.id for c in rows][:limit]}
@@ -216,8 +253,10 @@ def list_v2(caller: Caller, runtime: RuntimeDep, body: JsonBody = None) -> dict[
     return _list(caller, runtime, body or {})
 
 
-def _credential_info(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, Any]:
-    credential_id = _text(body, "credentialID")
+def _credential_info(
+    caller: Principal, runtime: Any, body: dict[str, Any], version: str = "v1"
+) -> dict[str, Any]:
+    credential_id = _credential_id(body)
     wanted = body.get("certificates", "single")
     if wanted not in ("none", "single", "chain"):
         raise CscError(400, "invalid_request", "Invalid parameter certificates")
@@ -237,7 +276,12 @@ def _credential_info(caller: Principal, runtime: Any, body: dict[str, Any]) -> d
         key |= {"len": 256, "curve": P256}
     else:
         key |= {"len": 3072}
-    status = "valid" if credential.status == "active" else "revoked"
+    if credential.status == CredentialStatus.REVOKED.value:
+        status = "revoked"
+    elif cert.not_valid_after_utc <= utc_now():
+        status = "expired"
+    else:
+        status = "valid"  # a locked credential keeps a valid certificate; its key is disabled
     result: dict[str, Any] = {
         "description": f"{user.full_name}: chứng thư ký số / signing certificate",
         "key": key,
@@ -269,6 +313,33 @@ def _credential_info(caller: Principal, runtime: Any, body: dict[str, Any]) -> d
         "multisign": MAX_BATCH,
         "lang": "vi-VN",
     }
+    if version == "v2":  # 2.0.0.2 describes the authorisation as one "auth" object
+        objects = [
+            {
+                "type": "Password",
+                "id": "PIN",
+                "format": "N",
+                "label": "PIN",
+                "description": result["PIN"]["description"],
+            }
+        ]
+        if user.totp_enabled:
+            objects.append(
+                {
+                    "type": "Password",
+                    "id": "OTP",
+                    "format": "N",
+                    "label": "OTP",
+                    "description": result["OTP"]["description"],
+                }
+            )
+        result["auth"] = {
+            "mode": "explicit",
+            "expression": "PIN AND OTP" if user.totp_enabled else "PIN",
+            "objects": objects,
+        }
+        for old in ("authMode", "PIN", "OTP"):
+            del result[old]
     if wanted != "none":
         picked = chain if wanted == "chain" else chain[:1]
         result["cert"]["certificates"] = [
@@ -288,7 +359,7 @@ def info_credential_v1(
 def info_credential_v2(
     caller: Caller, runtime: RuntimeDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, runtime, body or {})
+    return _credential_info(caller, runtime, body or {}, "v2")
 
 
 def _authorize(
@@ -298,7 +369,7 @@ def _authorize(
     body: dict[str, Any],
     hashes_field: str,
 ) -> dict[str, Any]:
-    credential_id = _text(body, "credentialID")
+    credential_id = _credential_id(body)
     pin = _text(body, "PIN")
     otp = _optional(body, "OTP")
     if hashes_field not in body:
@@ -350,12 +421,13 @@ def authorize_v2(
     return _authorize(caller, runtime, identity, body or {}, "hashes")
 
 
+@router.post("/v1/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
 @router.post("/v2/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
-def extend_v2(
+def extend(
     caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
 ) -> dict[str, Any]:
     data = body or {}
-    credential_id, sad = _text(data, "credentialID"), _text(data, "SAD")
+    credential_id, sad = _credential_id(data), _text(data, "SAD")
     try:
         with unit_of_work(runtime.engine) as session:
             user = session.get(User, caller.user.id)
@@ -377,7 +449,7 @@ def _sign_hash(
     hashes_field: str,
     hash_algo_field: str,
 ) -> dict[str, Any]:
-    credential_id, sad = _text(body, "credentialID"), _text(body, "SAD")
+    credential_id, sad = _credential_id(body), _text(body, "SAD")
     sign_algo = _text(body, "signAlgo")
     digests = _hashes(body, hashes_field)
     hash_algo = body.get(hash_algo_field, SHA256 if sign_algo == ECDSA_SHA256 else None)
@@ -391,11 +463,23 @@ def _sign_hash(
             user = session.get(User, caller.user.id)
             assert user is not None
             payer = lock_payer(session, user, now)  # the account first, then the credential
-            credential = _own_credential(session, user, credential_id)
+            _own_credential(session, user, credential_id)
+            credential = identity.credentials.get_own(session, user, credential_id)  # locked
+            if credential.status != CredentialStatus.ACTIVE.value:
+                raise CscError(
+                    423 if credential.status == "locked" else 400,
+                    "credential_locked" if credential.status == "locked" else "invalid_request",
+                    f"the credential is {credential.status}",
+                )
             if sign_algo not in _SIGN_ALGOS[KeyAlgorithm(credential.key_algorithm)]:
                 raise CscError(400, "invalid_request", "Invalid parameter signAlgo for this key")
             row, key = identity.authoriser.consume(
-                session, sad, credential_id=credential_id, hashes=digests, now=now
+                session,
+                sad,
+                credential_id=credential_id,
+                hashes=digests,
+                now=now,
+                require_bound=True,
             )
             identity.credentials.confirm_signing(session, credential_id, now)
             signatures = [key.sign_digest(digest, hashes.SHA256()) for digest in digests]

@@ -68,6 +68,7 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/csc/v2/credentials/info"): ((CITIZEN,), {"credentialID": "{credential_id}"}, False),
     ("POST", "/csc/v1/credentials/authorize"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("POST", "/csc/v2/credentials/authorize"): ((CITIZEN,), {"credentialID": "x"}, False),
+    ("POST", "/csc/v1/credentials/extendTransaction"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("POST", "/csc/v2/credentials/extendTransaction"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("POST", "/csc/v1/signatures/signHash"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("POST", "/csc/v2/signatures/signHash"): ((CITIZEN,), {"credentialID": "x"}, False),

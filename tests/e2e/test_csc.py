@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -257,7 +258,12 @@ def test_csc_v2_names_and_extend_transaction(server: KysoServer) -> None:
         "v2/credentials/info",
         {"credentialID": signer.credential_id, "certificates": "chain"},
     ).json()
-    assert (details["SCAL"], details["authMode"], details["multisign"]) == ("2", "explicit", 100)
+    assert (details["SCAL"], details["auth"]["mode"], details["multisign"]) == (
+        "2",
+        "explicit",
+        100,
+    )
+    assert [o["id"] for o in details["auth"]["objects"]] == ["PIN"]
     assert details["key"]["algo"] == ["1.2.840.10045.4.3.2"]
     assert len(details["cert"]["certificates"]) == 3
     digests = [hashlib.sha256(b"v2 %d" % n).digest() for n in range(2)]
@@ -313,3 +319,58 @@ def test_an_expired_sad_is_refused(brief: KysoServer) -> None:
     late = _sign(brief, signer, sad, [digest])
     assert _error(late) == (400, "invalid_request")
     assert "expired" in late.json()["error_description"]
+
+
+def test_a_sad_not_bound_to_hashes_cannot_sign_through_csc(server: KysoServer) -> None:
+    (signer,) = make_signers(server, count=1)
+    counted = signer.account.client.post(
+        "/v1/me/authorisations",
+        json={"credential_id": signer.credential_id, "pin": PIN, "count": 2},
+    )
+    assert counted.status_code == 201, counted.text
+    refused = _sign(server, signer, counted.json()["sad"], [hashlib.sha256(b"any").digest()])
+    assert _error(refused) == (400, "invalid_request")
+    assert "not bound to hashes" in refused.json()["error_description"]
+    assert _hash_charges(server, signer) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2],
+        "credentials",
+        42,
+        {"credentialID": "a\u0000b"},
+        {"credentialID": 7},
+        {
+            "credentialID": "00000000-0000-0000-0000-000000000000",
+            "SAD": "x\u0000.y",
+            "hash": ["AAAA"],
+            "signAlgo": "1.2.840.10045.4.3.2",
+        },
+    ],
+)
+def test_malformed_requests_get_csc_errors_never_500(server: KysoServer, body: object) -> None:
+    (signer,) = make_signers(server, count=1, funds=0)
+    for path in ("v1/credentials/info", "v1/signatures/signHash", "v2/credentials/authorize"):
+        answer = httpx.post(
+            f"{server.url}/csc/{path}",
+            timeout=30,
+            content=json.dumps(body),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {signer.account.access_token}",
+            },
+        )
+        assert _error(answer) == (400, "invalid_request"), (path, answer.text)
+
+
+def test_a_credential_locked_after_its_sad_was_issued_signs_nothing(server: KysoServer) -> None:
+    (signer,) = make_signers(server, count=1)
+    digest = hashlib.sha256(b"before the lock").digest()
+    sad = _authorize(server, signer, [digest]).json()["SAD"]
+    answers = [_authorize(server, signer, [digest], pin="000000") for _ in range(5)]
+    assert [_error(a)[1] for a in answers] == ["invalid_pin"] * 4 + ["credential_locked"]
+    refused = _sign(server, signer, sad, [digest])
+    assert _error(refused) == (423, "credential_locked")
+    assert _hash_charges(server, signer) == []
