@@ -11,11 +11,11 @@ from __future__ import annotations
 import itertools
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from certs.authority import Authority
@@ -42,6 +42,7 @@ from identity.models import Credential, CredentialStatus, User, new_id
 
 __all__ = ["PIN_ATTEMPTS", "CredentialService", "NewCredential", "pin_problems"]
 
+_FLIGHT_TTL = timedelta(minutes=1)
 PIN_ATTEMPTS = 5
 CITIZEN_REVOCATION_REASONS = (
     RevocationReason.KEY_COMPROMISE,
@@ -163,9 +164,15 @@ class CredentialService:
         )
         session.add(credential)
         session.flush()
-        record_audit(session, at=now, actor=f"user:{user.id}", action="certificate.issue",
-                     target=credential.serial, credential_id=credential.id,
-                     key_source=credential.key_source)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="certificate.issue",
+            target=credential.serial,
+            credential_id=credential.id,
+            key_source=credential.key_source,
+        )
         return credential, certificate
 
     def create(self, session: Session, user: User, pin: str, now: datetime) -> NewCredential:
@@ -253,11 +260,22 @@ class CredentialService:
         if left <= 0:
             credential.status = CredentialStatus.LOCKED.value
         session.add(credential)
-        record_audit(session, at=now, actor=f"user:{user.id}", action="credential.wrong_pin",
-                     target=credential.id, attempts_left=max(left, 0))  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="credential.wrong_pin",
+            target=credential.id,
+            attempts_left=max(left, 0),
+        )
         if left <= 0:
-            record_audit(session, at=now, actor=f"user:{user.id}", action="credential.lock",
-                         target=credential.id)  # fmt: skip
+            record_audit(
+                session,
+                at=now,
+                actor=f"user:{user.id}",
+                action="credential.lock",
+                target=credential.id,
+            )
             session.flush()
             raise CredentialLocked(
                 "wrong PIN: the credential is now locked; unlock it with your PUK",
@@ -283,9 +301,12 @@ class CredentialService:
         assert credential.sealed_by_pin is not None
         try:
             sealed = self._vault.rewrap(
-                self.key_name(credential.id), credential.sealed_by_pin, pin.encode(), new_secret,
+                self.key_name(credential.id),
+                credential.sealed_by_pin,
+                pin.encode(),
+                new_secret,
                 random_secret=random_secret,
-            )  # fmt: skip
+            )
         except WrongSecret:
             self._wrong_pin(session, credential, user, now)
             raise  # unreachable: _wrong_pin raises
@@ -339,19 +360,26 @@ class CredentialService:
         in a transaction of its own, so the key is opened without holding a write lock.
         """
         assert credential.sealed_by_pin is not None
-        return self._vault.open(self.key_name(credential.id), credential.sealed_by_pin,
-                                pin.encode())  # fmt: skip
+        return self._vault.open(
+            self.key_name(credential.id), credential.sealed_by_pin, pin.encode()
+        )
 
-    def spend_pin_attempt(self, session: Session, user: User, credential_id: str) -> None:
+    def spend_pin_attempt(
+        self, session: Session, user: User, credential_id: str, *, now: datetime
+    ) -> None:
         """As a smart card does: take one attempt away before the PIN is tried, atomically, so
-        parallel guesses cannot outnumber the attempts left. ``CredentialLocked`` when none is."""
+        parallel guesses cannot outnumber the attempts left (failed ones plus those still being
+        checked). ``PinAttemptsBusy`` when only checks in flight hold the rest,
+        ``CredentialLocked`` when none is left."""
+        fresh = col(Credential.pin_flight_at) > now - _FLIGHT_TTL
+        in_flight = case((fresh, col(Credential.pins_in_flight)), else_=0)
         spent = session.execute(
             update(Credential)
             .where(col(Credential.id) == credential_id)
             .where(col(Credential.user_id) == user.id)
             .where(col(Credential.status) == CredentialStatus.ACTIVE.value)
-            .where(col(Credential.failed_pin_attempts) < PIN_ATTEMPTS)
-            .values(failed_pin_attempts=col(Credential.failed_pin_attempts) + 1)
+            .where(col(Credential.failed_pin_attempts) + in_flight < PIN_ATTEMPTS)
+            .values(pins_in_flight=in_flight + 1, pin_flight_at=now)
         )
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             status = session.exec(
@@ -367,16 +395,19 @@ class CredentialService:
                 credential_id=credential_id,
             )
 
-    def settle_pin_attempt(self, session: Session, user: User, credential_id: str, *,
-                           right: bool, now: datetime) -> None:  # fmt: skip
-        """After :meth:`spend_pin_attempt`: a right PIN gives the attempts back; a wrong one keeps
-        it spent, locks at zero and raises ``WrongPin`` or ``CredentialLocked``."""
+    def settle_pin_attempt(
+        self, session: Session, user: User, credential_id: str, *, right: bool, now: datetime
+    ) -> None:
+        """After :meth:`spend_pin_attempt`: the attempt leaves the flight; a right PIN clears
+        the failures, a wrong one is counted (locking at five) and raises ``WrongPin`` or
+        ``CredentialLocked``. A wrong PIN among right ones in parallel counts once, no more."""
         credential = self.get_own(session, user, credential_id)
+        credential.pins_in_flight = max(credential.pins_in_flight - 1, 0)
         if right:
             credential.failed_pin_attempts = 0
             session.add(credential)
             return
-        self._wrong_pin(session, credential, user, now, counted=True)
+        self._wrong_pin(session, credential, user, now)
 
     def confirm_signing(self, session: Session, credential_id: str, now: datetime) -> None:
         """Inside the transaction that records a signature: the credential must still be
@@ -398,8 +429,15 @@ class CredentialService:
 
     # -- PIN management -------------------------------------------------------------------
 
-    def change_pin(self, session: Session, user: User, credential_id: str, old_pin: str,
-                   new_pin: str, now: datetime) -> Credential:  # fmt: skip
+    def change_pin(
+        self,
+        session: Session,
+        user: User,
+        credential_id: str,
+        old_pin: str,
+        new_pin: str,
+        now: datetime,
+    ) -> Credential:
         credential = self.get_own(session, user, credential_id)
         if problem := pin_problems(new_pin, user):
             raise InvalidField({"new_pin": problem})
@@ -407,12 +445,24 @@ class CredentialService:
             session, user, credential, old_pin, new_pin.encode(), now, random_secret=False
         )
         session.add(credential)
-        record_audit(session, at=now, actor=f"user:{user.id}", action="credential.pin_change",
-                     target=credential.id)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="credential.pin_change",
+            target=credential.id,
+        )
         return credential
 
-    def unlock_with_puk(self, session: Session, user: User, credential_id: str, puk: str,
-                        new_pin: str, now: datetime) -> Credential:  # fmt: skip
+    def unlock_with_puk(
+        self,
+        session: Session,
+        user: User,
+        credential_id: str,
+        puk: str,
+        new_pin: str,
+        now: datetime,
+    ) -> Credential:
         credential = self.get_own(session, user, credential_id)
         if credential.status not in (CredentialStatus.ACTIVE.value, CredentialStatus.LOCKED.value):
             raise CredentialUnusable(f"this credential is {credential.status}")
@@ -422,25 +472,45 @@ class CredentialService:
             raise CredentialUnusable("this certificate's key is on your own token")
         try:
             credential.sealed_by_pin = self._vault.rewrap(
-                self.key_name(credential.id), credential.sealed_by_puk, _puk_secret(puk),
-                new_pin.encode(), random_secret=False,
-            )  # fmt: skip
+                self.key_name(credential.id),
+                credential.sealed_by_puk,
+                _puk_secret(puk),
+                new_pin.encode(),
+                random_secret=False,
+            )
         except WrongSecret:
-            record_audit(session, at=now, actor=f"user:{user.id}", action="credential.wrong_puk",
-                         target=credential.id)  # fmt: skip
+            record_audit(
+                session,
+                at=now,
+                actor=f"user:{user.id}",
+                action="credential.wrong_puk",
+                target=credential.id,
+            )
             session.flush()
             raise WrongPuk("wrong PUK") from None
         credential.status = CredentialStatus.ACTIVE.value
         credential.failed_pin_attempts = 0
         session.add(credential)
-        record_audit(session, at=now, actor=f"user:{user.id}", action="credential.unlock",
-                     target=credential.id)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="credential.unlock",
+            target=credential.id,
+        )
         return credential
 
     # -- ending ---------------------------------------------------------------------------
 
-    def _end(self, session: Session, credential: Credential, status: CredentialStatus,
-             reason: RevocationReason, now: datetime, actor: str) -> None:  # fmt: skip
+    def _end(
+        self,
+        session: Session,
+        credential: Credential,
+        status: CredentialStatus,
+        reason: RevocationReason,
+        now: datetime,
+        actor: str,
+    ) -> None:
         credential.status = status.value
         credential.ended_at = now
         credential.sealed_by_pin = None  # the key is destroyed: nothing can open it again
@@ -458,12 +528,19 @@ class CredentialService:
             now=now,
             policy=self._crl_policy,
         )
-        record_audit(session, at=now, actor=actor, action="certificate.revoke",
-                     target=credential.serial, reason=reason.value,
-                     credential_id=credential.id)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=actor,
+            action="certificate.revoke",
+            target=credential.serial,
+            reason=reason.value,
+            credential_id=credential.id,
+        )
 
-    def revoke_own(self, session: Session, user: User, credential_id: str, reason: str,
-                   now: datetime) -> Credential:  # fmt: skip
+    def revoke_own(
+        self, session: Session, user: User, credential_id: str, reason: str, now: datetime
+    ) -> Credential:
         credential = self.get_own(session, user, credential_id)
         parsed = RevocationReason.parse(reason)
         if parsed not in CITIZEN_REVOCATION_REASONS:
@@ -473,18 +550,27 @@ class CredentialService:
         self._end(session, credential, CredentialStatus.REVOKED, parsed, now, f"user:{user.id}")
         return credential
 
-    def renew(self, session: Session, user: User, credential_id: str, pin: str,
-              now: datetime) -> NewCredential:  # fmt: skip
+    def renew(
+        self, session: Session, user: User, credential_id: str, pin: str, now: datetime
+    ) -> NewCredential:
         """A new key and certificate under the same PIN; the old one is superseded."""
         old = self.get_own(session, user, credential_id)
-        self.rewrap_with_pin(session, user, old, pin, secrets.token_bytes(32), now,
-                             random_secret=True)  # fmt: skip
-        self._end(session, old, CredentialStatus.SUPERSEDED, RevocationReason.SUPERSEDED, now,
-                  f"user:{user.id}")  # fmt: skip
+        self.rewrap_with_pin(
+            session, user, old, pin, secrets.token_bytes(32), now, random_secret=True
+        )
+        self._end(
+            session,
+            old,
+            CredentialStatus.SUPERSEDED,
+            RevocationReason.SUPERSEDED,
+            now,
+            f"user:{user.id}",
+        )
         return self.create(session, user, pin, now)
 
-    def reset(self, session: Session, user: User, credential_id: str, new_pin: str,
-              now: datetime) -> NewCredential:  # fmt: skip
+    def reset(
+        self, session: Session, user: User, credential_id: str, new_pin: str, now: datetime
+    ) -> NewCredential:
         """Without the PUK: the caller re-authenticated the citizen with the second factor.
         The old key is abandoned (revoked as superseded) and a new one made under a new PIN."""
         old = self.get_own(session, user, credential_id)
@@ -492,6 +578,12 @@ class CredentialService:
             raise CredentialUnusable(f"this credential is {old.status} already")
         if problem := pin_problems(new_pin, user):
             raise InvalidField({"new_pin": problem})
-        self._end(session, old, CredentialStatus.SUPERSEDED, RevocationReason.SUPERSEDED, now,
-                  f"user:{user.id}")  # fmt: skip
+        self._end(
+            session,
+            old,
+            CredentialStatus.SUPERSEDED,
+            RevocationReason.SUPERSEDED,
+            now,
+            f"user:{user.id}",
+        )
         return self.create(session, user, new_pin, now)

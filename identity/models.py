@@ -185,6 +185,11 @@ class Credential(SQLModel, table=True):
     sealed_by_puk: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     status: str = Field(max_length=16, index=True)
     failed_pin_attempts: int = 0
+    pins_in_flight: int = 0
+    """PIN attempts taken by requests still checking them (they count against the five)."""
+    pin_flight_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    """When the latest in-flight attempt was taken; older ones are forgotten after a minute
+    (a process that died mid-check must not eat attempts for ever)."""
     created_at: datetime = Field(sa_column=utc_column())
     not_after: datetime = Field(sa_column=utc_column())
     ended_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

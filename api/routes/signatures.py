@@ -286,7 +286,7 @@ def _spend_pin_attempt(engine: Engine, identity: IdentityServices, user: User,
     while True:
         try:
             with unit_of_work(engine) as writing:
-                identity.credentials.spend_pin_attempt(writing, user, credential_id)
+                identity.credentials.spend_pin_attempt(writing, user, credential_id, now=utc_now())
             return
         except PinAttemptsBusy:
             if time.monotonic() > deadline:

@@ -227,6 +227,18 @@ def test_parallel_wrong_pins_never_get_more_than_five_tries(server: KysoServer) 
     assert sign(signer, simple_pdf(), level="B-B").status_code == 423  # even the right PIN
 
 
+def test_one_wrong_pin_among_right_ones_in_parallel_locks_nothing(server: KysoServer) -> None:
+    (signer,) = make_signers(server, count=1)
+    pins = [PIN] * 6 + ["739201"]
+    with ThreadPoolExecutor(len(pins)) as pool:
+        answers = list(pool.map(
+            lambda pin: sign(signer, simple_pdf(text=pin), pin=pin, level="B-B"), pins))  # fmt: skip
+    assert [a.status_code for a in answers] == [200] * 6 + [403], [a.text[:80] for a in answers]
+    credential = signer.account.client.get("/v1/me/credentials").json()[0]
+    assert credential["status"] == "active"
+    assert credential["failed_pin_attempts"] <= 1
+
+
 def test_signing_with_a_named_credential(server: KysoServer, signers: list[Signer]) -> None:
     signer = signers[0]
     named = sign(signer, simple_pdf(), level="B-B", credential_id=signer.credential_id)
