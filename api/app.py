@@ -24,6 +24,7 @@ from api.routes import (
     csc,
     health,
     me,
+    oidc,
     pki,
     proofing,
     signatures,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         csc,
         health,
+        oidc,
         pki,
         auth,
         me,

@@ -78,8 +78,12 @@ def init() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log every request (costs throughput on the PKI endpoints).")  # fmt: skip
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (costs throughput on the PKI endpoints).",
+)
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Initialise on first start, then serve the API, PKI endpoints and web pages."""
     import uvicorn
@@ -269,8 +273,12 @@ def create_user_command(
             actor=_operator(),
             verified=verified,
         )
-        printed = {"id": user.id, "email": user.email, "role": user.role,
-                   "identity_level": user.identity_level}  # fmt: skip
+        printed = {
+            "id": user.id,
+            "email": user.email,
+            "role": user.role,
+            "identity_level": user.identity_level,
+        }
     runtime.engine.dispose()
     click.echo(json.dumps(printed))
 
@@ -283,8 +291,9 @@ def create_organisation_command(name: str, kind: str) -> None:
     runtime = open_runtime(_settings(), create=False)
     with unit_of_work(runtime.engine) as session:
         now = datetime.now(UTC)
-        organisation = create_organisation(session, name=name, kind=kind, now=now,
-                                           actor=_operator())  # fmt: skip
+        organisation = create_organisation(
+            session, name=name, kind=kind, now=now, actor=_operator()
+        )
         open_account(session, organisation.id, kind=ORGANISATION, label=name, now=now)
         printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
     runtime.engine.dispose()
@@ -329,10 +338,74 @@ def audit_verify() -> None:
     with unit_of_work(runtime.engine) as session:
         verdict = verify_audit_chain(session)
     runtime.engine.dispose()
-    click.echo(json.dumps({"intact": verdict.intact, "records": verdict.records,
-                           "problem": verdict.problem}))  # fmt: skip
+    click.echo(
+        json.dumps(
+            {"intact": verdict.intact, "records": verdict.records, "problem": verdict.problem}
+        )
+    )
     if not verdict.intact:
         sys.exit(1)
+
+
+@admin.group("oidc-client")
+def oidc_client() -> None:
+    """Relying parties of the OpenID Connect provider."""
+
+
+@oidc_client.command("add")
+@click.option("--name", required=True)
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    required=True,
+    multiple=True,
+    help="Matched exactly; may be given several times.",
+)
+@click.option("--public", is_flag=True, help="A public client (no secret; PKCE S256 required).")
+@click.option("--scopes", default="openid profile email", show_default=True)
+@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256")
+@click.option(
+    "--jwks",
+    "jwks_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The client's public keys (JWKS JSON) for private_key_jwt.",
+)
+def oidc_client_add(
+    name: str,
+    redirect_uris: tuple[str, ...],
+    public: bool,
+    scopes: str,
+    id_token_alg: str,
+    jwks_file: str | None,
+) -> None:
+    """Register a relying party; prints its client_id (and client_secret, once)."""
+    from identity.oidc import register_client
+
+    runtime = open_runtime(_settings(), create=False)
+    jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
+    with unit_of_work(runtime.engine) as session:
+        client, secret = register_client(
+            session,
+            name=name,
+            redirect_uris=list(redirect_uris),
+            public=public,
+            scopes=scopes.split(),
+            id_token_alg=id_token_alg,
+            jwks=jwks,
+            now=datetime.now(UTC),
+            actor=_operator(),
+        )
+        printed = {
+            "client_id": client.id,
+            "name": client.name,
+            "public": client.public,
+            "redirect_uris": list(redirect_uris),
+            "scopes": client.scopes,
+        }
+        if secret:
+            printed["client_secret"] = secret
+    runtime.engine.dispose()
+    click.echo(json.dumps(printed, ensure_ascii=False))
 
 
 @admin.command("check-ledger")
@@ -346,9 +419,16 @@ def check_ledger_command() -> None:
     with unit_of_work(runtime.engine) as session:
         counted, findings = check_ledger(session)
     runtime.engine.dispose()
-    click.echo(json.dumps({"ok": not findings, "checked": counted,
-                           "findings": [{"rule": f.rule, "detail": f.detail} for f in findings]},
-                          indent=2))  # fmt: skip
+    click.echo(
+        json.dumps(
+            {
+                "ok": not findings,
+                "checked": counted,
+                "findings": [{"rule": f.rule, "detail": f.detail} for f in findings],
+            },
+            indent=2,
+        )
+    )
     if findings:
         sys.exit(1)
 
@@ -366,8 +446,14 @@ def trust_add(pem_file: str) -> None:
     now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
         anchor = add_anchor(session, Path(pem_file).read_bytes(), actor=_operator(), now=now)
-        record_audit(session, at=now, actor=_operator(), action="trust_anchor.add",
-                     target=anchor.sha256, subject=anchor.subject)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=_operator(),
+            action="trust_anchor.add",
+            target=anchor.sha256,
+            subject=anchor.subject,
+        )
         printed = {"sha256": anchor.sha256, "subject": anchor.subject}
     runtime.engine.dispose()
     click.echo(json.dumps(printed, ensure_ascii=False))
@@ -383,8 +469,14 @@ def trust_remove(sha256: str) -> None:
         raise click.UsageError("this is kyso's own root: it is always trusted")
     with unit_of_work(runtime.engine) as session:
         anchor = remove_anchor(session, sha256)
-        record_audit(session, at=now, actor=_operator(), action="trust_anchor.remove",
-                     target=anchor.sha256, subject=anchor.subject)  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=_operator(),
+            action="trust_anchor.remove",
+            target=anchor.sha256,
+            subject=anchor.subject,
+        )
     runtime.engine.dispose()
     click.echo(json.dumps({"removed": anchor.sha256}))
 
@@ -394,12 +486,24 @@ def trust_list() -> None:
     """The anchors administrators added (our own root is always trusted)."""
     runtime = open_runtime(_settings(), create=False)
     root = runtime.authority.root
-    rows: list[dict[str, object]] = [{
-        "sha256": root.fingerprint(hashes.SHA256()).hex(), "subject": root.subject.rfc4514_string(),
-        "not_after": root.not_valid_after_utc.isoformat(), "builtin": True}]  # fmt: skip
+    rows: list[dict[str, object]] = [
+        {
+            "sha256": root.fingerprint(hashes.SHA256()).hex(),
+            "subject": root.subject.rfc4514_string(),
+            "not_after": root.not_valid_after_utc.isoformat(),
+            "builtin": True,
+        }
+    ]
     with unit_of_work(runtime.engine) as session:
-        rows += [{"sha256": a.sha256, "subject": a.subject, "not_after": a.not_after.isoformat(),
-                  "builtin": False} for a in list_anchors(session)]  # fmt: skip
+        rows += [
+            {
+                "sha256": a.sha256,
+                "subject": a.subject,
+                "not_after": a.not_after.isoformat(),
+                "builtin": False,
+            }
+            for a in list_anchors(session)
+        ]
     runtime.engine.dispose()
     click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
@@ -407,16 +511,31 @@ def trust_list() -> None:
 @main.command()
 @click.argument("target", type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, nothing else.")
-@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Also trust this root (PEM); may be given several times.")  # fmt: skip
-@click.option("--online/--offline", default=None,
-              help="Fetch other CAs' revocation data (default: KYSO_VERIFY_ONLINE).")  # fmt: skip
+@click.option(
+    "--trust",
+    "trust_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also trust this root (PEM); may be given several times.",
+)
+@click.option(
+    "--online/--offline",
+    default=None,
+    help="Fetch other CAs' revocation data (default: KYSO_VERIFY_ONLINE).",
+)
 def verify(target: str, as_json: bool, trust_files: tuple[str, ...], online: bool | None) -> None:
     """Verify FILE.pdf (the API's report), or every PDF in a FOLDER with a summary."""
     from api.verification_cli import verify_command
 
-    sys.exit(verify_command(_settings(), Path(target), as_json=as_json,
-                            trust_files=[Path(t) for t in trust_files], online=online))  # fmt: skip
+    sys.exit(
+        verify_command(
+            _settings(),
+            Path(target),
+            as_json=as_json,
+            trust_files=[Path(t) for t in trust_files],
+            online=online,
+        )
+    )
 
 
 @main.group()
@@ -439,14 +558,31 @@ def top_up_command(email: str, amount: int, reference: str) -> None:
             raise NotFound(f"no user with the email {email!r}")
         payer = payer_for(session, user)
         open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-        entry, created = top_up(session, payer.account_id, amount=amount, reference=reference,
-                                actor=_operator(), now=now)  # fmt: skip
+        entry, created = top_up(
+            session,
+            payer.account_id,
+            amount=amount,
+            reference=reference,
+            actor=_operator(),
+            now=now,
+        )
         if created:
-            record_audit(session, at=now, actor=_operator(), action="billing.top_up",
-                         target=payer.account_id, amount=amount, reference=reference)  # fmt: skip
-        printed = {"account_id": payer.account_id, "amount": entry.amount,
-                   "balance": _balance(session, payer.account_id), "reference": reference,
-                   "recorded": created}  # fmt: skip
+            record_audit(
+                session,
+                at=now,
+                actor=_operator(),
+                action="billing.top_up",
+                target=payer.account_id,
+                amount=amount,
+                reference=reference,
+            )
+        printed = {
+            "account_id": payer.account_id,
+            "amount": entry.amount,
+            "balance": _balance(session, payer.account_id),
+            "reference": reference,
+            "recorded": created,
+        }
     runtime.engine.dispose()
     click.echo(json.dumps(printed))
 
@@ -465,10 +601,15 @@ def close_period_command(period: str) -> None:
     now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
         made = close_period(session, period, now=now, vat_percent=settings.vat_percent)
-        record_audit(session, at=now, actor=_operator(), action="billing.period_close",
-                     target=period, invoices=len(made))  # fmt: skip
-        printed = [{"number": i.number, "account_id": i.account_id, "total": i.total}
-                   for i in made]  # fmt: skip
+        record_audit(
+            session,
+            at=now,
+            actor=_operator(),
+            action="billing.period_close",
+            target=period,
+            invoices=len(made),
+        )
+        printed = [{"number": i.number, "account_id": i.account_id, "total": i.total} for i in made]
     runtime.engine.dispose()
     click.echo(
         json.dumps({"period": period, "closed": True, "invoices": printed}, ensure_ascii=False)

@@ -78,6 +78,7 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     identity_errors.WrongPin: (403, "Wrong PIN"),
     identity_errors.WrongPuk: (403, "Wrong PUK"),
     identity_errors.AuthorisationInvalid: (403, "Signature authorisation invalid"),
+    identity_errors.OidcError: (400, "OpenID Connect request refused"),
     identity_errors.IdentityError: (400, "Request refused"),
     signing_errors.NotATrustAnchor: (422, "Not a trust anchor"),
     signing_errors.TrustAnchorNotFound: (404, "Trust anchor not found"),

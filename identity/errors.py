@@ -16,8 +16,10 @@ __all__ = [
     "InvalidToken",
     "LevelTooLow",
     "NotFound",
+    "OidcError",
     "OtpRequired",
     "PinAttemptsBusy",
+    "StepUpRequired",
     "Throttled",
     "WrongPin",
     "WrongPuk",
@@ -144,3 +146,23 @@ class AuthorisationInvalid(IdentityError):
     """A signature authorisation that is unknown, used, expired, or not for these hashes."""
 
     code = "authorisation.invalid"
+
+
+class OidcError(IdentityError):
+    """An OpenID Connect / OAuth 2.0 protocol error; ``error`` is the RFC 6749 name.
+    ``redirect`` tells whether it may be sent back to the client's redirect URI (never when
+    the client or its redirect URI is what is wrong)."""
+
+    code = "oidc.error"
+
+    def __init__(
+        self, error: str, detail: str, *, redirect: bool = True, status: int = 400
+    ) -> None:
+        super().__init__(detail, error=error)
+        self.error, self.redirect, self.status = error, redirect, status
+
+
+class StepUpRequired(IdentityError):
+    """The client asked for more assurance than a password gives: the one-time code too."""
+
+    code = "oidc.step_up_required"

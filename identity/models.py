@@ -19,6 +19,10 @@ __all__ = [
     "CredentialStatus",
     "IdentityProofing",
     "LoginThrottleState",
+    "OidcAuthRequest",
+    "OidcClient",
+    "OidcCode",
+    "OidcToken",
     "Organisation",
     "RecoveryCode",
     "RefreshToken",
@@ -241,3 +245,87 @@ class AuditEvent(SQLModel, table=True):
     details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class OidcClient(SQLModel, table=True):
+    """A relying party registered by an administrator (a public-service portal)."""
+
+    __tablename__ = "oidc_client"
+
+    id: str = Field(primary_key=True, max_length=64)
+    """The ``client_id``."""
+    name: str = Field(max_length=200)
+    secret_hash: str | None = Field(default=None, max_length=64)
+    """SHA-256 of the client secret (confidential clients); the secret is shown once."""
+    public: bool = False
+    redirect_uris: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON list, matched exactly."""
+    scopes: str = Field(max_length=300)
+    """The scopes it may ask for, space-separated."""
+    id_token_alg: str = Field(default="ES256", max_length=8)
+    jwks: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """Its public keys (JSON JWKS) for private_key_jwt client authentication."""
+    sector: str = Field(max_length=255)
+    """What pairwise subjects are computed over (its redirect URIs' host)."""
+    created_at: datetime = Field(sa_column=utc_column())
+    created_by: str = Field(max_length=120)
+
+
+class OidcAuthRequest(SQLModel, table=True):
+    """An authorization request waiting for the citizen to sign in and consent."""
+
+    __tablename__ = "oidc_auth_request"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    client_id: str = Field(max_length=64)
+    redirect_uri: str = Field(max_length=2000)
+    scope: str = Field(max_length=300)
+    state: str | None = Field(default=None, max_length=500)
+    nonce: str | None = Field(default=None, max_length=500)
+    code_challenge: str | None = Field(default=None, max_length=128)
+    acr_required: str | None = Field(default=None, max_length=40)
+    csrf: str = Field(max_length=64)
+    user_id: str | None = Field(default=None, max_length=36)
+    amr: str = Field(default="[]", max_length=40)
+    auth_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+
+
+class OidcCode(SQLModel, table=True):
+    """An authorization code: single-use, a minute long, bound to its client, redirect URI and
+    PKCE challenge."""
+
+    __tablename__ = "oidc_code"
+
+    code_hash: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=36)
+    redirect_uri: str = Field(max_length=2000)
+    scope: str = Field(max_length=300)
+    nonce: str | None = Field(default=None, max_length=500)
+    code_challenge: str | None = Field(default=None, max_length=128)
+    acr: str = Field(max_length=40)
+    amr: str = Field(max_length=40)
+    auth_time: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class OidcToken(SQLModel, table=True):
+    """An access or refresh token given to a relying party (stored hashed), or a client
+    assertion's ``jti`` kept until it expires so it cannot be replayed."""
+
+    __tablename__ = "oidc_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=12)
+    client_id: str = Field(index=True, max_length=64)
+    user_id: str | None = Field(default=None, index=True, max_length=36)
+    scope: str = Field(default="", max_length=300)
+    acr: str = Field(default="", max_length=40)
+    amr: str = Field(default="[]", max_length=40)
+    auth_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

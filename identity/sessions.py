@@ -106,6 +106,14 @@ class SignIn:
     def password_grant(
         self, session: Session, *, email: str, password: str, otp: str | None, now: datetime
     ) -> IssuedTokens:
+        user, amr = self.authenticate(session, email=email, password=password, otp=otp, now=now)
+        return self._issue(session, user, amr, None, now)
+
+    def authenticate(
+        self, session: Session, *, email: str, password: str, otp: str | None, now: datetime
+    ) -> tuple[User, list[str]]:
+        """Password (throttled per address) and, when enrolled, the one-time code: the user
+        and how they proved it (``amr``); recorded in the audit log either way."""
         address = email.strip().lower()
         state = _throttle_state(session, address)
         self._throttle.check(state, now)  # the same for addresses with and without accounts
@@ -129,7 +137,7 @@ class SignIn:
             session.add(state)
         record_audit(session, at=now, actor=f"user:{user.id}", action="auth.login",
                      target=user.id, amr=amr)  # fmt: skip
-        return self._issue(session, user, amr, None, now)
+        return user, amr
 
     def _fail(self, session: Session, state: LoginThrottleState, user: User | None,
               now: datetime, factor: str) -> None:  # fmt: skip

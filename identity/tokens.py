@@ -11,11 +11,12 @@ import calendar
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jose import jwk, jws, jwt
 from jose.backends.base import Key
@@ -24,10 +25,18 @@ from sqlmodel import Session, col, select
 
 from certs.keys import KeyAlgorithm, SigningKey
 from certs.keystore import KeyStore
-from identity.errors import InvalidToken
+from identity.errors import InvalidToken, OidcError
 from identity.models import TokenSigningKey
 
-__all__ = ["ACCESS_ALGORITHMS", "AccessClaims", "TokenPolicy", "TokenSigner"]
+__all__ = [
+    "ACCESS_ALGORITHMS",
+    "AccessClaims",
+    "TokenPolicy",
+    "TokenSigner",
+    "epoch",
+    "verify_client_assertion",
+    "verify_own_jwt",
+]
 
 ACCESS_ALGORITHMS = ["ES256"]
 """The only algorithms an access token may name."""
@@ -65,6 +74,16 @@ class _KeyStoreJwk(Key):  # type: ignore[misc]
     def sign(self, msg: bytes) -> bytes:
         r, s = decode_dss_signature(self._handle.sign(msg))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+class _KeyStoreRsa(Key):  # type: ignore[misc]
+    """A python-jose key that signs RS256 through a key-store handle (PKCS#1 v1.5, SHA-256)."""
+
+    def __init__(self, handle: SigningKey) -> None:
+        self._handle = handle
+
+    def sign(self, msg: bytes) -> bytes:
+        return self._handle.sign(msg)
 
 
 def _public_jwk(handle: SigningKey, kid: str) -> dict[str, str]:
@@ -123,10 +142,60 @@ class TokenSigner:
         """The key that signs now; the first one is made on demand."""
         row = session.exec(
             select(TokenSigningKey)
-            .where(col(TokenSigningKey.retired_at).is_(None))
+            .where(col(TokenSigningKey.retired_at).is_(None), TokenSigningKey.algorithm == "ES256")
             .order_by(col(TokenSigningKey.created_at).desc())
         ).first()
         return row if row is not None else self._create_key(session, now)
+
+    def current_rsa_key(self, session: Session, now: datetime) -> TokenSigningKey:
+        """The RS256 key for ID tokens of clients that ask for RS256 (OpenID Connect Core
+        requires providers to offer it); made on demand, rotated with the others."""
+        row = session.exec(
+            select(TokenSigningKey)
+            .where(col(TokenSigningKey.retired_at).is_(None), TokenSigningKey.algorithm == "RS256")
+            .order_by(col(TokenSigningKey.created_at).desc())
+        ).first()
+        if row is not None:
+            return row
+        kid = f"rsa-{now:%Y%m%d}-{secrets.token_hex(4)}"
+        handle = self._keystore.generate(kid, KeyAlgorithm.RSA_3072)
+        public = handle.public_key()
+        assert isinstance(public, rsa.RSAPublicKey)
+        numbers = public.public_numbers()
+        as_jwk = {
+            "kty": "RSA",
+            "kid": kid,
+            "alg": "RS256",
+            "use": "sig",
+            "n": _b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+            "e": _b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+        }
+        row = TokenSigningKey(
+            kid=kid,
+            key_id=handle.key_id,
+            algorithm="RS256",
+            public_jwk=json.dumps(as_jwk),
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def sign_claims(
+        self, session: Session, claims: dict[str, Any], *, algorithm: str, now: datetime
+    ) -> str:
+        """A JWS of ``claims`` (an ID token) with the current key of ``algorithm``
+        (``ES256`` or ``RS256``)."""
+        if algorithm == "RS256":
+            row = self.current_rsa_key(session, now)
+            key: Key = _KeyStoreRsa(self._handle(row))
+        elif algorithm == "ES256":
+            row = self.current_key(session, now)
+            key = _KeyStoreJwk(self._handle(row))
+        else:
+            raise ValueError(f"ID tokens are ES256 or RS256, not {algorithm}")
+        token: str = jws.sign(claims, key, headers={"kid": row.kid}, algorithm=algorithm)
+        return token
 
     def rotate(self, session: Session, now: datetime) -> TokenSigningKey:
         """A new signing key; the old ones stop signing and verify until their tokens expire."""
@@ -209,3 +278,80 @@ class TokenSigner:
             )
         except (KeyError, TypeError, ValueError):
             raise InvalidToken("the token lacks kyso's claims") from None
+
+
+def epoch(moment: datetime) -> int:
+    """Seconds since 1970 (JWT NumericDate)."""
+    return calendar.timegm(moment.utctimetuple())
+
+
+CLIENT_ASSERTION_ALGORITHMS = ["RS256", "ES256"]
+
+
+def verify_client_assertion(
+    token: str,
+    jwks_for: Callable[[str], dict[str, Any] | None],
+    *,
+    audience: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A private_key_jwt client assertion (RFC 7523): signed by a key the client registered,
+    ``iss`` = ``sub`` = the client, for our token endpoint, unexpired, with a ``jti``."""
+    try:
+        unverified = jwt.get_unverified_claims(token)
+        header = jwt.get_unverified_header(token)
+    except JOSEError:
+        raise OidcError("invalid_client", "the client assertion is not a JWT", status=401) from None
+    client_id = unverified.get("sub")
+    if header.get("alg") not in CLIENT_ASSERTION_ALGORITHMS or not isinstance(client_id, str):
+        raise OidcError("invalid_client", "the client assertion is not acceptable", status=401)
+    jwks = jwks_for(client_id)
+    if not jwks:
+        raise OidcError("invalid_client", "this client registered no keys", status=401)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            jwks,
+            algorithms=CLIENT_ASSERTION_ALGORITHMS,
+            audience=audience,
+            issuer=client_id,
+            options={
+                "require_exp": True,
+                "require_sub": True,
+                "require_jti": True,
+                "require_aud": True,
+                "require_iss": True,
+                "leeway": 30,
+            },
+        )
+    except JOSEError as exc:
+        raise OidcError(
+            "invalid_client", f"the client assertion is not valid: {exc}", status=401
+        ) from None
+    if claims.get("exp", 0) > epoch(now) + 600:
+        raise OidcError("invalid_client", "the client assertion lives too long", status=401)
+    return claims
+
+
+def verify_own_jwt(
+    session: Session, signer: TokenSigner, token: str, *, issuer: str, now: datetime
+) -> dict[str, Any]:
+    """A JWT we signed (an ID token given back as a hint): signature and issuer checked, its
+    expiry and audience not (a logout hint may be old)."""
+    try:
+        header = jwt.get_unverified_header(token)
+        key = signer.verification_keys(session, now).get(str(header.get("kid")))
+        if key is None or header.get("alg") not in ("ES256", "RS256"):
+            raise OidcError("invalid_request", "the ID token hint is not ours", redirect=False)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[str(key.get("alg"))],
+            issuer=issuer,
+            options={"verify_aud": False, "verify_exp": False},
+        )
+    except JOSEError:
+        raise OidcError(
+            "invalid_request", "the ID token hint is not valid", redirect=False
+        ) from None
+    return claims

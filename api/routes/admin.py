@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from api.deps import IdentityDep, SessionDep, require_roles, utc_now
@@ -14,6 +15,7 @@ from identity.accounts import create_organisation
 from identity.audit import record_audit, verify_audit_chain
 from identity.errors import AccessDenied
 from identity.models import ApiKey, Role
+from identity.oidc import register_client
 from identity.sessions import API_KEY_ROLES, Principal, create_api_key, revoke_api_key
 
 __all__ = ["router"]
@@ -38,8 +40,9 @@ def new_organisation(body: NewOrganisation, admin: Admin, session: SessionDep) -
 def rotate_token_key(admin: Admin, session: SessionDep, identity: IdentityDep) -> dict[str, str]:
     now = utc_now()
     row = identity.tokens.rotate(session, now)
-    record_audit(session, at=now, actor=f"user:{admin.user.id}", action="token_key.rotate",
-                 target=row.kid)  # fmt: skip
+    record_audit(
+        session, at=now, actor=f"user:{admin.user.id}", action="token_key.rotate", target=row.kid
+    )
     return {"kid": row.kid}
 
 
@@ -54,9 +57,13 @@ def new_api_key(body: NewApiKey, caller: KeyManager, session: SessionDep) -> Api
     if caller.via == "api_key":
         raise AccessDenied("an API key cannot create API keys")
     key, plain = create_api_key(
-        session, owner=caller.user, name=body.name, roles=body.roles, now=utc_now(),
+        session,
+        owner=caller.user,
+        name=body.name,
+        roles=body.roles,
+        now=utc_now(),
         actor=f"user:{caller.user.id}",
-    )  # fmt: skip
+    )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=plain)
 
 
@@ -73,3 +80,36 @@ def delete_api_key(key_id: str, caller: KeyManager, session: SessionDep) -> ApiK
     return ApiKeyOut.model_validate(
         revoke_api_key(session, key_id=key_id, by=caller.user, now=utc_now())
     )
+
+
+class OidcClientIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    redirect_uris: list[str] = Field(min_length=1, max_length=10)
+    public: bool = False
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    id_token_alg: str = "ES256"  # noqa: S105 - an algorithm name
+    jwks: dict[str, Any] | None = None
+
+
+@router.post("/admin/oidc-clients", status_code=201, summary="Register an OpenID Connect client")
+def new_oidc_client(body: OidcClientIn, admin: Admin, session: SessionDep) -> dict[str, Any]:
+    client, secret = register_client(
+        session,
+        name=body.name,
+        redirect_uris=body.redirect_uris,
+        public=body.public,
+        scopes=body.scopes,
+        id_token_alg=body.id_token_alg,
+        jwks=body.jwks,
+        now=utc_now(),
+        actor=f"user:{admin.user.id}",
+    )
+    created: dict[str, Any] = {
+        "client_id": client.id,
+        "name": client.name,
+        "public": client.public,
+        "scopes": client.scopes.split(),
+    }
+    if secret:
+        created["client_secret"] = secret
+    return created

@@ -1,0 +1,354 @@
+"""OpenID Connect provider: discovery, JWKS, the authorization endpoint with its sign-in and
+consent pages (Vietnamese first), the token endpoint, userinfo and RP-initiated logout."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import unquote, urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from api.database import unit_of_work
+from api.deps import IdentityDep, RuntimeDep, utc_now
+from api.identity_services import IdentityServices
+from identity.errors import AuthenticationFailed, OidcError, OtpRequired, StepUpRequired, Throttled
+from identity.models import OidcAuthRequest, OidcClient
+from identity.oidc import ACR_VALUES, SCOPES, OidcProvider
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["openid connect"])
+
+SCOPE_WORDS = {
+    "openid": ("Mã định danh riêng cho ứng dụng này", "An identifier for this application"),
+    "profile": ("Họ tên, ngày sinh, giới tính", "Your name, date of birth, gender"),
+    "email": ("Địa chỉ thư điện tử", "Your e-mail address"),
+    "phone": ("Số điện thoại", "Your phone number"),
+    "cccd": ("SỐ CĂN CƯỚC CÔNG DÂN (CCCD) của bạn", "YOUR CITIZEN ID NUMBER (CCCD)"),
+    "offline_access": (
+        "Giữ đăng nhập khi bạn không dùng ứng dụng",
+        "Stay signed in while you are away",
+    ),
+}
+
+
+def provider(request: Request) -> OidcProvider:
+    runtime = request.app.state.runtime
+    identity: IdentityServices = request.app.state.identity
+    return OidcProvider(
+        tokens=identity.tokens,
+        issuer=runtime.urls.base,
+        pairwise_key=runtime.master_key.derive(b"kyso oidc pairwise subject"),
+    )
+
+
+ProviderDep = Annotated[OidcProvider, Depends(provider)]
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
+def discovery(runtime: RuntimeDep) -> dict[str, Any]:
+    base = runtime.urls.base
+    return {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oidc/authorize",
+        "token_endpoint": f"{base}/oidc/token",
+        "userinfo_endpoint": f"{base}/oidc/userinfo",
+        "jwks_uri": f"{base}/oidc/jwks",
+        "end_session_endpoint": f"{base}/oidc/logout",
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": list(ACR_VALUES),
+        "claims_supported": [
+            "sub",
+            "name",
+            "birthdate",
+            "gender",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
+            "cccd",
+            "identity_level",
+            "acr",
+            "amr",
+            "auth_time",
+            "nonce",
+        ],
+        "ui_locales_supported": ["vi", "en"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+    }
+
+
+@router.get("/oidc/jwks", summary="The keys that sign ID tokens")
+def jwks(identity: IdentityDep, runtime: RuntimeDep) -> dict[str, Any]:
+    now = utc_now()
+    with unit_of_work(runtime.engine) as session:  # the RS256 key is made on first need
+        identity.tokens.current_key(session, now)
+        identity.tokens.current_rsa_key(session, now)
+        keys = list(identity.tokens.verification_keys(session, now).values())
+    return {"keys": keys}
+
+
+def _page(title: str, body: str, *, allow: str = "", status: int = 200) -> HTMLResponse:
+    """A small server-rendered page (no script), framing refused, forms to us (and on to
+    the client's redirect URI)."""
+    document = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;
+color:#1b1b1b}}label{{display:block;margin-top:.8rem}}input{{width:100%;padding:.5rem;
+font-size:1rem;box-sizing:border-box}}button{{margin-top:1rem;padding:.6rem 1rem;font-size:1rem}}
+.error{{color:#b3261e}}.cccd{{font-weight:bold;color:#7a3e00}}small{{color:#555}}</style>
+</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+    response = HTMLResponse(document, status_code=status)
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {allow}; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _error_page(error: OidcError) -> HTMLResponse:
+    return _page(
+        "Không thể đăng nhập / Cannot sign in",
+        f'<p class="error">{html.escape(error.detail)}</p>',
+        status=400,
+    )
+
+
+def _login_form(
+    request: OidcAuthRequest, client: OidcClient, *, message: str = "", ask_otp: bool = False
+) -> HTMLResponse:
+    error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+    otp = (
+        '<label for="otp">Mã một lần (ứng dụng xác thực) / One-time code</label>'
+        '<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" '
+        f"{'required' if ask_otp else ''}>"
+    )
+    body = f"""<p><b>{html.escape(client.name)}</b> muốn biết bạn là ai qua kyso.<br>
+<small>{html.escape(client.name)} asks kyso who you are.</small></p>{error}
+<form method="post" action="/oidc/login">
+<input type="hidden" name="request_id" value="{request.id}">
+<input type="hidden" name="csrf" value="{html.escape(request.csrf)}">
+<label for="email">Thư điện tử / E-mail</label>
+<input id="email" name="email" type="email" autocomplete="username" required>
+<label for="password">Mật khẩu / Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+{otp}<button type="submit">Đăng nhập / Sign in</button></form>"""
+    return _page("Đăng nhập kyso / Sign in", body, allow=_origin(request.redirect_uri))
+
+
+def _consent_form(request: OidcAuthRequest, client: OidcClient) -> HTMLResponse:
+    items = []
+    for scope in request.scope.split():
+        vi, en = SCOPE_WORDS.get(scope, (scope, scope))
+        css = ' class="cccd"' if scope == "cccd" else ""
+        items.append(f"<li{css}>{html.escape(vi)} <small>({html.escape(en)})</small></li>")
+    body = f"""<p><b>{html.escape(client.name)}</b> xin phép nhận các thông tin sau:<br>
+<small>{html.escape(client.name)} asks for:</small></p><ul>{"".join(items)}</ul>
+<form method="post" action="/oidc/consent">
+<input type="hidden" name="request_id" value="{request.id}">
+<input type="hidden" name="csrf" value="{html.escape(request.csrf)}">
+<button type="submit" name="decision" value="approve">Đồng ý / Allow</button>
+<button type="submit" name="decision" value="deny">Từ chối / Deny</button></form>"""
+    return _page("Cho phép chia sẻ / Allow sharing", body, allow=_origin(request.redirect_uri))
+
+
+def _redirect(url: str) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/oidc/authorize", response_model=None, summary="OpenID Connect authorization")
+def authorize(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+    now = utc_now()
+    try:
+        with unit_of_work(runtime.engine) as session:
+            pending = oidc.begin(session, dict(request.query_params), now)
+            client = session.get(OidcClient, pending.client_id)
+            assert client is not None
+            return _login_form(pending, client)
+    except OidcError as error:
+        if not error.redirect:
+            return _error_page(error)
+        params = request.query_params
+        query = {
+            "error": error.error,
+            "error_description": error.detail,
+            "state": params.get("state"),
+        }
+        return _redirect(params["redirect_uri"] + "?" + _encode(query))
+
+
+def _encode(values: Mapping[str, str | None]) -> str:
+    return urlencode({k: v for k, v in values.items() if v is not None})
+
+
+@router.post("/oidc/login", response_model=None, summary="The sign-in form of an authorization")
+async def login(
+    request: Request, runtime: RuntimeDep, identity: IdentityDep, oidc: ProviderDep
+) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items()}
+    now = utc_now()
+    with unit_of_work(runtime.engine) as session:
+        try:
+            pending = oidc.pending(
+                session, fields.get("request_id", ""), fields.get("csrf", ""), now
+            )
+        except OidcError as error:
+            return _error_page(error)
+        client = session.get(OidcClient, pending.client_id)
+        assert client is not None
+        try:
+            user, amr = identity.sign_in.authenticate(
+                session,
+                email=fields.get("email", ""),
+                password=fields.get("password", ""),
+                otp=fields.get("otp") or None,
+                now=now,
+            )
+            oidc.signed_in(session, pending, user, amr, now)
+        except OtpRequired:
+            return _login_form(
+                pending, client, ask_otp=True, message="Nhập mã một lần / Enter your one-time code"
+            )
+        except StepUpRequired:
+            return _login_form(
+                pending,
+                client,
+                ask_otp=True,
+                message="Ứng dụng này cần thêm mã một lần / This application "
+                "also needs your one-time code",
+            )
+        except (AuthenticationFailed, Throttled) as exc:
+            session.commit()  # the failure counts
+            return _login_form(pending, client, message=exc.detail, ask_otp=bool(fields.get("otp")))
+        except OidcError as error:
+            return _redirect(oidc.refuse(session, pending, error))
+        return _consent_form(pending, client)
+
+
+@router.post("/oidc/consent", response_model=None, summary="The consent form of an authorization")
+async def consent(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items()}
+    now = utc_now()
+    with unit_of_work(runtime.engine) as session:
+        try:
+            pending = oidc.pending(
+                session, fields.get("request_id", ""), fields.get("csrf", ""), now
+            )
+            if fields.get("decision") != "approve":
+                return _redirect(
+                    oidc.refuse(
+                        session, pending, OidcError("access_denied", "the citizen did not allow it")
+                    )
+                )
+            return _redirect(oidc.approve(session, pending, now))
+        except OidcError as error:
+            return _error_page(error)
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(value).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return unquote(client_id), unquote(secret)
+
+
+def _oauth_error(error: OidcError) -> JSONResponse:
+    response = JSONResponse(
+        {"error": error.error, "error_description": error.detail}, status_code=error.status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="kyso"'
+    return response
+
+
+@router.post("/oidc/token", response_model=None, summary="OpenID Connect token endpoint")
+async def token(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items()}
+    now = utc_now()
+    try:
+        with unit_of_work(runtime.engine) as session:
+            client = oidc.client_for_token(
+                session,
+                basic=_basic(request),
+                form=fields,
+                endpoint=f"{runtime.urls.base}/oidc/token",
+                now=now,
+            )
+            grant = fields.get("grant_type")
+            if grant == "authorization_code":
+                issued = oidc.exchange_code(session, client, fields, now)
+            elif grant == "refresh_token":
+                issued = oidc.refresh(session, client, fields, now)
+            else:
+                raise OidcError("unsupported_grant_type", "authorization_code or refresh_token")
+    except OidcError as error:
+        return _oauth_error(error)
+    response = JSONResponse(issued)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+@router.get("/oidc/userinfo", response_model=None, summary="Claims about the signed-in citizen")
+@router.post("/oidc/userinfo", response_model=None, summary="Claims about the signed-in citizen")
+def userinfo(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+    try:
+        with Session(runtime.engine) as session:
+            claims = oidc.userinfo(session, _bearer(request), utc_now())
+    except OidcError as error:
+        response = _oauth_error(error)
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    return JSONResponse(claims, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/oidc/logout", response_model=None, summary="RP-initiated logout")
+def logout(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+    try:
+        with unit_of_work(runtime.engine) as session:
+            target = oidc.end_session(session, dict(request.query_params), utc_now())
+    except OidcError as error:
+        return _error_page(error)
+    if target:
+        return _redirect(target)
+    return _page(
+        "Đã đăng xuất / Signed out",
+        "<p>Bạn đã đăng xuất khỏi ứng dụng. / You are signed out of the application.</p>",
+    )
