@@ -14,7 +14,7 @@ from api.bootstrap import NoInstallation, open_runtime
 from api.database import unit_of_work
 from api.pki_services import build_pki_services
 from api.settings import Settings
-from api.verification_services import VerificationServices
+from api.verification_services import VerificationServices, http_fetchers
 from signing.trust import load_certificates
 from signing.verification import TOTAL_PASSED, VerificationSettings, verify_pdf
 
@@ -33,7 +33,7 @@ def _settings(
             "the roots given with --trust are trusted",
             err=True,
         )
-        return VerificationSettings(trust_roots=extra, online=bool(online))
+        return VerificationSettings(trust_roots=extra, online=bool(online), fetchers=http_fetchers)
     services = VerificationServices(runtime, build_pki_services(runtime))
     with unit_of_work(runtime.engine) as session:
         return services.settings(session, extra_roots=extra, online=online)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import aiohttp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.fetchers.api import FetcherBackend
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
@@ -22,7 +26,7 @@ from certs.revocation import DatabaseRevocationSource
 from signing.trust import anchor_certificates
 from signing.verification import VerificationSettings
 
-__all__ = ["VerificationServices"]
+__all__ = ["VerificationServices", "http_fetchers"]
 
 Revinfo = tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
 
@@ -30,6 +34,13 @@ Revinfo = tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
 _ANSWER_SECONDS = 60.0
 """How long an in-process answer of our CA is reused: well inside OCSP's own validity
 (``KYSO_OCSP_VALIDITY_MINUTES``, which relying parties may cache anyway)."""
+
+
+@asynccontextmanager
+async def http_fetchers() -> AsyncIterator[FetcherBackend]:
+    """pyHanko's aiohttp fetchers over one HTTP session, closed when the verification ends."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
+        yield AIOHttpFetcherBackend(session, per_request_timeout=10)
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,10 @@ class VerificationServices:
         roots = [self.root, *anchor_certificates(session), *extra_roots]
         allowed = self.runtime.settings.verify_online if online is None else online
         return VerificationSettings(
-            trust_roots=roots, online=allowed, local_revocation=self._our_revocation
+            trust_roots=roots,
+            online=allowed,
+            fetchers=http_fetchers,
+            local_revocation=self._our_revocation,
         )
 
     def _our_revocation(self, cert: asn1_x509.Certificate) -> Revinfo:

@@ -13,13 +13,13 @@ import asyncio
 import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import aiohttp
 from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -37,7 +37,7 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.fetchers.api import FetcherBackend
 
 from signing.annotation_rule import VERIFICATION_DIFF_POLICY
 from signing.verdict_words import say
@@ -79,6 +79,9 @@ class VerificationSettings:
     """Our root and the anchors an administrator added (and any given on the command line)."""
     online: bool = False
     """Fetch OCSP answers and CRLs of other CAs over the network."""
+    fetchers: Callable[[], AbstractAsyncContextManager[FetcherBackend]] | None = None
+    """Opens the network fetchers for one verification (the caller's HTTP client; without
+    it, online fetching is off)."""
     local_revocation: RevocationSupplier | None = None
     """Our own CA's records, for our certificates, when the document carries none."""
     now: datetime | None = None
@@ -190,17 +193,17 @@ def _short(exc: BaseException) -> str:
     return (str(exc) or type(exc).__name__).replace("0x0x", "0x")[:200]
 
 
-_FETCHERS: ContextVar[AIOHttpFetcherBackend | None] = ContextVar("kyso_fetchers", default=None)
-"""The HTTP fetchers of one verification that may go online (closed when it ends)."""
+_FETCHERS: ContextVar[FetcherBackend | None] = ContextVar("kyso_fetchers", default=None)
+"""The network fetchers of one verification that may go online (closed when it ends)."""
 
 
 async def _with_fetchers(
     stream: BinaryIO, settings: VerificationSettings, now: datetime, facts: dict[str, Any]
 ) -> list[SignatureReport]:
-    if not settings.online:
+    if not settings.online or settings.fetchers is None:
         return await _verify_stream(stream, settings, now, facts)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
-        token = _FETCHERS.set(AIOHttpFetcherBackend(session, per_request_timeout=10))
+    async with settings.fetchers() as backend:
+        token = _FETCHERS.set(backend)
         try:
             return await _verify_stream(stream, settings, now, facts)
         finally:
@@ -267,7 +270,7 @@ def _context(
 ) -> ValidationContext:
     kwargs: dict[str, Any] = {
         "trust_roots": list(settings.trust_roots),
-        "allow_fetching": settings.online,
+        "allow_fetching": settings.online and settings.fetchers is not None,
         "fetcher_backend": _FETCHERS.get() if settings.online else None,
         "revocation_mode": "hard-fail",
         "other_certs": certs,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from api.verification_services import http_fetchers
 from signing.verification import VerificationSettings, verify_pdf
 from tests.support.foreign_pki import NOW, ForeignPki
 from tests.support.pdfs import simple_pdf
@@ -48,7 +49,10 @@ def test_another_cas_revocation_is_fetched_online_only_when_allowed(
         documents[name].write_bytes(pki.sign(simple_pdf(), signer))
     offline = verify_pdf(documents["good"], VerificationSettings([pki.root.asn1], online=False))
     assert offline.indication == "INDETERMINATE"
-    online = verify_pdf(documents["good"], VerificationSettings([pki.root.asn1], online=True))
+    online = verify_pdf(
+        documents["good"],
+        VerificationSettings([pki.root.asn1], online=True, fetchers=http_fetchers),
+    )
     assert online.indication == "TOTAL_PASSED", online.reasons
     assert online.signatures[0].revocation == {
         "status": "good",
@@ -56,6 +60,8 @@ def test_another_cas_revocation_is_fetched_online_only_when_allowed(
         "revoked_at": None,
         "reason": None,
     }
-    revoked = verify_pdf(documents["bad"], VerificationSettings([pki.root.asn1], online=True))
+    revoked = verify_pdf(
+        documents["bad"], VerificationSettings([pki.root.asn1], online=True, fetchers=http_fetchers)
+    )
     assert (revoked.indication, revoked.subindication) == ("INDETERMINATE", "REVOKED_NO_POE")
     assert revoked.signatures[0].revocation["status"] == "revoked"
