@@ -17,6 +17,7 @@ __all__ = [
     "LevelTooLow",
     "NotFound",
     "OidcError",
+    "OidcReplay",
     "OtpRequired",
     "PinAttemptsBusy",
     "StepUpRequired",
@@ -166,3 +167,9 @@ class StepUpRequired(IdentityError):
     """The client asked for more assurance than a password gives: the one-time code too."""
 
     code = "oidc.step_up_required"
+
+
+class OidcReplay(OidcError):
+    """A code or refresh token presented again: what it gave is revoked, and that is kept."""
+
+    commits_work = True

@@ -285,6 +285,9 @@ class OidcAuthRequest(SQLModel, table=True):
     code_challenge: str | None = Field(default=None, max_length=128)
     acr_required: str | None = Field(default=None, max_length=40)
     csrf: str = Field(max_length=64)
+    browser_hash: str = Field(default="", max_length=64)
+    """SHA-256 of the secret in the browser's cookie: only that browser may sign in and
+    consent on this request."""
     user_id: str | None = Field(default=None, max_length=36)
     amr: str = Field(default="[]", max_length=40)
     auth_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
@@ -320,6 +323,8 @@ class OidcToken(SQLModel, table=True):
 
     token_hash: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=12)
+    family: str = Field(default="", index=True, max_length=36)
+    """Tokens descending from one authorization code; a reused refresh token ends them all."""
     client_id: str = Field(index=True, max_length=64)
     user_id: str | None = Field(default=None, index=True, max_length=36)
     scope: str = Field(default="", max_length=300)

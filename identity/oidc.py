@@ -8,7 +8,9 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 from sqlmodel import Session, col, select
 
 from identity.audit import record_audit
-from identity.errors import OidcError, StepUpRequired
+from identity.errors import OidcError, OidcReplay, StepUpRequired
 from identity.models import OidcAuthRequest, OidcClient, OidcCode, OidcToken, User
 from identity.tokens import TokenSigner, epoch, verify_client_assertion, verify_own_jwt
 
@@ -27,7 +29,9 @@ __all__ = [
     "SCOPES",
     "OidcProvider",
     "acr_of",
+    "browser_secret_hash",
     "register_client",
+    "with_query",
 ]
 
 SCOPES = ("openid", "profile", "email", "phone", "cccd", "offline_access")
@@ -40,10 +44,24 @@ ACCESS_TTL = timedelta(minutes=10)
 REFRESH_TTL = timedelta(days=30)
 ID_TOKEN_TTL = timedelta(minutes=10)
 ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+_PKCE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+_TEXT_LIMIT = 500
 
 
 def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+
+
+def browser_secret_hash(secret: str) -> str:
+    return _hash(secret)
+
+
+def _plain(params: Mapping[str, str], name: str) -> str | None:
+    """An optional parameter, refused when absurd (too long, control characters)."""
+    value = params.get(name)
+    if value is not None and (len(value) > _TEXT_LIMIT or any(ord(c) < 32 for c in value)):
+        raise OidcError("invalid_request", f"{name} is too long or has control characters")
+    return value
 
 
 def acr_of(user: User, amr: list[str]) -> str:
@@ -88,6 +106,12 @@ def register_client(
             "invalid_request", "a client needs a name and a redirect URI", redirect=False
         )
     uris = [_check_redirect(u) for u in redirect_uris]
+    if len({urlsplit(u).hostname for u in uris}) != 1:
+        raise OidcError(
+            "invalid_request",
+            "all redirect URIs of a client share one host (its pairwise sector)",
+            redirect=False,
+        )
     unknown = set(scopes) - set(SCOPES)
     if unknown or "openid" not in scopes:
         raise OidcError(
@@ -97,6 +121,8 @@ def register_client(
         )
     if id_token_alg not in ("ES256", "RS256"):
         raise OidcError("invalid_request", "ID tokens are ES256 or RS256", redirect=False)
+    if jwks is not None and not (isinstance(jwks.get("keys"), list) and jwks["keys"]):
+        raise OidcError("invalid_request", 'jwks is a JWK set: {"keys": [...]}', redirect=False)
     secret = None if public or jwks else secrets.token_urlsafe(32)
     client = OidcClient(
         id=f"kyso-{secrets.token_hex(8)}",
@@ -134,8 +160,11 @@ class OidcProvider:
 
     # --- the authorization request ---------------------------------------------------------
 
-    def begin(self, session: Session, params: Mapping[str, str], now: datetime) -> OidcAuthRequest:
-        """Check an authorization request and keep it while the citizen signs in."""
+    def begin(
+        self, session: Session, params: Mapping[str, str], now: datetime, *, browser: str
+    ) -> OidcAuthRequest:
+        """Check an authorization request and keep it, bound to the browser that made it,
+        while the citizen signs in."""
         client = session.get(OidcClient, params.get("client_id", ""))
         if client is None:
             raise OidcError(
@@ -153,13 +182,19 @@ class OidcProvider:
         scopes = params.get("scope", "").split()
         if "openid" not in scopes or not set(scopes) <= set(client.scopes.split()):
             raise OidcError("invalid_scope", f"this application may ask for: {client.scopes}")
+        if "none" in params.get("prompt", "").split():
+            raise OidcError(
+                "login_required", "kyso keeps no sign-in session: the citizen must sign in"
+            )
+        if "request" in params or "request_uri" in params:
+            raise OidcError("request_not_supported", "request objects are not supported")
         challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
+        if challenge is not None and not _PKCE.fullmatch(challenge):
+            raise OidcError("invalid_request", "code_challenge is 43 to 128 URL-safe characters")
         if challenge is not None and method != "S256":
             raise OidcError("invalid_request", "PKCE needs code_challenge_method=S256")
         if challenge is None and client.public:
             raise OidcError("invalid_request", "public clients must use PKCE (S256)")
-        if challenge is not None and not 43 <= len(challenge) <= 128:
-            raise OidcError("invalid_request", "code_challenge has the wrong length")
         required = None
         for value in params.get("acr_values", "").split():
             if value not in ACR_VALUES:
@@ -170,11 +205,12 @@ class OidcProvider:
             client_id=client.id,
             redirect_uri=redirect_uri,
             scope=" ".join(scopes),
-            state=params.get("state"),
-            nonce=params.get("nonce"),
+            state=_plain(params, "state"),
+            nonce=_plain(params, "nonce"),
             code_challenge=challenge,
             acr_required=required,
             csrf=secrets.token_urlsafe(24),
+            browser_hash=_hash(browser),
             created_at=now,
             expires_at=now + REQUEST_TTL,
         )
@@ -183,10 +219,21 @@ class OidcProvider:
         return request
 
     def pending(
-        self, session: Session, request_id: str, csrf: str, now: datetime
+        self, session: Session, request_id: str, csrf: str, now: datetime, *, browser: str
     ) -> OidcAuthRequest:
-        request = session.get(OidcAuthRequest, request_id, with_for_update=True)
-        if request is None or not hmac.compare_digest(request.csrf, csrf):
+        """The request a form posts to, only from the browser that began it and with the
+        form's current token."""
+        try:
+            uuid.UUID(request_id)
+        except ValueError:
+            request = None
+        else:
+            request = session.get(OidcAuthRequest, request_id, with_for_update=True)
+        if (
+            request is None
+            or not hmac.compare_digest(request.csrf.encode(), csrf.encode("utf-8", "replace"))
+            or not hmac.compare_digest(request.browser_hash, _hash(browser))
+        ):
             raise OidcError(
                 "invalid_request",
                 "this sign-in form is not valid any more: start again from the application",
@@ -201,7 +248,14 @@ class OidcProvider:
     def signed_in(
         self, session: Session, request: OidcAuthRequest, user: User, amr: list[str], now: datetime
     ) -> None:
-        """The citizen proved who they are; their level must meet the one asked for."""
+        """The citizen proved who they are; their level must meet the one asked for. The
+        form token changes, so that only the consent page just shown can approve."""
+        if request.user_id is not None:
+            raise OidcError(
+                "invalid_request",
+                "someone already signed in on this request: start again",
+                redirect=False,
+            )
         required = request.acr_required
         if required is not None:
             if user.identity_level < 2 and required != ACR_VALUES[0]:
@@ -217,6 +271,7 @@ class OidcProvider:
                     )
                 raise StepUpRequired("this service also needs your one-time code")
         request.user_id, request.amr, request.auth_time = user.id, json.dumps(amr), now
+        request.csrf = secrets.token_urlsafe(24)
         session.add(request)
 
     def approve(self, session: Session, request: OidcAuthRequest, now: datetime) -> str:
@@ -253,12 +308,12 @@ class OidcProvider:
             amr=amr,
             acr=acr_of(user, amr),
         )
-        return _with_query(request.redirect_uri, code=code, state=request.state)
+        return with_query(request.redirect_uri, code=code, state=request.state)
 
     def refuse(self, session: Session, request: OidcAuthRequest, error: OidcError) -> str:
         """The redirect URI carrying the error (and the state)."""
         session.delete(request)
-        return _with_query(
+        return with_query(
             request.redirect_uri,
             error=error.error,
             error_description=error.detail,
@@ -327,12 +382,16 @@ class OidcProvider:
             raise OidcError("invalid_grant", "unknown authorization code")
         if code.used_at is not None:
             self._revoke(session, client.id, code.user_id, now)  # a replayed code: end it all
-            raise OidcError("invalid_grant", "this authorization code was used already")
+            raise OidcReplay("invalid_grant", "this authorization code was used already")
         if code.expires_at <= now:
             raise OidcError("invalid_grant", "this authorization code has expired")
         if form.get("redirect_uri") != code.redirect_uri:
             raise OidcError("invalid_grant", "redirect_uri differs from the authorization request")
         verifier = form.get("code_verifier")
+        if verifier is not None and not _PKCE.fullmatch(verifier):
+            raise OidcError("invalid_grant", "code_verifier is 43 to 128 URL-safe characters")
+        if code.code_challenge is None and verifier is not None:
+            raise OidcError("invalid_grant", "no PKCE challenge was made for this code")
         if code.code_challenge is not None:
             digest = base64.urlsafe_b64encode(hashlib.sha256((verifier or "").encode()).digest())
             if not verifier or not hmac.compare_digest(
@@ -352,6 +411,7 @@ class OidcProvider:
             amr=json.loads(code.amr),
             auth_time=code.auth_time,
             nonce=code.nonce,
+            family=str(uuid.uuid4()),
             now=now,
         )
 
@@ -361,8 +421,17 @@ class OidcProvider:
         row = session.get(OidcToken, _hash(form.get("refresh_token", "")), with_for_update=True)
         if row is None or row.kind != "refresh" or row.client_id != client.id:
             raise OidcError("invalid_grant", "unknown refresh token")
-        if row.revoked_at is not None or row.expires_at <= now:
-            raise OidcError("invalid_grant", "this refresh token is no longer valid")
+        if row.revoked_at is not None:  # reused: someone else may hold its successor
+            for other in session.exec(
+                select(OidcToken).where(
+                    OidcToken.family == row.family, col(OidcToken.revoked_at).is_(None)
+                )
+            ):
+                other.revoked_at = now
+                session.add(other)
+            raise OidcReplay("invalid_grant", "this refresh token was used already")
+        if row.expires_at <= now:
+            raise OidcError("invalid_grant", "this refresh token has expired")
         user = session.get(User, row.user_id)
         if user is None or user.disabled:
             raise OidcError("invalid_grant", "the account is closed")
@@ -374,10 +443,11 @@ class OidcProvider:
             client,
             user,
             scope=row.scope,
-            acr=row.acr,
+            acr=acr_of(user, json.loads(row.amr)),
             amr=json.loads(row.amr),
             auth_time=row.auth_time,
             nonce=None,
+            family=row.family,
             now=now,
         )
 
@@ -392,17 +462,20 @@ class OidcProvider:
         amr: list[str],
         auth_time: datetime,
         nonce: str | None,
+        family: str,
         now: datetime,
     ) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        for token, kind, lifetime in (
-            (access, "access", ACCESS_TTL),
-            (refresh, "refresh", REFRESH_TTL),
-        ):
+        issued = [(access, "access", ACCESS_TTL)]
+        offline = "offline_access" in scope.split()
+        if offline:  # a refresh token only when the citizen allowed staying signed in
+            issued.append((refresh, "refresh", REFRESH_TTL))
+        for token, kind, lifetime in issued:
             session.add(
                 OidcToken(
                     token_hash=_hash(token),
                     kind=kind,
+                    family=family,
                     client_id=client.id,
                     user_id=user.id,
                     scope=scope,
@@ -428,14 +501,16 @@ class OidcProvider:
             claims["nonce"] = nonce
         id_token = self.tokens.sign_claims(session, claims, algorithm=client.id_token_alg, now=now)
         session.flush()
-        return {
+        answer: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": int(ACCESS_TTL.total_seconds()),
-            "refresh_token": refresh,
             "id_token": id_token,
             "scope": scope,
         }
+        if offline:
+            answer["refresh_token"] = refresh
+        return answer
 
     def subject(self, client: OidcClient, user_id: str) -> str:
         """Pairwise: the same citizen has another ``sub`` at every sector."""
@@ -499,7 +574,7 @@ class OidcProvider:
         )
         target = params.get("post_logout_redirect_uri")
         if target and target in json.loads(client.redirect_uris):
-            return _with_query(target, state=params.get("state"))
+            return with_query(target, state=params.get("state"))
         return None
 
     def _revoke(self, session: Session, client_id: str, user_id: str, now: datetime) -> None:
@@ -514,6 +589,7 @@ class OidcProvider:
             session.add(row)
 
 
-def _with_query(uri: str, **values: str | None) -> str:
+def with_query(uri: str, **values: str | None) -> str:
+    """``uri`` with these query parameters added (to any it has)."""
     query = urlencode({k: v for k, v in values.items() if v is not None})
     return f"{uri}{'&' if urlsplit(uri).query else '?'}{query}"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import html
-from collections.abc import Mapping
+import secrets
 from typing import Annotated, Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from api.deps import IdentityDep, RuntimeDep, utc_now
 from api.identity_services import IdentityServices
 from identity.errors import AuthenticationFailed, OidcError, OtpRequired, StepUpRequired, Throttled
 from identity.models import OidcAuthRequest, OidcClient
-from identity.oidc import ACR_VALUES, SCOPES, OidcProvider
+from identity.oidc import ACR_VALUES, REQUEST_TTL, SCOPES, OidcProvider, with_query
 
 __all__ = ["router"]
 
@@ -49,6 +49,8 @@ def provider(request: Request) -> OidcProvider:
 
 
 ProviderDep = Annotated[OidcProvider, Depends(provider)]
+FormText = Annotated[str, Form(max_length=8192)]
+OptionalFormText = Annotated[str | None, Form(max_length=8192)]
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
@@ -89,6 +91,8 @@ def discovery(runtime: RuntimeDep) -> dict[str, Any]:
         "ui_locales_supported": ["vi", "en"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "response_modes_supported": ["query"],
     }
 
 
@@ -182,40 +186,72 @@ def _redirect(url: str) -> RedirectResponse:
 
 @router.get("/oidc/authorize", response_model=None, summary="OpenID Connect authorization")
 def authorize(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+    """The sign-in page; a cookie binds the request to this browser (SameSite=Lax: a form
+    posted from another site cannot use it)."""
     now = utc_now()
+    browser = secrets.token_urlsafe(24)
     try:
         with unit_of_work(runtime.engine) as session:
-            pending = oidc.begin(session, dict(request.query_params), now)
+            pending = oidc.begin(session, dict(request.query_params), now, browser=browser)
             client = session.get(OidcClient, pending.client_id)
             assert client is not None
-            return _login_form(pending, client)
+            page = _login_form(pending, client)
     except OidcError as error:
         if not error.redirect:
             return _error_page(error)
         params = request.query_params
-        query = {
-            "error": error.error,
-            "error_description": error.detail,
-            "state": params.get("state"),
-        }
-        return _redirect(params["redirect_uri"] + "?" + _encode(query))
+        return _redirect(
+            with_query(
+                params["redirect_uri"],
+                error=error.error,
+                error_description=error.detail,
+                state=params.get("state"),
+            )
+        )
+    page.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=int(REQUEST_TTL.total_seconds()),
+        path="/oidc",
+        httponly=True,
+        samesite="lax",
+        secure=runtime.urls.base.startswith("https://"),
+    )
+    return page
 
 
-def _encode(values: Mapping[str, str | None]) -> str:
-    return urlencode({k: v for k, v in values.items() if v is not None})
+BROWSER_COOKIE = "kyso_oidc_browser"
 
 
 @router.post("/oidc/login", response_model=None, summary="The sign-in form of an authorization")
-async def login(
-    request: Request, runtime: RuntimeDep, identity: IdentityDep, oidc: ProviderDep
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    identity: IdentityDep,
+    oidc: ProviderDep,
+    request_id: FormText = "",
+    csrf: FormText = "",
+    email: FormText = "",
+    password: FormText = "",
+    otp: FormText = "",
 ) -> Response:
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
+    """Sync: the password hash and the database run in the thread pool, not on the loop."""
+    fields = {
+        "request_id": request_id,
+        "csrf": csrf,
+        "email": email,
+        "password": password,
+        "otp": otp,
+    }
     now = utc_now()
     with unit_of_work(runtime.engine) as session:
         try:
             pending = oidc.pending(
-                session, fields.get("request_id", ""), fields.get("csrf", ""), now
+                session,
+                fields.get("request_id", ""),
+                fields.get("csrf", ""),
+                now,
+                browser=request.cookies.get(BROWSER_COOKIE, ""),
             )
         except OidcError as error:
             return _error_page(error)
@@ -246,19 +282,31 @@ async def login(
             session.commit()  # the failure counts
             return _login_form(pending, client, message=exc.detail, ask_otp=bool(fields.get("otp")))
         except OidcError as error:
+            if not error.redirect:
+                return _error_page(error)
             return _redirect(oidc.refuse(session, pending, error))
         return _consent_form(pending, client)
 
 
 @router.post("/oidc/consent", response_model=None, summary="The consent form of an authorization")
-async def consent(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
+def consent(
+    request: Request,
+    runtime: RuntimeDep,
+    oidc: ProviderDep,
+    request_id: FormText = "",
+    csrf: FormText = "",
+    decision: FormText = "",
+) -> Response:
+    fields = {"request_id": request_id, "csrf": csrf, "decision": decision}
     now = utc_now()
     with unit_of_work(runtime.engine) as session:
         try:
             pending = oidc.pending(
-                session, fields.get("request_id", ""), fields.get("csrf", ""), now
+                session,
+                fields.get("request_id", ""),
+                fields.get("csrf", ""),
+                now,
+                browser=request.cookies.get(BROWSER_COOKIE, ""),
             )
             if fields.get("decision") != "approve":
                 return _redirect(
@@ -294,9 +342,30 @@ def _oauth_error(error: OidcError) -> JSONResponse:
 
 
 @router.post("/oidc/token", response_model=None, summary="OpenID Connect token endpoint")
-async def token(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
+def token(
+    request: Request,
+    runtime: RuntimeDep,
+    oidc: ProviderDep,
+    grant_type: FormText = "",
+    code: FormText = "",
+    redirect_uri: FormText = "",
+    code_verifier: OptionalFormText = None,
+    refresh_token: FormText = "",
+    client_id: FormText = "",
+    client_assertion_type: FormText = "",
+    client_assertion: FormText = "",
+) -> Response:
+    fields: dict[str, str] = {
+        "grant_type": grant_type,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "refresh_token": refresh_token,
+        "client_id": client_id,
+        "client_assertion_type": client_assertion_type,
+        "client_assertion": client_assertion,
+    }
+    if code_verifier is not None:
+        fields["code_verifier"] = code_verifier
     now = utc_now()
     try:
         with unit_of_work(runtime.engine) as session:
@@ -340,10 +409,25 @@ def userinfo(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Respon
 
 
 @router.get("/oidc/logout", response_model=None, summary="RP-initiated logout")
-def logout(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+@router.post("/oidc/logout", response_model=None, summary="RP-initiated logout")
+def logout(
+    request: Request,
+    runtime: RuntimeDep,
+    oidc: ProviderDep,
+    id_token_hint: OptionalFormText = None,
+    post_logout_redirect_uri: OptionalFormText = None,
+    state: OptionalFormText = None,
+) -> Response:
+    params = dict(request.query_params)
+    posted = {
+        "id_token_hint": id_token_hint,
+        "post_logout_redirect_uri": post_logout_redirect_uri,
+        "state": state,
+    }
+    params |= {k: v for k, v in posted.items() if v is not None}
     try:
         with unit_of_work(runtime.engine) as session:
-            target = oidc.end_session(session, dict(request.query_params), utc_now())
+            target = oidc.end_session(session, params, utc_now())
     except OidcError as error:
         return _error_page(error)
     if target:

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("code_challenge", sa.String(length=128), nullable=True),
         sa.Column("acr_required", sa.String(length=40), nullable=True),
         sa.Column("csrf", sa.String(length=64), nullable=False),
+        sa.Column("browser_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=True),
         sa.Column("amr", sa.String(length=40), nullable=False),
         sa.Column("auth_time", sa.DateTime(timezone=True), nullable=True),
@@ -70,6 +71,7 @@ def upgrade() -> None:
         "oidc_token",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("family", sa.String(length=36), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=True),
         sa.Column("scope", sa.String(length=300), nullable=False),
@@ -83,12 +85,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("oidc_token", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_oidc_token_client_id"), ["client_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oidc_token_family"), ["family"], unique=False)
         batch_op.create_index(batch_op.f("ix_oidc_token_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("oidc_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oidc_token_user_id"))
+        batch_op.drop_index(batch_op.f("ix_oidc_token_family"))
         batch_op.drop_index(batch_op.f("ix_oidc_token_client_id"))
 
     op.drop_table("oidc_token")

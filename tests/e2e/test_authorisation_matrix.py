@@ -69,6 +69,7 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("GET", "/oidc/userinfo"): ((ANYONE,), None, False),
     ("POST", "/oidc/userinfo"): ((ANYONE,), None, False),
     ("GET", "/oidc/logout"): ((ANYONE,), None, False),
+    ("POST", "/oidc/logout"): ((ANYONE,), None, False),
     ("POST", "/v1/admin/oidc-clients"): ((ADMIN,), {"name": "", "redirect_uris": []}, False),
     ("POST", "/csc/v1/info"): ((ANYONE,), {}, False),
     ("POST", "/csc/v2/info"): ((ANYONE,), {}, False),

@@ -101,12 +101,12 @@ def _browser_login(url: str, citizen: Account, totp: pyotp.TOTP | None) -> httpx
 def test_authlib_runs_the_whole_code_flow_with_pkce_totp_consent_and_refresh(
     server: KysoServer,
 ) -> None:
-    portal = _portal(server)
+    portal = _portal(server, scopes="openid profile email cccd offline_access")
     citizen, totp = _citizen_with_totp(server)
     rp = OAuth2Client(
         portal.client_id,
         portal.client_secret,
-        scope="openid profile cccd",
+        scope="openid profile cccd offline_access",
         redirect_uri=PORTAL,
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",
@@ -302,3 +302,124 @@ def test_a_level_one_citizen_asked_for_level_two_is_refused_back_to_the_portal(
     assert back.status_code == 303
     assert back.headers["location"].startswith(f"{PORTAL}?error=access_denied")
     assert f"state={state}" in back.headers["location"]
+
+
+def _begin(portal: Portal, browser: httpx.Client, **extra: str) -> httpx.Response:
+    params = {
+        "client_id": portal.client_id,
+        "redirect_uri": PORTAL,
+        "response_type": "code",
+        "scope": "openid",
+        "state": "s",
+        **extra,
+    }
+    return browser.get(portal.discovery["authorization_endpoint"], params=params)
+
+
+def test_a_sign_in_form_works_only_in_the_browser_that_began_it(server: KysoServer) -> None:
+    portal = _portal(server, scopes="openid")
+    victim, _ = _citizen_with_totp(server, enrol=False)
+    attacker = httpx.Client(follow_redirects=False, timeout=30)
+    fields = _form_fields(_begin(portal, attacker).text)  # read server-side by an attacker
+    victims_browser = httpx.Client(follow_redirects=False, timeout=30)  # no cookie of that request
+    forged = victims_browser.post(
+        f"{server.url}/oidc/login",
+        data={**fields, "email": victim.email, "password": victim.password},
+    )
+    assert forged.status_code == 400, "a form posted from another browser was accepted"
+    signed = attacker.post(
+        f"{server.url}/oidc/login",
+        data={**fields, "email": victim.email, "password": victim.password},
+    )
+    again = attacker.post(
+        f"{server.url}/oidc/login",
+        data={**fields, "email": victim.email, "password": victim.password},
+    )
+    assert signed.status_code == 200
+    assert again.status_code == 400, "a second sign-in on the same request was accepted"
+    stale = attacker.post(f"{server.url}/oidc/consent", data={**fields, "decision": "approve"})
+    assert stale.status_code == 400, "the sign-in form's token approved the consent"
+
+
+def test_replays_revoke_and_refresh_tokens_need_offline_access(server: KysoServer) -> None:
+    portal = _portal(server, scopes="openid offline_access")
+    citizen, _ = _citizen_with_totp(server, enrol=False)
+    auth = (portal.client_id, portal.client_secret or "")
+    endpoint = portal.discovery["token_endpoint"]
+
+    def code_for(scope: str, verifier: str | None) -> str:
+        rp = OAuth2Client(
+            portal.client_id,
+            portal.client_secret,
+            scope=scope,
+            redirect_uri=PORTAL,
+            code_challenge_method="S256" if verifier else None,
+        )
+        url, _ = rp.create_authorization_url(
+            portal.discovery["authorization_endpoint"], code_verifier=verifier
+        )
+        location = _browser_login(url, citizen, None).headers["location"]
+        return location.split("code=")[1].split("&")[0]
+
+    without = httpx.post(
+        endpoint,
+        auth=auth,
+        data={
+            "grant_type": "authorization_code",
+            "code": code_for("openid", None),
+            "redirect_uri": PORTAL,
+        },
+    ).json()
+    assert "refresh_token" not in without, "a refresh token without offline_access"
+    downgrade = httpx.post(
+        endpoint,
+        auth=auth,
+        data={
+            "grant_type": "authorization_code",
+            "code": code_for("openid", None),
+            "redirect_uri": PORTAL,
+            "code_verifier": generate_token(48),
+        },
+    )
+    assert (downgrade.status_code, downgrade.json()["error"]) == (400, "invalid_grant")
+    verifier = generate_token(48)
+    code = code_for("openid offline_access", verifier)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": PORTAL,
+        "code_verifier": verifier,
+    }
+    first = httpx.post(endpoint, auth=auth, data=form).json()
+    replay = httpx.post(endpoint, auth=auth, data=form)
+    assert replay.json()["error"] == "invalid_grant"
+    userinfo = portal.discovery["userinfo_endpoint"]
+    dead = httpx.get(userinfo, headers={"Authorization": f"Bearer {first['access_token']}"})
+    assert dead.status_code == 401, "a replayed code left its tokens alive"
+    verifier = generate_token(48)
+    tokens = httpx.post(
+        endpoint,
+        auth=auth,
+        data={
+            **form,
+            "code": code_for("openid offline_access", verifier),
+            "code_verifier": verifier,
+        },
+    ).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    successor = httpx.post(endpoint, auth=auth, data=refresh).json()
+    stolen = httpx.post(endpoint, auth=auth, data=refresh)
+    assert stolen.json()["error"] == "invalid_grant"
+    after = httpx.post(
+        endpoint,
+        auth=auth,
+        data={"grant_type": "refresh_token", "refresh_token": successor["refresh_token"]},
+    )
+    assert after.json()["error"] == "invalid_grant", "reuse did not end the token's family"
+
+
+def test_prompt_none_goes_back_with_login_required(server: KysoServer) -> None:
+    portal = _portal(server, scopes="openid")
+    answer = _begin(portal, httpx.Client(follow_redirects=False), prompt="none")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(f"{PORTAL}?error=login_required")

@@ -59,6 +59,7 @@ def _code(
             "state": "s",
         },
         NOW,
+        browser="b",
     )
     provider.signed_in(session, request, user, ["pwd"], NOW)
     location = provider.approve(session, request, NOW)
@@ -139,6 +140,7 @@ def test_levels_of_assurance_are_met_stepped_up_or_refused(
             "acr_values": asked,
         },
         NOW,
+        browser="b",
     )
     if outcome is None:
         provider.signed_in(session, request, user, amr, NOW)
@@ -150,3 +152,18 @@ def test_levels_of_assurance_are_met_stepped_up_or_refused(
         with pytest.raises(OidcError) as refused:
             provider.signed_in(session, request, user, amr, NOW)
         assert refused.value.error == outcome
+
+
+def test_a_client_spans_one_host_so_it_cannot_borrow_another_portals_subjects(
+    session: Session,
+) -> None:
+    with pytest.raises(OidcError, match="share one host"):
+        register_client(
+            session,
+            name="Hai mặt",
+            public=False,
+            scopes=["openid"],
+            now=NOW,
+            actor="t",
+            redirect_uris=["https://dvc.example.vn/cb", "https://evil.example/cb"],
+        )
