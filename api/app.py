@@ -37,6 +37,7 @@ from api.signing_services import build_signing_services
 from api.verification_cli import quiet_pyhanko
 from api.verification_services import VerificationServices
 from billing.charges import charge_fee_of, subscribed_accounts
+from identity.oidc import purge_expired as purge_oidc_rows
 from signing.records import purge_expired
 from signing.storage import DocumentStore
 
@@ -76,10 +77,16 @@ def charge_fees(runtime: Runtime) -> int:
     return charged
 
 
+def purge_oidc(runtime: Runtime) -> int:
+    """Expired OpenID Connect requests, codes and tokens."""
+    with unit_of_work(runtime.engine) as session:
+        return purge_oidc_rows(session, datetime.now(UTC))
+
+
 async def _housekeeping(runtime: Runtime) -> None:
     """Every few minutes: fresh CRLs before nextUpdate, the retention purge, monthly fees."""
     while True:
-        for job in (refresh_crls, purge_documents, charge_fees):
+        for job in (refresh_crls, purge_documents, charge_fees, purge_oidc):
             try:
                 await asyncio.to_thread(job, runtime)
             except Exception:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from identity.errors import OidcError, StepUpRequired
 from identity.models import User
-from identity.oidc import OidcProvider, register_client
+from identity.oidc import OidcProvider, purge_expired, register_client
 from identity.tokens import TokenPolicy, TokenSigner
 from tests.identity.conftest import Services
 
@@ -167,3 +167,14 @@ def test_a_client_spans_one_host_so_it_cannot_borrow_another_portals_subjects(
             actor="t",
             redirect_uris=["https://dvc.example.vn/cb", "https://evil.example/cb"],
         )
+
+
+def test_expired_protocol_rows_are_purged_a_day_later(
+    session: Session, provider: OidcProvider, make_citizen: Callable[..., User]
+) -> None:
+    user = make_citizen()
+    code, client = _code(session, provider, user)
+    form = {"code": code, "redirect_uri": "https://dvc.example.vn/cb", "code_verifier": VERIFIER}
+    provider.exchange_code(session, client, form, NOW)  # type: ignore[arg-type]
+    assert purge_expired(session, NOW + timedelta(hours=1)) == 0
+    assert purge_expired(session, NOW + timedelta(days=2)) >= 2  # the code and the token
