@@ -181,7 +181,9 @@ class OidcProvider:
         if params.get("response_type") != "code":
             raise OidcError("unsupported_response_type", "only response_type=code is supported")
         scopes = params.get("scope", "").split()
-        if "openid" not in scopes or not set(scopes) <= set(client.scopes.split()):
+        if "openid" not in scopes:
+            raise OidcError("invalid_scope", "scope must include openid")
+        if not set(scopes) <= set(client.scopes.split()):
             raise OidcError("invalid_scope", f"this application may ask for: {client.scopes}")
         if "none" in params.get("prompt", "").split():
             raise OidcError(
@@ -368,7 +370,13 @@ class OidcProvider:
             return client
         client = session.get(OidcClient, form.get("client_id", ""))
         if client is None or not client.public:
-            raise OidcError("invalid_client", "client authentication failed", status=401)
+            raise OidcError(
+                "invalid_client",
+                "client authentication failed: use HTTP Basic "
+                "(client_secret_basic) or private_key_jwt; only "
+                "public clients send client_id alone",
+                status=401,
+            )
         return client
 
     def _client_jwks(self, session: Session, client_id: str) -> dict[str, Any] | None:
@@ -393,6 +401,8 @@ class OidcProvider:
             raise OidcError("invalid_grant", "code_verifier is 43 to 128 URL-safe characters")
         if code.code_challenge is None and verifier is not None:
             raise OidcError("invalid_grant", "no PKCE challenge was made for this code")
+        if code.code_challenge is not None and verifier is None:
+            raise OidcError("invalid_grant", "code_verifier is missing (PKCE was used)")
         if code.code_challenge is not None:
             digest = base64.urlsafe_b64encode(hashlib.sha256((verifier or "").encode()).digest())
             if not verifier or not hmac.compare_digest(
@@ -430,7 +440,11 @@ class OidcProvider:
             ):
                 other.revoked_at = now
                 session.add(other)
-            raise OidcReplay("invalid_grant", "this refresh token was used already")
+            raise OidcReplay(
+                "invalid_grant",
+                "this refresh token was used already or revoked "
+                "(reusing one ends every token of the sign-in)",
+            )
         if row.expires_at <= now:
             raise OidcError("invalid_grant", "this refresh token has expired")
         user = session.get(User, row.user_id)
@@ -593,6 +607,8 @@ class OidcProvider:
 def with_query(uri: str, **values: str | None) -> str:
     """``uri`` with these query parameters added (to any it has)."""
     query = urlencode({k: v for k, v in values.items() if v is not None})
+    if not query:
+        return uri
     return f"{uri}{'&' if urlsplit(uri).query else '?'}{query}"
 
 

@@ -27,7 +27,8 @@ from api.database import unit_of_work
 from api.deps import IdentityDep, RuntimeDep, authenticate, get_runtime, utc_now
 from api.identity_services import IdentityServices
 from api.payers import lock_payer
-from billing.charges import charge
+from billing.accounts import locked_account
+from billing.charges import available_funds, charge, quote, refuse_unless_covered
 from billing.errors import BillingError, InsufficientFunds
 from certs.keys import KeyAlgorithm
 from identity.audit import record_audit
@@ -90,6 +91,15 @@ def _csc_or(fallback: Any) -> Any:
         if not request.url.path.startswith("/csc/"):
             return await fallback(request, exc)
         status = getattr(exc, "status_code", 400)
+        if status in (404, 405):
+            return JSONResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "no such CSC method (POST /csc/v1/... or "
+                    "/csc/v2/..., see info)",
+                },
+                status_code=status,
+            )
         if isinstance(exc, RequestValidationError) or status in (400, 422):
             return JSONResponse(
                 {"error": "invalid_request", "error_description": "the body must be a JSON object"},
@@ -463,6 +473,11 @@ def _sign_hash(
             user = session.get(User, caller.user.id)
             assert user is not None
             payer = lock_payer(session, user, now)  # the account first, then the credential
+            account = locked_account(session, payer.account_id)
+            one = quote(session, account, "signature.hash", purpose=None, now=now)
+            refuse_unless_covered(
+                one.amount * len(digests), available_funds(session, account, now), account
+            )  # the whole batch, before any signing
             _own_credential(session, user, credential_id)
             credential = identity.credentials.get_own(session, user, credential_id)  # locked
             if credential.status != CredentialStatus.ACTIVE.value:

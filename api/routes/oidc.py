@@ -27,7 +27,10 @@ router = APIRouter(tags=["openid connect"])
 
 SCOPE_WORDS = {
     "openid": ("Mã định danh riêng cho ứng dụng này", "An identifier for this application"),
-    "profile": ("Họ tên, ngày sinh, giới tính", "Your name, date of birth, gender"),
+    "profile": (
+        "Họ tên, ngày sinh, giới tính, mức định danh",
+        "Your name, date of birth, gender, identity level",
+    ),
     "email": ("Địa chỉ thư điện tử", "Your e-mail address"),
     "phone": ("Số điện thoại", "Your phone number"),
     "cccd": ("SỐ CĂN CƯỚC CÔNG DÂN (CCCD) của bạn", "YOUR CITIZEN ID NUMBER (CCCD)"),
@@ -132,9 +135,11 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _error_page(error: OidcError) -> HTMLResponse:
+def _error_page(
+    error: OidcError, title: str = "Không thể đăng nhập / Cannot sign in"
+) -> HTMLResponse:
     return _page(
-        "Không thể đăng nhập / Cannot sign in",
+        title,
         f'<p class="error">{html.escape(error.detail)}</p>',
         status=400,
     )
@@ -145,7 +150,9 @@ def _login_form(
 ) -> HTMLResponse:
     error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
     otp = (
-        '<label for="otp">Mã một lần (ứng dụng xác thực) / One-time code</label>'
+        '<label for="otp">Mã một lần, nếu bạn dùng ứng dụng xác thực / One-time code, if '
+        "you use an "
+        "authenticator app</label>"
         '<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" '
         f"{'required' if ask_otp else ''}>"
     )
@@ -160,6 +167,18 @@ def _login_form(
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 {otp}<button type="submit">Đăng nhập / Sign in</button></form>"""
     return _page("Đăng nhập kyso / Sign in", body, allow=_origin(request.redirect_uri))
+
+
+def _login_words(exc: Exception) -> str:
+    if isinstance(exc, Throttled):
+        minutes = max(1, (exc.retry_after + 59) // 60)
+        return (
+            f"Quá nhiều lần thử: thử lại sau {minutes} phút / Too many attempts: try again in "
+            f"{minutes} min"
+        )
+    if "one-time" in getattr(exc, "detail", ""):
+        return "Mã một lần sai hoặc đã dùng / Wrong or already used one-time code"
+    return "Sai thư điện tử hoặc mật khẩu / Wrong e-mail address or password"
 
 
 def _consent_form(request: OidcAuthRequest, client: OidcClient) -> HTMLResponse:
@@ -280,7 +299,9 @@ def login(
             )
         except (AuthenticationFailed, Throttled) as exc:
             session.commit()  # the failure counts
-            return _login_form(pending, client, message=exc.detail, ask_otp=bool(fields.get("otp")))
+            return _login_form(
+                pending, client, message=_login_words(exc), ask_otp=bool(fields.get("otp"))
+            )
         except OidcError as error:
             if not error.redirect:
                 return _error_page(error)
@@ -403,7 +424,9 @@ def userinfo(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Respon
             claims = oidc.userinfo(session, _bearer(request), utc_now())
     except OidcError as error:
         response = _oauth_error(error)
-        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        response.headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if _bearer(request) else 'Bearer realm="kyso"'
+        )
         return response
     return JSONResponse(claims, headers={"Cache-Control": "no-store"})
 
@@ -429,9 +452,17 @@ def logout(
         with unit_of_work(runtime.engine) as session:
             target = oidc.end_session(session, params, utc_now())
     except OidcError as error:
-        return _error_page(error)
+        return _error_page(error, "Không thể đăng xuất / Cannot sign out")
     if target:
         return _redirect(target)
+    if params.get("post_logout_redirect_uri"):
+        return _page(
+            "Đã đăng xuất / Signed out",
+            "<p>Bạn đã đăng xuất. Địa chỉ quay lại không được ứng dụng đăng ký nên kyso "
+            "không chuyển tiếp. / You are signed out. The return address is not one the "
+            "application registered (or no id_token_hint was given), so kyso does not "
+            "go there.</p>",
+        )
     return _page(
         "Đã đăng xuất / Signed out",
         "<p>Bạn đã đăng xuất khỏi ứng dụng. / You are signed out of the application.</p>",

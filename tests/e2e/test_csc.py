@@ -374,3 +374,18 @@ def test_a_credential_locked_after_its_sad_was_issued_signs_nothing(server: Kyso
     refused = _sign(server, signer, sad, [digest])
     assert _error(refused) == (423, "credential_locked")
     assert _hash_charges(server, signer) == []
+
+
+def test_a_batch_the_wallet_cannot_cover_is_refused_whole_with_its_price(
+    server: KysoServer,
+) -> None:
+    (signer,) = make_signers(server, count=1, funds=8_000)
+    digests = [hashlib.sha256(b"batch %d" % n).digest() for n in range(3)]
+    sad = _authorize(server, signer, digests).json()["SAD"]
+    refused = _sign(server, signer, sad, digests)
+    assert _error(refused) == (402, "payment_required")
+    assert "12,000 VND" in refused.json()["error_description"]
+    assert "8,000 VND" in refused.json()["error_description"]
+    assert _hash_charges(server, signer) == []
+    unknown = _post(server, signer, "v1/signatures/signDoc", {})
+    assert _error(unknown) == (404, "invalid_request")
