@@ -7,6 +7,7 @@ import base64
 import binascii
 import html
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
@@ -242,6 +243,19 @@ def authorize(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Respo
 BROWSER_COOKIE = "kyso_oidc_browser"
 
 
+def _pending(
+    oidc: OidcProvider, session: Session, request: Request, fields: dict[str, str], now: datetime
+) -> OidcAuthRequest:
+    """The request a form posts to, from this browser (its cookie), with the form's token."""
+    return oidc.pending(
+        session,
+        fields.get("request_id", ""),
+        fields.get("csrf", ""),
+        now,
+        browser=request.cookies.get(BROWSER_COOKIE, ""),
+    )
+
+
 @router.post("/oidc/login", response_model=None, summary="The sign-in form of an authorization")
 def login(
     request: Request,
@@ -265,13 +279,7 @@ def login(
     now = utc_now()
     with unit_of_work(runtime.engine) as session:
         try:
-            pending = oidc.pending(
-                session,
-                fields.get("request_id", ""),
-                fields.get("csrf", ""),
-                now,
-                browser=request.cookies.get(BROWSER_COOKIE, ""),
-            )
+            pending = _pending(oidc, session, request, fields, now)
         except OidcError as error:
             return _error_page(error)
         client = session.get(OidcClient, pending.client_id)
@@ -322,13 +330,7 @@ def consent(
     now = utc_now()
     with unit_of_work(runtime.engine) as session:
         try:
-            pending = oidc.pending(
-                session,
-                fields.get("request_id", ""),
-                fields.get("csrf", ""),
-                now,
-                browser=request.cookies.get(BROWSER_COOKIE, ""),
-            )
+            pending = _pending(oidc, session, request, fields, now)
             if fields.get("decision") != "approve":
                 return _redirect(
                     oidc.refuse(

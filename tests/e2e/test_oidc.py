@@ -194,17 +194,7 @@ def test_pairwise_subjects_differ_between_portals(server: KysoServer) -> None:
     subjects = []
     for redirect in (PORTAL, "https://thue.example.vn/cb", PORTAL):
         portal = _portal(server, redirect=redirect, scopes="openid")
-        rp = OAuth2Client(
-            portal.client_id,
-            portal.client_secret,
-            scope="openid",
-            redirect_uri=redirect,
-            code_challenge_method="S256",
-        )
-        verifier = generate_token(48)
-        url, _ = rp.create_authorization_url(
-            portal.discovery["authorization_endpoint"], code_verifier=verifier
-        )
+        rp, url, verifier = _start(portal, "openid", redirect)
         location = _browser_login(url, citizen, totp).headers["location"]
         token = rp.fetch_token(
             portal.discovery["token_endpoint"],
@@ -246,17 +236,7 @@ def test_reused_code_and_wrong_verifier_are_refused(server: KysoServer) -> None:
     portal = _portal(server, scopes="openid")
     citizen, totp = _citizen_with_totp(server, enrol=False)
     for wrong_verifier in (False, True):
-        rp = OAuth2Client(
-            portal.client_id,
-            portal.client_secret,
-            scope="openid",
-            redirect_uri=PORTAL,
-            code_challenge_method="S256",
-        )
-        verifier = generate_token(48)
-        url, _ = rp.create_authorization_url(
-            portal.discovery["authorization_endpoint"], code_verifier=verifier
-        )
+        _, url, verifier = _start(portal, "openid")
         location = _browser_login(url, citizen, totp).headers["location"]
         code = location.split("code=")[1].split("&")[0]
         form = {
@@ -302,6 +282,22 @@ def test_a_level_one_citizen_asked_for_level_two_is_refused_back_to_the_portal(
     assert back.status_code == 303
     assert back.headers["location"].startswith(f"{PORTAL}?error=access_denied")
     assert f"state={state}" in back.headers["location"]
+
+
+def _start(portal: Portal, scope: str, redirect: str = PORTAL) -> tuple[OAuth2Client, str, str]:
+    """A relying party at the start of a code flow with PKCE: (client, URL, verifier)."""
+    rp = OAuth2Client(
+        portal.client_id,
+        portal.client_secret,
+        scope=scope,
+        redirect_uri=redirect,
+        code_challenge_method="S256",
+    )
+    verifier = generate_token(48)
+    url, _ = rp.create_authorization_url(
+        portal.discovery["authorization_endpoint"], code_verifier=verifier
+    )
+    return rp, url, verifier
 
 
 def _begin(portal: Portal, browser: httpx.Client, **extra: str) -> httpx.Response:
