@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.identity = build_identity_services(runtime)
     app.state.signing = build_signing_services(runtime, app.state.pki)
     app.state.verification = VerificationServices(runtime, app.state.pki)
+    app.state.oidc = oidc.build_provider(runtime, app.state.identity)
     quiet_pyhanko()
     install_error_handlers(app)
     install_csc_errors(app)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from billing.accounts import CITIZEN, ORGANISATION, locked_account, open_account
+from billing.accounts import CITIZEN, ORGANISATION, opened_and_locked
 from billing.charges import Payer
 from identity.models import Organisation, User
 
@@ -31,6 +31,5 @@ def lock_payer(session: Session, user: User, now: datetime) -> Payer:
     transaction that charges takes the account's lock before any identity row (credential,
     audit head), so no two of them wait on each other in opposite orders."""
     payer = payer_for(session, user)
-    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-    locked_account(session, payer.account_id)
+    opened_and_locked(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
     return payer

@@ -11,7 +11,15 @@ from billing.errors import AccountNotFound, InvalidBillingInput
 from billing.models import BillingAccount
 from billing.plans import CITIZEN_PLAN, ORGANISATION_PLAN, plan_in_force
 
-__all__ = ["CITIZEN", "ORGANISATION", "locked_account", "open_account", "peek_account", "set_plan"]
+__all__ = [
+    "CITIZEN",
+    "ORGANISATION",
+    "locked_account",
+    "open_account",
+    "opened_and_locked",
+    "peek_account",
+    "set_plan",
+]
 
 CITIZEN = "citizen"
 ORGANISATION = "organisation"
@@ -53,6 +61,18 @@ def locked_account(session: Session, account_id: str) -> BillingAccount:
     return account
 
 
+def opened_and_locked(
+    session: Session, account_id: str, *, kind: str, label: str, now: datetime
+) -> BillingAccount:
+    """The account locked for this transaction, opened first only if it does not exist yet
+    (one statement on the common path, where it does)."""
+    try:
+        return locked_account(session, account_id)
+    except AccountNotFound:
+        open_account(session, account_id, kind=kind, label=label, now=now)
+        return locked_account(session, account_id)
+
+
 def set_plan(
     session: Session,
     account_id: str,
@@ -81,12 +101,19 @@ def set_plan(
     return account
 
 
-def peek_account(session: Session, account_id: str, *, kind: str, label: str,
-                 now: datetime) -> BillingAccount:  # fmt: skip
+def peek_account(
+    session: Session, account_id: str, *, kind: str, label: str, now: datetime
+) -> BillingAccount:
     """The account as it is, or as it would be opened (not written), for reading."""
     account = session.get(BillingAccount, account_id)
     if account is not None:
         return account
-    return BillingAccount(id=account_id, kind=kind, label=label, plan_code=_DEFAULT_PLAN[kind],
-                          balance=0, credit_limit=0 if kind == CITIZEN else None,
-                          created_at=now)  # fmt: skip
+    return BillingAccount(
+        id=account_id,
+        kind=kind,
+        label=label,
+        plan_code=_DEFAULT_PLAN[kind],
+        balance=0,
+        credit_limit=0 if kind == CITIZEN else None,
+        created_at=now,
+    )

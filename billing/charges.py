@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, func, select
 
-from billing.accounts import locked_account, open_account
+from billing.accounts import locked_account, opened_and_locked
 from billing.calendar import day_key, month_key, year_key
 from billing.errors import InsufficientFunds, InvalidBillingInput, PeriodClosed, PlanNotFound
 from billing.models import (
@@ -27,7 +27,7 @@ from billing.models import (
     UsageEvent,
     UsageRollup,
 )
-from billing.plans import FLAT_PRODUCTS, HASH_PRODUCT, SIGNATURE_PRODUCTS, PlanTerms, plan_in_force
+from billing.plans import FLAT_PRODUCTS, SIGNING_PRODUCTS, PlanTerms, plan_in_force
 from billing.wallet import post_entry
 
 __all__ = [
@@ -54,7 +54,6 @@ PUBLIC_SERVICE = "public_service"
 PURPOSES = (PUBLIC_SERVICE, "general")
 HOLD_TTL = timedelta(minutes=10)
 DAILY_SHARDS = 16
-_SIGNATURES = (*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT)
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,7 @@ def _price(
 ) -> _Priced:
     if product in FLAT_PRODUCTS:
         return terms.flat_prices[product], "flat", "wallet", (), None
-    if product not in _SIGNATURES:
+    if product not in SIGNING_PRODUCTS:
         raise InvalidBillingInput(f"unknown product {product!r}", field="product")
     month = month_key(now)
     allowance = f"allowance:{month}"
@@ -198,8 +197,9 @@ def reserve(
 ) -> Quote:
     """Price the act and check it is covered before any work is done for it; ``hold`` keeps
     the money aside while the work runs. ``InsufficientFunds`` when it is not covered."""
-    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-    account = locked_account(session, payer.account_id)
+    account = opened_and_locked(
+        session, payer.account_id, kind=payer.kind, label=payer.label, now=now
+    )
     session.execute(
         delete(ChargeHold).where(
             col(ChargeHold.account_id) == account.id, col(ChargeHold.expires_at) <= now
@@ -242,8 +242,9 @@ def charge(
     again under the lock (the plan, pack or tier may have changed meanwhile);
     ``InsufficientFunds`` when it is no longer covered, and the caller's transaction rolls
     back with nothing written."""
-    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-    account = locked_account(session, payer.account_id)
+    account = opened_and_locked(
+        session, payer.account_id, kind=payer.kind, label=payer.label, now=now
+    )
     refuse_if_closed(session, account.id, now)
     charge_monthly_fee(session, account, now)
     priced = quote(session, account, product, purpose=purpose, now=now)

@@ -8,9 +8,9 @@ from sqlmodel import Session, col, func, select
 
 from billing.calendar import year_bounds, year_key
 from billing.models import LedgerEntry, UsageEvent
-from billing.plans import HASH_PRODUCT, SIGNATURE_PRODUCTS
+from billing.plans import SIGNING_PRODUCTS
 
-__all__ = ["SIGNATURE_PRODUCTS", "spent_in_year", "usage_of", "wallet_entries"]
+__all__ = ["spent_in_year", "usage_of", "wallet_entries"]
 
 
 def usage_of(session: Session, user_id: str, *, limit: int = 200) -> list[UsageEvent]:
@@ -45,9 +45,7 @@ def spent_in_year(
     start, end = year_bounds(int(year_key(now)))
     query = select(
         func.coalesce(func.sum(UsageEvent.amount), 0),
-        func.count(col(UsageEvent.id)).filter(
-            col(UsageEvent.product).in_((*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT))
-        ),
+        func.count(col(UsageEvent.id)).filter(col(UsageEvent.product).in_(SIGNING_PRODUCTS)),
     ).where(
         UsageEvent.account_id == account_id,
         col(UsageEvent.created_at) >= start,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from billing.accounts import locked_account, open_account
+from billing.accounts import opened_and_locked
 from billing.calendar import VIETNAM, add_months, local
 from billing.charges import Payer, available_funds, book, refuse_unless_covered
 from billing.errors import IdempotencyConflict
@@ -37,8 +37,9 @@ def buy_pack(
     ``pack.<code>``) and its ledger entry, in the caller's transaction. The same
     ``idempotency_key`` again returns the first purchase (``IdempotencyConflict`` when it
     named another pack)."""
-    open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-    account = locked_account(session, payer.account_id)
+    account = opened_and_locked(
+        session, payer.account_id, kind=payer.kind, label=payer.label, now=now
+    )
     if idempotency_key is not None:
         earlier = session.exec(
             select(PackPurchase)

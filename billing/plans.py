@@ -20,6 +20,7 @@ __all__ = [
     "ORGANISATION_PLAN",
     "PRODUCTS",
     "SIGNATURE_PRODUCTS",
+    "SIGNING_PRODUCTS",
     "Pack",
     "PlanTerms",
     "Tier",
@@ -37,6 +38,8 @@ SIGNATURE_PRODUCTS = {
 }
 HASH_PRODUCT = "signature.hash"
 """A hash signed through the CSC API."""
+SIGNING_PRODUCTS = (*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT)
+"""Everything priced as a signature (tiers, quota, allowance, packs)."""
 FLAT_PRODUCTS = ("timestamp", "certificate.issue", "verification")
 PRODUCTS = (*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT, *FLAT_PRODUCTS)
 
@@ -112,13 +115,13 @@ class PlanTerms:
                 total += (high - low) * tier.price
         return total
 
-    def monthly_cost(self, signatures: int, *, already_this_year: int = 0) -> int:
+    def monthly_cost(self, signatures: int) -> int:
         """What a month of ``signatures`` costs under these terms (packs and allowance aside)."""
         if self.is_subscription:
             assert self.overage_price is not None
             extra = max(0, signatures - self.included_signatures)
             return self.monthly_fee + extra * self.overage_price
-        return self.graduated_cost(signatures, already=already_this_year)
+        return self.graduated_cost(signatures)
 
     def pack(self, code: str) -> Pack:
         for pack in self.packs:

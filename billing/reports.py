@@ -15,10 +15,9 @@ from datetime import date, datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
-from billing.calendar import year_key
 from billing.errors import InvalidBillingInput, PlanNotFound
 from billing.models import BillingAccount, UsageDaily, UsageEvent, UsageRollup
-from billing.plans import HASH_PRODUCT, SIGNATURE_PRODUCTS, PlanTerms, plan_in_force
+from billing.plans import SIGNING_PRODUCTS, PlanTerms, plan_in_force
 
 __all__ = [
     "CitizenComparison",
@@ -34,7 +33,6 @@ __all__ = [
 
 GROUPINGS = ("day", "month")
 BREAKDOWNS = ("product", "account", "none")
-SIGNATURES = (*SIGNATURE_PRODUCTS.values(), HASH_PRODUCT)
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ def citizen_comparisons(
             UsageRollup.account_id,
             BillingAccount.label,
             func.sum(UsageRollup.amount),
-            func.sum(UsageRollup.count).filter(col(UsageRollup.product).in_(SIGNATURES)),
+            func.sum(UsageRollup.count).filter(col(UsageRollup.product).in_(SIGNING_PRODUCTS)),
         )
         .join(BillingAccount, col(BillingAccount.id) == col(UsageRollup.account_id))
         .where(
@@ -263,7 +261,7 @@ def organisation_comparisons(
             BillingAccount.kind == "organisation",
             col(UsageRollup.day) >= start_day,
             col(UsageRollup.day) <= end_day,
-            col(UsageRollup.product).in_(SIGNATURES),
+            col(UsageRollup.product).in_(SIGNING_PRODUCTS),
         )
         .group_by(
             col(UsageRollup.account_id), col(BillingAccount.label), col(BillingAccount.plan_code)
@@ -287,7 +285,3 @@ def organisation_comparisons(
             )
         )
     return result
-
-
-def this_year(now: datetime) -> int:
-    return int(year_key(now))

@@ -29,7 +29,6 @@ __all__ = [
     "SCOPES",
     "OidcProvider",
     "acr_of",
-    "browser_secret_hash",
     "purge_expired",
     "register_client",
     "with_query",
@@ -51,10 +50,6 @@ _TEXT_LIMIT = 500
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
-
-
-def browser_secret_hash(secret: str) -> str:
-    return _hash(secret)
 
 
 def _plain(params: Mapping[str, str], name: str) -> str | None:

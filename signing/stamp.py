@@ -8,7 +8,6 @@ that page as the signature's appearance.
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +15,9 @@ from zoneinfo import ZoneInfo
 
 from reportlab.lib.colors import Color
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from signing.errors import StampFontMissing
+from signing.fonts import font_family
 
 __all__ = ["DEFAULT_FONT", "StampText", "render_stamp_pdf"]
 
@@ -30,8 +28,6 @@ _LABELS = {
     "vi": {"signed_by": "Ký bởi", "time": "Thời gian", "reason": "Lý do", "location": "Nơi ký"},
     "en": {"signed_by": "Signed by", "time": "Time", "reason": "Reason", "location": "Location"},
 }
-_registered: dict[Path, str] = {}
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -60,20 +56,6 @@ class StampText:
         return lines
 
 
-def _font(path: Path) -> str:
-    with _lock:
-        if path not in _registered:
-            if not path.is_file():
-                raise StampFontMissing(
-                    f"the stamp font {path} is missing: install Debian's fonts-dejavu-core "
-                    "or set KYSO_STAMP_FONT to a TrueType font covering Vietnamese"
-                )
-            name = f"KysoStamp{len(_registered)}"
-            pdfmetrics.registerFont(TTFont(name, str(path)))
-            _registered[path] = name
-        return _registered[path]
-
-
 def _fit(text: str, font: str, size: float, width: float) -> str:
     if pdfmetrics.stringWidth(text, font, size) <= width:
         return text
@@ -84,7 +66,7 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 def render_stamp_pdf(text: StampText, width: float, height: float, font_path: Path) -> bytes:
     """A one-page PDF of exactly ``width`` by ``height`` points holding the stamp."""
-    font = _font(font_path)
+    font, _ = font_family(font_path)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)
     pdf.setTitle("kyso signature stamp")

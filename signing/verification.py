@@ -287,17 +287,14 @@ def _context(
 def _embedded_timestamp_time(sig: EmbeddedPdfSignature) -> datetime | None:
     """The signature time-stamp's claimed time, read without checking it (pyHanko checks it
     in the same pass; if it fails, we validate again at the present)."""
-    unsigned = sig.signer_info["unsigned_attrs"]
-    if isinstance(unsigned, core.Void) or len(unsigned) == 0:
+    token = _timestamp_token(sig)
+    if token is None:
         return None
-    for attribute in unsigned:
-        if attribute["type"].native == "signature_time_stamp_token":
-            token: cms.ContentInfo = attribute["values"][0]
-            content = token["content"]["encap_content_info"]["content"].parsed
-            if isinstance(content, tsp.TSTInfo):
-                when: datetime = content["gen_time"].native
-                return when
-    return None
+    content = token["content"]["encap_content_info"]["content"].parsed
+    if not isinstance(content, tsp.TSTInfo):
+        return None
+    when: datetime = content["gen_time"].native
+    return when
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +12,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import registerFontFamily
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from signing.fonts import font_family
 from signing.verdict_words import CHANGES, say
 from signing.verification import TOTAL_FAILED, TOTAL_PASSED, SignatureReport, VerificationReport
 
@@ -55,11 +52,6 @@ _WORDS = {
         TOTAL_PASSED: "HỢP LỆ",
         TOTAL_FAILED: "KHÔNG HỢP LỆ",
         "INDETERMINATE": "CHƯA XÁC ĐỊNH",
-        "none": "không có",
-        "validation_data": "chỉ bổ sung dữ liệu kiểm tra",
-        "form_filling": "điền biểu mẫu",
-        "annotations": "thêm ghi chú",
-        "other": "thay đổi khác",
         "good": "chưa bị thu hồi",
         "revoked": "đã bị thu hồi",
         "unknown": "không xác định được",
@@ -100,11 +92,6 @@ _WORDS = {
         TOTAL_PASSED: "VALID",
         TOTAL_FAILED: "INVALID",
         "INDETERMINATE": "INDETERMINATE",
-        "none": "none",
-        "validation_data": "validation data only",
-        "form_filling": "form filling",
-        "annotations": "comments",
-        "other": "other changes",
         "good": "not revoked",
         "revoked": "revoked",
         "unknown": "could not be determined",
@@ -118,23 +105,6 @@ _WORDS = {
         "subindications use the standard's names.",
     },
 }
-_lock = threading.Lock()
-_fonts: dict[Path, tuple[str, str]] = {}
-
-
-def _register(font: Path) -> tuple[str, str]:
-    with _lock:
-        if font not in _fonts:
-            regular = f"kyso-report-{len(_fonts)}"
-            pdfmetrics.registerFont(TTFont(regular, str(font)))
-            bold_path = font.with_name(font.stem + "-Bold" + font.suffix)
-            bold = regular
-            if bold_path.exists():
-                bold = regular + "-bold"
-                pdfmetrics.registerFont(TTFont(bold, str(bold_path)))
-            registerFontFamily(regular, normal=regular, bold=bold, italic=regular, boldItalic=bold)
-            _fonts[font] = (regular, bold)
-        return _fonts[font]
 
 
 def _esc(value: object) -> str:
@@ -153,7 +123,7 @@ def _colour(indication: str) -> str:
 
 def render_report_pdf(report: VerificationReport, *, font: Path, language: str = "vi") -> bytes:
     words = _WORDS.get(language, _WORDS["vi"])
-    regular, bold = _register(font)
+    regular, bold = font_family(font)
     text = ParagraphStyle("text", fontName=regular, fontSize=9.5, leading=12.5)
     title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, spaceAfter=4)
     verdict = ParagraphStyle(

@@ -194,10 +194,14 @@ def _hashes(body: dict[str, Any], name: str) -> list[bytes]:
     return decoded
 
 
-def _own_credential(session: Session, user: User, credential_id: str) -> Credential:
+def _own_credential(
+    session: Session, user: User, credential_id: str, *, lock: bool = False
+) -> Credential:
     """The caller's credential whose key kyso holds (a key on the citizen's own token cannot
-    sign remotely)."""
-    credential = session.get(Credential, credential_id)
+    sign remotely); with ``lock``, its row locked and read afresh."""
+    credential = session.get(
+        Credential, credential_id, with_for_update=lock, populate_existing=lock
+    )
     if credential is None or credential.user_id != user.id or credential.key_source != "service":
         raise CscError(400, "invalid_request", "Invalid parameter credentialID")
     return credential
@@ -478,8 +482,7 @@ def _sign_hash(
             refuse_unless_covered(
                 one.amount * len(digests), available_funds(session, account, now), account
             )  # the whole batch, before any signing
-            _own_credential(session, user, credential_id)
-            credential = identity.credentials.get_own(session, user, credential_id)  # locked
+            credential = _own_credential(session, user, credential_id, lock=True)
             if credential.status != CredentialStatus.ACTIVE.value:
                 raise CscError(
                     423 if credential.status == "locked" else 400,

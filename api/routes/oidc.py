@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from api.bootstrap import Runtime
 from api.database import unit_of_work
 from api.deps import IdentityDep, RuntimeDep, utc_now
 from api.identity_services import IdentityServices
@@ -22,7 +23,7 @@ from identity.errors import AuthenticationFailed, OidcError, OtpRequired, StepUp
 from identity.models import OidcAuthRequest, OidcClient
 from identity.oidc import ACR_VALUES, REQUEST_TTL, SCOPES, OidcProvider, with_query
 
-__all__ = ["router"]
+__all__ = ["build_provider", "router"]
 
 router = APIRouter(tags=["openid connect"])
 
@@ -42,14 +43,18 @@ SCOPE_WORDS = {
 }
 
 
-def provider(request: Request) -> OidcProvider:
-    runtime = request.app.state.runtime
-    identity: IdentityServices = request.app.state.identity
+def build_provider(runtime: Runtime, identity: IdentityServices) -> OidcProvider:
+    """Once per process: the pairwise-subject key is derived from the master key here."""
     return OidcProvider(
         tokens=identity.tokens,
         issuer=runtime.urls.base,
         pairwise_key=runtime.master_key.derive(b"kyso oidc pairwise subject"),
     )
+
+
+def provider(request: Request) -> OidcProvider:
+    built: OidcProvider = request.app.state.oidc
+    return built
 
 
 ProviderDep = Annotated[OidcProvider, Depends(provider)]
