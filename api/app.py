@@ -36,6 +36,7 @@ from api.settings import Settings
 from api.signing_services import build_signing_services
 from api.verification_cli import quiet_pyhanko
 from api.verification_services import VerificationServices
+from api.web import install_web
 from billing.charges import charge_fee_of, subscribed_accounts
 from identity.oidc import purge_expired as purge_oidc_rows
 from signing.records import purge_expired
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         billing,
     ):
         app.include_router(module.router)
+    install_web(app)
     settings_ = runtime.settings
     app.add_middleware(
         BodySizeLimit,

@@ -16,22 +16,21 @@ from sqlmodel import Session, select
 from api.bootstrap import initialise, open_runtime
 from api.database import unit_of_work
 from api.payers import payer_for
+from api.revocation import revoke_certificate
 from api.settings import Settings
 from billing.accounts import ORGANISATION, open_account
 from billing.errors import BillingError
 from billing.invoices import close_period
 from billing.models import BillingAccount
 from billing.wallet import top_up
-from certs.crl import publish_crl
 from certs.errors import CertsError
 from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.profiles import SignerSubject
-from certs.revocation import RevocationReason, parse_serial, revoke
 from identity.accounts import NewUser, create_organisation, create_user
 from identity.audit import record_audit, verify_audit_chain
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField, NotFound
-from identity.models import Credential, CredentialStatus, Organisation, Role, User
+from identity.models import Organisation, Role, User
 from identity.passwords import Passwords
 from identity.tokens import TokenPolicy, TokenSigner
 from signing.errors import SigningError
@@ -162,53 +161,17 @@ def issue_cert(
 def revoke_command(serial: str, reason: str) -> None:
     """Revoke a certificate and publish a fresh CRL."""
     runtime = open_runtime(_settings(), create=False)
-    number = parse_serial(serial)
-    parsed_reason = RevocationReason.parse(reason)
-    now = datetime.now(UTC)
-    authority = runtime.authority
     with unit_of_work(runtime.engine) as session:
-        record = revoke(session, number, parsed_reason, now)
-        # A citizen's credential for that certificate ends with it: its key is destroyed.
-        for credential in session.exec(
-            select(Credential).where(Credential.serial == record.serial)
-        ):
-            credential.status = (
-                CredentialStatus.SUPERSEDED.value
-                if parsed_reason is RevocationReason.SUPERSEDED
-                else CredentialStatus.REVOKED.value
-            )
-            credential.ended_at = now
-            credential.sealed_by_pin = credential.sealed_by_puk = None
-            session.add(credential)
-        if record.issuer == "root":
-            issuer_certificate, issuer_key = authority.root, authority.root_key()
-        else:
-            issuer_certificate, issuer_key = authority.issuing, authority.issuing_key
-        crl = publish_crl(
-            session,
-            issuer=record.issuer,
-            issuer_certificate=issuer_certificate,
-            issuer_key=issuer_key,
-            now=now,
-            policy=runtime.settings.crl_policy,
-        )
-        record_audit(
-            session,
-            at=now,
-            actor=_operator(),
-            action="certificate.revoke",
-            target=record.serial,
-            reason=parsed_reason.value,
-            crl_number=crl.number,
-        )
+        revoked = revoke_certificate(runtime, session, serial=serial, reason=reason,
+                                     actor=_operator(), now=datetime.now(UTC))  # fmt: skip
     runtime.engine.dispose()
     click.echo(
         json.dumps(
             {
-                "serial": record.serial,
-                "revoked_at": now.isoformat(),
-                "reason": parsed_reason.value,
-                "crl_number": crl.number,
+                "serial": revoked.serial,
+                "revoked_at": revoked.revoked_at.isoformat(),
+                "reason": revoked.reason,
+                "crl_number": revoked.crl_number,
             }
         )
     )

@@ -17,7 +17,14 @@ from certs import errors as certs_errors
 from identity import errors as identity_errors
 from signing import errors as signing_errors
 
-__all__ = ["ApiError", "ClientGone", "PayloadTooLarge", "install_error_handlers", "problem"]
+__all__ = [
+    "ApiError",
+    "ClientGone",
+    "PayloadTooLarge",
+    "install_error_handlers",
+    "lookup_status",
+    "problem",
+]
 
 logger = logging.getLogger("kyso.api")
 
@@ -147,7 +154,10 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _lookup(exc: Exception) -> tuple[int, str]:
+def lookup_status(exc: Exception) -> tuple[int, str]:
+    """The HTTP status and title of an error (500 for one nobody expected)."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.title
     for cls in type(exc).__mro__:
         if cls in STATUS_TABLE:
             return STATUS_TABLE[cls]
@@ -159,7 +169,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        status, title = _lookup(exc)
+        status, title = lookup_status(exc)
         if status >= _HIDE_DETAIL_FROM and not isinstance(exc, _EXPLAINED_5XX):
             logger.error("%s: %s", exc.code, exc.detail)
             return problem(status, exc.code, title)

@@ -13,6 +13,7 @@ from identity.otp import OneTimeCodes
 from identity.passwords import Passwords
 from identity.sessions import SignIn
 from identity.tokens import TokenPolicy, TokenSigner
+from identity.web_sessions import WebSessions
 
 __all__ = ["IdentityServices", "build_identity_services"]
 
@@ -25,6 +26,7 @@ class IdentityServices:
     sign_in: SignIn
     credentials: CredentialService
     authoriser: SignatureAuthoriser
+    web: WebSessions
 
 
 def build_identity_services(runtime: Runtime) -> IdentityServices:
@@ -47,4 +49,5 @@ def build_identity_services(runtime: Runtime) -> IdentityServices:
         authoriser=SignatureAuthoriser(
             credentials, codes, lifetime=timedelta(seconds=runtime.settings.sad_lifetime_seconds)
         ),
+        web=WebSessions(runtime.master_key.derive(b"kyso web form tokens v1")),
     )

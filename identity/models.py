@@ -30,6 +30,7 @@ __all__ = [
     "SignatureAuthorisation",
     "TokenSigningKey",
     "User",
+    "WebSession",
     "new_id",
 ]
 
@@ -130,6 +131,22 @@ class RefreshToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's signed-in session: only the hash of its cookie is kept. It ends at
+    ``expires_at``, after ``idle`` without use, or at sign-out (``ended_at``)."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    amr: str = Field(default="pwd", max_length=32)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_seen_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column(index=True))
+    ended_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class TokenSigningKey(SQLModel, table=True):

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -80,6 +80,9 @@ class SignIn:
         self._codes = codes
         self._tokens = tokens
         self._throttle = throttle or LoginThrottle()
+        self._source_throttle = LoginThrottle(
+            free_failures=10, lock_after=30, lock_for=timedelta(minutes=15)
+        )
 
     def _issue(self, session: Session, user: User, amr: list[str], family: str | None,
                now: datetime) -> IssuedTokens:  # fmt: skip
@@ -104,31 +107,37 @@ class SignIn:
         return IssuedTokens(access, refresh, int(self._tokens.policy.access_ttl.total_seconds()))
 
     def password_grant(
-        self, session: Session, *, email: str, password: str, otp: str | None, now: datetime
-    ) -> IssuedTokens:
-        user, amr = self.authenticate(session, email=email, password=password, otp=otp, now=now)
+        self, session: Session, *, email: str, password: str, otp: str | None, now: datetime,
+        source: str | None = None,
+    ) -> IssuedTokens:  # fmt: skip
+        user, amr = self.authenticate(
+            session, email=email, password=password, otp=otp, now=now, source=source
+        )
         return self._issue(session, user, amr, None, now)
 
     def authenticate(
-        self, session: Session, *, email: str, password: str, otp: str | None, now: datetime
-    ) -> tuple[User, list[str]]:
-        """Password (throttled per address) and, when enrolled, the one-time code: the user
-        and how they proved it (``amr``); recorded in the audit log either way."""
+        self, session: Session, *, email: str, password: str, otp: str | None, now: datetime,
+        source: str | None = None,
+    ) -> tuple[User, list[str]]:  # fmt: skip
+        """Password (throttled per address, and per ``source``: the client's network address,
+        against one machine trying many accounts) and, when enrolled, the one-time code: the
+        user and how they proved it (``amr``); recorded in the audit log either way."""
         address = email.strip().lower()
         state = _throttle_state(session, address)
         self._throttle.check(state, now)  # the same for addresses with and without accounts
+        origin = self._source_state(session, source, now)
         user = session.exec(select(User).where(User.email == address).with_for_update()).first()
         if not self._passwords.verify(user.password_hash if user else None, password) or (
             user is None or user.disabled
         ):
-            self._fail(session, state, user, now, "password")
+            self._fail(session, state, user, now, "password", origin)
             raise AuthenticationFailed("wrong e-mail address or password")
         amr = ["pwd"]
         if user.totp_enabled:
             if not otp:
                 raise OtpRequired("enter the 6-digit code from your authenticator app")
             if not self._codes.check_second_factor(session, user, otp, now):
-                self._fail(session, state, user, now, "otp")
+                self._fail(session, state, user, now, "otp", origin)
                 raise AuthenticationFailed("wrong or already used one-time code")
             session.add(user)
             amr.append("otp")
@@ -139,10 +148,30 @@ class SignIn:
                      target=user.id, amr=amr)  # fmt: skip
         return user, amr
 
+    def _source_state(
+        self, session: Session, source: str | None, now: datetime
+    ) -> LoginThrottleState | None:
+        """The throttle row of a client address, checked; its count starts again after a
+        quiet spell (a success elsewhere does not clear it)."""
+        if not source:
+            return None
+        state = _throttle_state(session, f"source:{source}")
+        quiet = self._source_throttle.lock_for
+        if state.last_failed_at is not None and state.last_failed_at + quiet <= now and (
+            state.locked_until is None or state.locked_until <= now
+        ):
+            self._source_throttle.succeeded(state)
+        self._source_throttle.check(state, now)
+        return state
+
     def _fail(self, session: Session, state: LoginThrottleState, user: User | None,
-              now: datetime, factor: str) -> None:  # fmt: skip
+              now: datetime, factor: str,
+              origin: LoginThrottleState | None = None) -> None:  # fmt: skip
         self._throttle.failed(state, now)
         session.add(state)
+        if origin is not None:
+            self._source_throttle.failed(origin, now)
+            session.add(origin)
         record_audit(
             session,
             at=now,

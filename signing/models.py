@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from certs.models import utc_column
 
-__all__ = ["SignatureRecord", "TrustAnchor"]
+__all__ = ["KeptReport", "SignatureRecord", "TrustAnchor"]
 
 
 def _new_id() -> str:
@@ -55,3 +55,21 @@ class TrustAnchor(SQLModel, table=True):
     not_after: datetime = Field(sa_column=utc_column())
     added_at: datetime = Field(sa_column=utc_column())
     added_by: str = Field(max_length=120)
+
+
+class KeptReport(SQLModel, table=True):
+    """A verification report kept for the person who asked for it, so that a web page can
+    show it and its PDF can be downloaded later (deleted by the purge after ``expires_at``)."""
+
+    __tablename__ = "kept_report"
+
+    id: str = Field(default_factory=_new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    batch: str = Field(max_length=36, index=True)
+    """Reports of one upload of several files share it."""
+    filename: str = Field(max_length=255)
+    indication: str = Field(max_length=16)
+    report: str = Field(sa_column=Column(Text, nullable=False))
+    """The report as JSON, exactly as the API returns it."""
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column(index=True))

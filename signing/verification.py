@@ -136,6 +136,12 @@ class VerificationReport:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VerificationReport:
+        """The report back from ``as_dict`` (as kept, or as the API returned it)."""
+        fields = {k: v for k, v in data.items() if k != "signatures"}
+        return cls(**fields, signatures=[SignatureReport(**s) for s in data["signatures"]])
+
 
 def verify_pdf(path: Path, settings: VerificationSettings) -> VerificationReport:
     """Verify every signature in the file (never raises for a bad document: a file that cannot

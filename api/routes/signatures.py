@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -23,6 +22,7 @@ from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from api.database import unit_of_work
+from api.downloads import attachment
 from api.deps import (
     IdentityDep,
     ReadSessionDep,
@@ -129,7 +129,7 @@ def _download(path: str, record: SignatureRecord, replayed: bool) -> FileRespons
         media_type="application/pdf",
         headers={
             "X-Signature-Id": record.id,
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Content-Disposition": attachment(name),
             **({"Idempotent-Replayed": "true"} if replayed else {}),
         },
     )

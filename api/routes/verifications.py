@@ -6,12 +6,12 @@ import shutil
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from api.database import unit_of_work
+from api.downloads import attachment
 from api.deps import ReadSessionDep, SessionDep, require_roles, require_roles_reading, utc_now
 from api.payers import payer_for
 from api.verification_services import VerificationServices
@@ -98,12 +98,10 @@ def verify(
         language = _language(accept_language)
         pdf = render_report_pdf(report, font=runtime.settings.stamp_font, language=language)
         name = f"{Path(report.file.get('name', 'document')).stem}-report-{language}.pdf"
-        fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)
-        disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={"Content-Disposition": disposition, "Content-Language": language},
+            headers={"Content-Disposition": attachment(name), "Content-Language": language},
         )
     return report.as_dict()
 

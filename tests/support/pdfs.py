@@ -101,3 +101,37 @@ def many_pages(count: int = 10_000) -> bytes:
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def application_form_pdf() -> bytes:
+    """A two-page citizen's application, as a public service portal would receive it, with
+    room for the signature at the bottom right of the last page."""
+    if "TestSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("TestSans", str(FONT)))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(595, 842), invariant=1)
+    pdf.setTitle("Đơn đề nghị cấp giấy phép xây dựng")
+    lines = [
+        "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "",
+        "ĐƠN ĐỀ NGHỊ CẤP GIẤY PHÉP XÂY DỰNG",
+        "Kính gửi: Uỷ ban nhân dân quận Ba Đình",
+        "",
+        "Họ và tên: Nguyễn Thị Mai",
+        "Địa chỉ: số 12 phố Phan Đình Phùng, Ba Đình, Hà Nội",
+        "Nội dung đề nghị: cải tạo nhà ở riêng lẻ, 3 tầng.",
+    ]
+    for number in (1, 2):
+        pdf.setFont("TestSans", 12)
+        y = 780
+        for line in lines if number == 1 else ["Cam kết: tôi xin chịu trách nhiệm về nội dung đơn."]:
+            pdf.drawCentredString(297, y, line) if line.isupper() else pdf.drawString(72, y, line)
+            y -= 22
+        if number == 2:
+            pdf.drawString(360, 260, "Người làm đơn")
+            pdf.drawString(360, 242, "(ký, ghi rõ họ tên)")
+        pdf.drawString(280, 40, f"{number}/2")
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -1,0 +1,255 @@
+"""Administrators' pages: trust anchors, price plans, staff accounts, certificate
+revocation and the audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from sqlmodel import Session, col, func, or_, select
+
+from api.billing_schemas import PlanVersionRequest
+from api.database import unit_of_work
+from api.deps import utc_now
+from api.revocation import revoke_certificate
+from api.routes.billing import new_plan_version, plans
+from api.routes.verifications import AnchorIn, add, anchors, remove
+from api.web.context import Web
+from api.web.public import WebDep
+from api.web.render import VIETNAM
+from billing.errors import BillingError
+from certs.errors import CertsError
+from certs.models import IssuedCertificate
+from certs.revocation import RevocationReason
+from identity.accounts import NewUser, create_user
+from identity.audit import verify_audit_chain
+from identity.errors import IdentityError, InvalidField
+from identity.models import AuditEvent, Role, User
+from signing.errors import SigningError
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+ADMIN = Role.ADMIN.value
+FormText = Annotated[str, Form(max_length=500)]
+STAFF_ROLES = (
+    (Role.REGISTRATION_OFFICER.value, "Cán bộ đăng ký"),
+    (Role.AGENCY_OFFICER.value, "Cán bộ cơ quan"),
+    (Role.BILLING_STAFF.value, "Nhân viên kế toán"),
+    (Role.ADMIN.value, "Quản trị viên"),
+)
+AUDIT_PAGE = 50
+Refusal = (IdentityError, SigningError, BillingError, CertsError)
+
+
+@router.get("/admin")
+def overview(web: WebDep) -> Response:
+    web.require(ADMIN)
+    with Session(web.runtime.engine) as reading:
+        counts = {
+            "citizens": reading.exec(select(func.count()).select_from(User).where(
+                User.role == Role.CITIZEN.value)).one(),
+            "staff": reading.exec(select(func.count()).select_from(User).where(
+                User.role != Role.CITIZEN.value)).one(),
+            "certificates": reading.exec(select(func.count()).select_from(IssuedCertificate).where(
+                col(IssuedCertificate.revoked_at).is_(None))).one(),
+        }  # fmt: skip
+        verdict = verify_audit_chain(reading)
+    return web.page("admin/overview.html", title=web.t("Quản trị"), counts=counts,
+                    verdict=verdict)  # fmt: skip
+
+
+# -- trust anchors ---------------------------------------------------------------------
+def _trust_page(web: Web, *, status: int = 200, notice: str = "", error: str = "") -> Response:
+    caller = web.require(ADMIN)
+    with Session(web.runtime.engine) as reading:
+        rows = anchors(caller.principal, reading)
+    return web.page("admin/trust.html", title=web.t("CA tin cậy"), status=status,
+                    notice=notice, error=error, rows=rows)  # fmt: skip
+
+
+@router.get("/admin/trust")
+def trust(web: WebDep) -> Response:
+    return _trust_page(web)
+
+
+@router.post("/admin/trust")
+def trust_add(web: WebDep, csrf: FormText = "",
+              certificate: Annotated[str, Form(max_length=64_000)] = "") -> Response:  # fmt: skip
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            added = add(AnchorIn(certificate=certificate or " "), caller.principal, session)
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _trust_page(web, status=status, error=words)
+    return _trust_page(web, notice=web.t("Đã tin cậy CA gốc: {subject}", subject=added.subject))
+
+
+@router.post("/admin/trust/{sha256}/remove")
+def trust_remove(web: WebDep, sha256: str, csrf: FormText = "") -> Response:
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            removed = remove(sha256, caller.principal, session)
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _trust_page(web, status=status, error=words)
+    return _trust_page(web, notice=web.t("Đã thôi tin cậy: {subject}", subject=removed.subject))
+
+
+# -- price plans -----------------------------------------------------------------------
+def _plans_page(web: Web, *, status: int = 200, notice: str = "", error: str = "",
+                values: dict[str, str] | None = None) -> Response:  # fmt: skip
+    caller = web.require(ADMIN)
+    with Session(web.runtime.engine) as reading:
+        rows = plans(caller.principal, reading)
+    newest: dict[str, Any] = {}
+    for row in rows:
+        if row.code not in newest or row.version > newest[row.code].version:
+            newest[row.code] = row
+    return web.page("admin/plans.html", title=web.t("Bảng giá"), status=status, notice=notice,
+                    error=error, rows=rows, newest=newest, values=values or {},
+                    pretty=lambda terms: json.dumps(terms, indent=2, ensure_ascii=False))  # fmt: skip
+
+
+@router.get("/admin/plans")
+def price_plans(web: WebDep) -> Response:
+    return _plans_page(web)
+
+
+@router.post("/admin/plans")
+def publish(web: WebDep, csrf: FormText = "", code: FormText = "", effective_from: FormText = "",
+            terms: Annotated[str, Form(max_length=20_000)] = "") -> Response:  # fmt: skip
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    values = {"code": code, "effective_from": effective_from, "terms": terms}
+    try:
+        when = datetime.fromisoformat(effective_from)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=VIETNAM)
+        parsed = json.loads(terms)
+    except ValueError:
+        return _plans_page(web, status=422, values=values, error=web.t(
+            "Ngày hiệu lực hoặc điều khoản (JSON) chưa đúng."))
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            plan = new_plan_version(
+                PlanVersionRequest(code=code, effective_from=when, terms=parsed),
+                caller.principal, session,
+            )  # fmt: skip
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _plans_page(web, status=status, values=values, error=words)
+    return _plans_page(web, notice=web.t("Đã công bố {code} phiên bản {v}.", code=plan.code,
+                                         v=plan.version))  # fmt: skip
+
+
+# -- staff -----------------------------------------------------------------------------
+def _staff_page(web: Web, *, status: int = 200, notice: str = "", error: str = "",
+                values: dict[str, str] | None = None,
+                errors: dict[str, str] | None = None) -> Response:  # fmt: skip
+    web.require(ADMIN)
+    with Session(web.runtime.engine) as reading:
+        rows = list(reading.exec(select(User).where(User.role != Role.CITIZEN.value)
+                                 .order_by(col(User.role), col(User.email))))  # fmt: skip
+    return web.page("admin/staff.html", title=web.t("Nhân viên"), status=status, notice=notice,
+                    error=error, rows=rows, roles=STAFF_ROLES, values=values or {},
+                    errors=errors or {}, role_names=dict(STAFF_ROLES))  # fmt: skip
+
+
+@router.get("/admin/staff")
+def staff(web: WebDep) -> Response:
+    return _staff_page(web)
+
+
+@router.post("/admin/staff")
+def new_staff(web: WebDep, csrf: FormText = "", email: FormText = "", full_name: FormText = "",
+              role: FormText = "", password: FormText = "") -> Response:  # fmt: skip
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    values = {"email": email, "full_name": full_name, "role": role}
+    if role not in dict(STAFF_ROLES):
+        return _staff_page(web, status=422, values=values, error=web.t("Hãy chọn vai trò."))
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            create_user(session, web.identity.passwords,
+                        NewUser(email=email, password=password, full_name=full_name,
+                                role=Role(role)),
+                        now=utc_now(), actor=f"user:{caller.user.id}")  # fmt: skip
+    except InvalidField as exc:
+        return _staff_page(web, status=422, values=values, errors=exc.errors,
+                           error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."))  # fmt: skip
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _staff_page(web, status=status, values=values, error=words)
+    return _staff_page(web, notice=web.t("Đã tạo tài khoản {email}. Hãy trao mật khẩu tạm cho người đó qua kênh an toàn.", email=email))
+
+
+# -- certificates ----------------------------------------------------------------------
+def _certificates_page(web: Web, query: str, *, status: int = 200, notice: str = "",
+                       error: str = "") -> Response:  # fmt: skip
+    web.require(ADMIN)
+    rows: list[IssuedCertificate] = []
+    wanted = query.strip()
+    with Session(web.runtime.engine) as reading:
+        statement = select(IssuedCertificate)
+        if wanted:
+            hex_serial = wanted.lower().replace(":", "")
+            statement = statement.where(or_(
+                col(IssuedCertificate.serial) == hex_serial,
+                col(IssuedCertificate.subject_uid).contains(wanted),
+                col(IssuedCertificate.subject).contains(wanted),
+            ))  # fmt: skip
+        rows = list(reading.exec(statement.order_by(col(IssuedCertificate.issued_at).desc())
+                                 .limit(100)))  # fmt: skip
+    return web.page("admin/certificates.html", title=web.t("Thu hồi chứng thư"), status=status,
+                    notice=notice, error=error, rows=rows, query=wanted,
+                    reasons=[r.value for r in RevocationReason])  # fmt: skip
+
+
+@router.get("/admin/certificates")
+def certificates(web: WebDep, q: str = "") -> Response:
+    return _certificates_page(web, q[:100])
+
+
+@router.post("/admin/certificates/{serial}/revoke")
+def revoke(web: WebDep, serial: str, csrf: FormText = "", reason: FormText = "",
+           confirm: FormText = "") -> Response:  # fmt: skip
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    if not confirm:
+        return _certificates_page(web, serial, status=422, error=web.t(
+            "Hãy đánh dấu ô xác nhận: thu hồi không thể hoàn tác."))
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            done = revoke_certificate(web.runtime, session, serial=serial, reason=reason,
+                                      actor=f"user:{caller.user.id}", now=utc_now())  # fmt: skip
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _certificates_page(web, serial, status=status, error=words)
+    return _certificates_page(web, serial, notice=web.t(
+        "Đã thu hồi chứng thư {serial} ({reason}); danh sách thu hồi (CRL) số {crl} đã được công bố.",
+        serial=done.serial, reason=done.reason, crl=done.crl_number))
+
+
+# -- audit log -------------------------------------------------------------------------
+@router.get("/admin/audit")
+def audit(web: WebDep, action: str = "", before: int = 0) -> Response:
+    web.require(ADMIN)
+    with Session(web.runtime.engine) as reading:
+        statement = select(AuditEvent)
+        if action:
+            statement = statement.where(col(AuditEvent.action).startswith(action[:64]))
+        if before > 0:
+            statement = statement.where(col(AuditEvent.seq) < before)
+        rows = list(reading.exec(statement.order_by(col(AuditEvent.seq).desc()).limit(AUDIT_PAGE)))
+        verdict = verify_audit_chain(reading)
+    return web.page("admin/audit.html", title=web.t("Nhật ký"), rows=rows, action=action,
+                    verdict=verdict, older=rows[-1].seq if len(rows) == AUDIT_PAGE else None,
+                    details=lambda row: json.loads(row.details or "{}"))  # fmt: skip

@@ -1,0 +1,159 @@
+"""Verifying signed PDFs in the browser: upload one or many, a report page per document
+(green, amber or red per signature, with the reasons in words), the report as PDF."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
+
+from api.database import unit_of_work
+from api.deps import utc_now
+from api.downloads import attachment
+from api.routes.verifications import verify
+from api.verification_services import VerificationServices
+from api.web.public import WebDep
+from billing.errors import BillingError
+from identity.models import Role
+from signing.errors import SigningError
+from signing.models import KeptReport
+from signing.verdict_words import say
+from signing.verification import VerificationReport
+from signing.verification_pdf import render_report_pdf
+
+__all__ = ["KEEP_REPORTS", "router"]
+
+router = APIRouter(include_in_schema=False)
+VERIFIERS = (Role.AGENCY_OFFICER.value, Role.ADMIN.value, Role.CITIZEN.value)
+KEEP_REPORTS = timedelta(days=7)
+"""How long a report stays on its page (the purge deletes it after)."""
+MAX_FILES = 20
+
+COLOURS = {"TOTAL_PASSED": "green", "INDETERMINATE": "amber", "TOTAL_FAILED": "red"}
+VERDICTS = {
+    "TOTAL_PASSED": "Hợp lệ",
+    "INDETERMINATE": "Chưa thể kết luận",
+    "TOTAL_FAILED": "Không hợp lệ",
+}
+
+
+@router.get("/verify")
+def upload_form(web: WebDep) -> Response:
+    web.require(*VERIFIERS)
+    return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"),
+                    max_files=MAX_FILES)  # fmt: skip
+
+
+@router.post("/verify")
+def upload(
+    web: WebDep,
+    files: Annotated[list[UploadFile], File()],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    caller = web.require(*VERIFIERS)
+    web.check_form(csrf)
+    chosen = [f for f in files if f.filename]
+    if not chosen or len(chosen) > MAX_FILES:
+        return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"), status=422,
+                        max_files=MAX_FILES,
+                        error=web.t("Hãy chọn từ 1 đến {n} tệp PDF.", n=MAX_FILES))  # fmt: skip
+    services: VerificationServices = web.request.app.state.verification
+    batch, now = str(uuid.uuid4()), utc_now()
+    kept: list[KeptReport] = []
+    for upload_file in chosen:
+        name = Path(upload_file.filename or "document.pdf").name[:255]
+        try:
+            with Session(web.runtime.engine) as reading:
+                report = verify(caller.principal, reading, services, upload_file, "json", None)
+        except (SigningError, BillingError) as exc:  # not a PDF at all: a report that says so
+            _status, words = web.explain(exc)
+            report = _refused(name, words)
+        assert isinstance(report, dict)
+        kept.append(
+            KeptReport(user_id=caller.user.id, batch=batch, filename=name,
+                       indication=report["indication"], report=json.dumps(report),
+                       created_at=now, expires_at=now + KEEP_REPORTS)  # fmt: skip
+        )
+    with unit_of_work(web.runtime.engine) as session:
+        for record in kept:
+            session.add(record)
+    if len(kept) == 1:
+        return web.redirect(f"/verify/{kept[0].id}")
+    return web.redirect(f"/verify/batch/{batch}")
+
+
+def _refused(name: str, words: str) -> dict[str, object]:
+    return {
+        "indication": "TOTAL_FAILED",
+        "subindication": "FORMAT_FAILURE",
+        "file": {"name": name, "size": 0, "sha256": ""},
+        "signatures": [],
+        "validated_at": utc_now().isoformat(),
+        "reasons": [words],
+        "reason_codes": [],
+    }
+
+
+def _own(web: WebDep, report_id: str) -> KeptReport | None:
+    caller = web.require(*VERIFIERS)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        record = reading.get(KeptReport, report_id)
+    if record is None or record.user_id != caller.user.id or record.expires_at <= utc_now():
+        return None
+    return record
+
+
+def _gone(web: WebDep) -> Response:
+    return web.page("message.html", status=404, title=web.t("Không tìm thấy"),
+                    heading=web.t("Không tìm thấy báo cáo này"),
+                    body=web.t("Báo cáo chỉ được giữ 7 ngày. Hãy xác minh lại tài liệu."),
+                    link=("/verify", web.t("Xác minh tài liệu")))  # fmt: skip
+
+
+@router.get("/verify/batch/{batch}")
+def batch_page(web: WebDep, batch: str) -> Response:
+    caller = web.require(*VERIFIERS)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        records = list(reading.exec(
+            select(KeptReport).where(KeptReport.batch == batch,
+                                     KeptReport.user_id == caller.user.id)
+            .order_by(col(KeptReport.filename))
+        ))  # fmt: skip
+    if not records:
+        return _gone(web)
+    return web.page("agency/batch.html", title=web.t("Kết quả xác minh"), records=records,
+                    colours=COLOURS, verdicts=VERDICTS)  # fmt: skip
+
+
+@router.get("/verify/{report_id}")
+def report_page(web: WebDep, report_id: str) -> Response:
+    record = _own(web, report_id)
+    if record is None:
+        return _gone(web)
+    report = json.loads(record.report)
+
+    def words(codes: list[dict[str, object]], fallback: list[str]) -> list[str]:
+        if not codes:
+            return fallback
+        return [say(str(c["code"]), c, web.lang) for c in codes]
+
+    return web.page("agency/report.html", title=record.filename, record=record, report=report,
+                    colours=COLOURS, verdicts=VERDICTS, words=words)  # fmt: skip
+
+
+@router.get("/verify/{report_id}/report.pdf")
+def report_pdf(web: WebDep, report_id: str) -> Response:
+    record = _own(web, report_id)
+    if record is None:
+        return _gone(web)
+    report = VerificationReport.from_dict(json.loads(record.report))
+    pdf = render_report_pdf(report, font=web.runtime.settings.stamp_font, language=web.lang)
+    name = f"{Path(record.filename).stem}-report-{web.lang}.pdf"
+    return web.finish(Response(pdf, media_type="application/pdf",
+                               headers={"Content-Disposition": attachment(name)}))  # fmt: skip

@@ -1,0 +1,272 @@
+"""Billing staff's pages: usage and revenue over time and by product (charts, filters, a
+table per account, CSV export), invoices with credit notes, and recording a top-up."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from api.database import unit_of_work
+from api.deps import utc_now
+from api.routes.billing import (
+    close,
+    credit,
+    invoice,
+    invoice_pdf,
+    invoices,
+    record_top_up,
+    report,
+    usage,
+)
+from api.billing_schemas import CreditNoteRequest, TopUpRequest
+from api.web.charts import PALETTE, Series, bars_by_key, stacked_bars
+from api.web.context import Web
+from api.web.public import WebDep
+from api.web.render import money
+from api.web.words import PRODUCT_WORDS
+
+from billing.calendar import local
+from billing.errors import BillingError
+from billing.plans import PRODUCTS
+from billing.reports import UsageFilter, usage_report
+from identity.errors import IdentityError
+from identity.models import Role
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+STAFF = (Role.BILLING_STAFF.value, Role.ADMIN.value)
+FormText = Annotated[str, Form(max_length=500)]
+MAX_DAYS_BY_DAY = 92
+"""A chart by day covers at most this many days; longer periods are drawn by month."""
+
+
+def _dates(first: str, last: str) -> tuple[date, date]:
+    today = local(utc_now()).date()
+    try:
+        start = date.fromisoformat(first) if first else today.replace(day=1)
+    except ValueError:
+        start = today.replace(day=1)
+    try:
+        end = date.fromisoformat(last) if last else today
+    except ValueError:
+        end = today
+    return start, end
+
+
+def _periods(start: date, end: date, group: str) -> list[str]:
+    if group == "day":
+        return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    months, cursor = [], start.replace(day=1)
+    while cursor <= end:
+        months.append(cursor.isoformat()[:7])
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months
+
+
+@router.get("/billing")
+def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -> Response:
+    web.require(*STAFF)
+    start, end = _dates(first, last)
+    chosen = product if product in PRODUCTS else ""
+    try:
+        where = UsageFilter(first=start, last=end, product=chosen or None)
+    except BillingError as exc:
+        _status, error = web.explain(exc)
+        start, end = _dates("", "")
+        where = UsageFilter(first=start, last=end, product=chosen or None)
+    else:
+        error = ""
+    group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
+    with Session(web.runtime.engine) as reading:
+        by_product = usage_report(reading, where, group=group, by="product")
+        by_account = usage_report(reading, where, group="month", by="account", limit=5000)
+        reading.rollback()
+    periods = _periods(start, end, group)
+    products = sorted({r.key for r in by_product})
+    label = {p: web.t(PRODUCT_WORDS.get(p, p)) for p in products}
+    counts = [Series(p, label[p], {r.period: r.count for r in by_product if r.key == p})
+              for p in products]  # fmt: skip
+    revenue = [Series(p, label[p], {r.period: r.amount for r in by_product if r.key == p})
+               for p in products]  # fmt: skip
+    totals: dict[str, list[int]] = {}
+    for row in by_product:
+        totals.setdefault(row.key, [0, 0])
+        totals[row.key][0] += row.count
+        totals[row.key][1] += row.amount
+    accounts: dict[str, dict[str, Any]] = {}
+    for row in by_account:
+        entry = accounts.setdefault(row.key, {"label": row.label, "count": 0, "amount": 0})
+        entry["count"] += row.count
+        entry["amount"] += row.amount
+    tick = (lambda p: p[8:10] + "/" + p[5:7]) if group == "day" else (lambda p: p[5:7] + "/" + p[:4])
+    return web.page(
+        "billing/dashboard.html",
+        title=web.t("Doanh thu và sử dụng"),
+        error=error,
+        first=start.isoformat(),
+        last=end.isoformat(),
+        product=chosen,
+        products=PRODUCTS,
+        group=group,
+        usage_chart=stacked_bars(periods, counts, title=web.t("Số lượt sử dụng theo thời gian"),
+                                 ident="usage-chart", fmt=str, tick_label=tick),  # fmt: skip
+        revenue_chart=stacked_bars(periods, revenue, title=web.t("Doanh thu theo thời gian"),
+                                   ident="revenue-chart", fmt=lambda v: money(v, web.lang),
+                                   tick_label=tick),  # fmt: skip
+        product_chart=bars_by_key([(label[p], totals[p][1]) for p in products],
+                                  title=web.t("Doanh thu theo dịch vụ"), ident="product-chart",
+                                  fmt=lambda v: money(v, web.lang)),  # fmt: skip
+        legend=[(label[p], n % len(PALETTE)) for n, p in enumerate(products)],
+        totals=[(label[p], totals[p][0], totals[p][1]) for p in products],
+        total_count=sum(v[0] for v in totals.values()),
+        total_amount=sum(v[1] for v in totals.values()),
+        accounts=sorted(accounts.items(), key=lambda item: -item[1]["amount"]),
+    )
+
+
+@router.get("/billing/export/usage.csv")
+def export_usage(web: WebDep, first: str = "", last: str = "", product: str = "") -> Response:
+    """Every usage event of the period, one row each (the API's CSV)."""
+    caller = web.require(*STAFF)
+    start, end = _dates(first, last)
+    with Session(web.runtime.engine) as reading:
+        answer = usage(caller.principal, reading, start, end, None, product or None,
+                       10_000, 0, "csv")  # fmt: skip
+    assert isinstance(answer, Response)
+    return web.finish(answer)
+
+
+@router.get("/billing/export/report.csv")
+def export_report(web: WebDep, first: str = "", last: str = "", product: str = "",
+                  by: str = "product") -> Response:  # fmt: skip
+    """The report behind the charts: per day (or month) and product or account."""
+    caller = web.require(*STAFF)
+    start, end = _dates(first, last)
+    group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
+    with Session(web.runtime.engine) as reading:
+        answer = report(caller.principal, reading, start, end, group,  # type: ignore[arg-type]
+                        "account" if by == "account" else "product", None,
+                        product or None, 100_000, 0, "csv")  # fmt: skip
+    assert isinstance(answer, Response)
+    return web.finish(answer)
+
+
+def _invoices_page(web: Web, period: str, *, status: int = 200, notice: str = "",
+                   error: str = "") -> Response:  # fmt: skip
+    caller = web.require(*STAFF)
+    today = local(utc_now()).date()
+    last_month = (today.replace(day=1) - timedelta(days=1)).isoformat()[:7]
+    shown = period or last_month
+    with Session(web.runtime.engine) as reading:
+        rows = invoices(caller.principal, reading, shown if len(shown) == 7 else None, None)
+    return web.page("billing/invoices.html", title=web.t("Hoá đơn"), status=status,
+                    notice=notice, error=error, rows=rows, period=shown,
+                    last_month=last_month)  # fmt: skip
+
+
+@router.get("/billing/invoices")
+def invoice_list(web: WebDep, period: str = "") -> Response:
+    return _invoices_page(web, period)
+
+
+@router.post("/billing/periods/close")
+def close_period(web: WebDep, csrf: FormText = "", period: FormText = "") -> Response:
+    caller = web.require(*STAFF)
+    web.check_form(csrf)
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            closed = close(period, caller.principal, session, web.runtime)
+    except (BillingError, IdentityError) as exc:
+        status, words = web.explain(exc)
+        return _invoices_page(web, period, status=status, error=words)
+    return _invoices_page(web, period, notice=web.t(
+        "Đã chốt tháng {period}: {n} hoá đơn mới.", period=period, n=len(closed.invoices)))
+
+
+def _invoice_page(web: Web, invoice_id: str, *, status: int = 200, notice: str = "",
+                  error: str = "") -> Response:  # fmt: skip
+    caller = web.require(*STAFF)
+    try:
+        with Session(web.runtime.engine) as reading:
+            shown = invoice(invoice_id, caller.principal, reading)
+    except BillingError as exc:
+        code, words = web.explain(exc)
+        return web.page("message.html", status=code, title=web.t("Không tìm thấy"),
+                        heading=words, body="", link=("/billing/invoices", web.t("Hoá đơn")))  # fmt: skip
+    return web.page("billing/invoice.html", title=shown.number, status=status, notice=notice,
+                    error=error, invoice=shown)  # fmt: skip
+
+
+@router.get("/billing/invoices/{invoice_id}")
+def invoice_page(web: WebDep, invoice_id: str) -> Response:
+    return _invoice_page(web, invoice_id)
+
+
+@router.get("/billing/invoices/{invoice_id}/pdf")
+def invoice_download(web: WebDep, invoice_id: str) -> Response:
+    caller = web.require(*STAFF)
+    with Session(web.runtime.engine) as reading:
+        return web.finish(invoice_pdf(invoice_id, caller.principal, reading, web.runtime))
+
+
+@router.post("/billing/invoices/{invoice_id}/credit-notes")
+def credit_note(web: WebDep, invoice_id: str, csrf: FormText = "", amount: FormText = "",
+                reason: FormText = "") -> Response:  # fmt: skip
+    caller = web.require(*STAFF)
+    web.check_form(csrf)
+    cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
+    if cleaned and not cleaned.isdigit():
+        return _invoice_page(web, invoice_id, status=422,
+                             error=web.t("Số tiền là số đồng, không có phần lẻ."))  # fmt: skip
+    if not reason.strip():
+        return _invoice_page(web, invoice_id, status=422,
+                             error=web.t("Hãy ghi lý do giảm trừ."))  # fmt: skip
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            note = credit(invoice_id, CreditNoteRequest(amount=int(cleaned) if cleaned else None,
+                                                        reason=reason.strip()),
+                          caller.principal, session)  # fmt: skip
+    except (BillingError, IdentityError) as exc:
+        status, words = web.explain(exc)
+        return _invoice_page(web, invoice_id, status=status, error=words)
+    return _invoice_page(web, invoice_id, notice=web.t(
+        "Đã lập phiếu giảm trừ {number}: {amount} đã hoàn vào ví.",
+        number=note.number, amount=money(note.amount, web.lang)))
+
+
+@router.get("/billing/top-ups")
+def top_up_form(web: WebDep) -> Response:
+    web.require(*STAFF)
+    return web.page("billing/top_up.html", title=web.t("Ghi nhận nạp tiền"), values={})
+
+
+@router.post("/billing/top-ups")
+def top_up(web: WebDep, csrf: FormText = "", email: FormText = "", amount: FormText = "",
+           reference: FormText = "") -> Response:  # fmt: skip
+    caller = web.require(*STAFF)
+    web.check_form(csrf)
+    values = {"email": email, "amount": amount, "reference": reference}
+    title = web.t("Ghi nhận nạp tiền")
+    cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
+    if not cleaned.isdigit() or not reference.strip():
+        return web.page("billing/top_up.html", title=title, status=422, values=values,
+                        error=web.t("Hãy nhập số tiền (số đồng) và mã tham chiếu của giao dịch ngân hàng."))  # fmt: skip
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            entry = record_top_up(
+                TopUpRequest(email=email.strip(), amount=int(cleaned), reference=reference.strip()),
+                caller.principal, session, Response(),
+            )  # fmt: skip
+    except (BillingError, IdentityError) as exc:
+        status, words = web.explain(exc)
+        return web.page("billing/top_up.html", title=title, status=status, values=values,
+                        error=words)  # fmt: skip
+    return web.page("billing/top_up.html", title=title, values={}, notice=web.t(
+        "Đã ghi nhận {amount} vào ví của {email}. Số dư mới: {balance}.",
+        amount=money(int(cleaned), web.lang), email=email.strip(),
+        balance=money(entry.balance_after, web.lang)))

@@ -1,0 +1,312 @@
+"""A citizen's pages: overview, certificate, signing (upload, place the stamp, PIN,
+download), history with what each signature cost, wallet."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import FileResponse, Response
+from sqlmodel import Session
+
+from api.database import unit_of_work
+from api.deps import utc_now
+from api.payers import payer_for
+from api.routes.me import create_certificate
+from api.routes.signatures import create_signature, download_signature
+from api.routes.wallet import my_wallet
+from api.schemas import CertificateRequest
+from api.signing_services import SigningServices
+from api.web.context import Web, WebCaller
+from api.web.drafts import PREVIEW_WIDTH, DraftStore
+from api.web.public import WebDep
+from billing.accounts import peek_account
+from billing.charges import quote
+from billing.errors import BillingError
+from billing.metering import usage_of
+from billing.plans import SIGNATURE_PRODUCTS
+from identity.errors import IdentityError
+from identity.models import Credential, CredentialStatus, Role
+from signing.errors import SigningError
+from signing.records import history
+
+__all__ = ["LEVELS", "router"]
+
+router = APIRouter(include_in_schema=False)
+FormText = Annotated[str, Form(max_length=400)]
+CITIZEN = Role.CITIZEN.value
+
+LEVELS = (
+    ("B-LT", "Khuyên dùng: kèm dấu thời gian và dữ liệu kiểm tra chứng thư, để còn kiểm chứng được nhiều năm sau."),
+    ("B-T", "Kèm dấu thời gian tin cậy chứng minh thời điểm ký."),
+    ("B-B", "Chữ ký cơ bản, không có dấu thời gian."),
+    ("B-LTA", "Như B-LT, thêm dấu thời gian lưu trữ cho hồ sơ cần giữ rất lâu."),
+)
+"""Each level with its one line of explanation; B-LT is preselected."""
+
+
+def _drafts(web: Web) -> DraftStore:
+    settings = web.runtime.settings
+    return DraftStore(settings.data_dir / "drafts", max_pages=settings.max_pages)
+
+
+def _signing(web: Web) -> SigningServices:
+    services: SigningServices = web.request.app.state.signing
+    return services
+
+
+def _active_credential(session: Session, web: Web, caller: WebCaller) -> Credential | None:
+    """The newest credential that can sign, or that a PUK can unlock."""
+    usable = (CredentialStatus.ACTIVE.value, CredentialStatus.LOCKED.value)
+    for credential in web.identity.credentials.list_own(session, caller.user):
+        if credential.status in usable:
+            return credential
+    return None
+
+
+def _wallet(web: Web, caller: WebCaller) -> Any:
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        return my_wallet(caller.principal, reading, web.runtime)
+
+
+@router.get("/me")
+def overview(web: WebDep) -> Response:
+    caller = web.require(CITIZEN)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        credential = _active_credential(reading, web, caller)
+        recent = history(reading, caller.user.id, limit=5)
+        costs = _costs(reading, caller.user.id)
+    return web.page(
+        "citizen/overview.html",
+        title=web.t("Tổng quan"),
+        user=caller.user,
+        credential=credential,
+        wallet=_wallet(web, caller),
+        recent=recent,
+        costs=costs,
+    )
+
+
+@router.get("/me/certificate")
+def certificate_form(web: WebDep) -> Response:
+    caller = web.require(CITIZEN)
+    return web.page("citizen/certificate.html", title=web.t("Chứng thư ký số"),
+                    user=caller.user, issued=None)  # fmt: skip
+
+
+@router.post("/me/certificate")
+def certificate(
+    web: WebDep, csrf: FormText = "", pin: FormText = "", pin_again: FormText = ""
+) -> Response:
+    caller = web.require(CITIZEN)
+    web.check_form(csrf)
+    title = web.t("Chứng thư ký số")
+    if pin != pin_again:
+        return web.page("citizen/certificate.html", title=title, user=caller.user, issued=None,
+                        status=422, error=web.t("Hai lần nhập mã PIN không giống nhau."))  # fmt: skip
+    if not (pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 8):
+        return web.page("citizen/certificate.html", title=title, user=caller.user, issued=None,
+                        status=422, error=web.t("Mã PIN gồm 6 đến 8 chữ số."))  # fmt: skip
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            issued = create_certificate(
+                CertificateRequest(pin=pin), caller.principal, session, web.identity
+            )
+    except IdentityError as exc:
+        status, words = web.explain(exc)
+        return web.page("citizen/certificate.html", title=title, user=caller.user, issued=None,
+                        status=status, error=words)  # fmt: skip
+    return web.page("citizen/certificate.html", title=title, user=caller.user, issued=issued,
+                    status=201)  # fmt: skip
+
+
+@router.get("/sign")
+def upload_form(web: WebDep) -> Response:
+    caller = web.require(CITIZEN)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        credential = _active_credential(reading, web, caller)
+    return web.page("citizen/upload.html", title=web.t("Ký tài liệu"), user=caller.user,
+                    credential=credential)  # fmt: skip
+
+
+@router.post("/sign")
+def upload(
+    web: WebDep, file: Annotated[UploadFile, File()], csrf: FormText = ""
+) -> Response:
+    caller = web.require(CITIZEN)
+    web.check_form(csrf)
+    try:
+        draft = _drafts(web).keep(caller.user.id, file.file, file.filename or "document.pdf")
+    except SigningError as exc:
+        status, words = web.explain(exc)
+        with Session(web.runtime.engine, expire_on_commit=False) as reading:
+            credential = _active_credential(reading, web, caller)
+        return web.page("citizen/upload.html", title=web.t("Ký tài liệu"), user=caller.user,
+                        credential=credential, status=status, error=words)  # fmt: skip
+    return web.redirect(f"/sign/{draft.id}")
+
+
+def _prices(web: Web, caller: WebCaller, purpose: str | None) -> dict[str, int]:
+    now = utc_now()
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        payer = payer_for(reading, caller.user)
+        account = peek_account(reading, payer.account_id, kind=payer.kind, label=payer.label,
+                               now=now)  # fmt: skip
+        prices = {
+            level: quote(reading, account, product, purpose=purpose, now=now).amount
+            for level, product in SIGNATURE_PRODUCTS.items()
+        }
+        reading.rollback()
+    return prices
+
+
+def _place_page(web: Web, caller: WebCaller, draft_id: str, *, status: int = 200,
+                error: str = "", chosen: dict[str, str] | None = None) -> Response:  # fmt: skip
+    draft = _drafts(web).get(caller.user.id, draft_id)
+    return web.page(
+        "citizen/place.html",
+        title=web.t("Đặt chữ ký"),
+        status=status,
+        error=error,
+        draft=draft,
+        user=caller.user,
+        levels=LEVELS,
+        prices=_prices(web, caller, None),
+        wallet=_wallet(web, caller),
+        chosen=chosen or {"level": "B-LT", "mode": "click"},
+        width=PREVIEW_WIDTH,
+        key=str(uuid.uuid4()),
+    )
+
+
+@router.get("/sign/{draft_id}")
+def place(web: WebDep, draft_id: str) -> Response:
+    caller = web.require(CITIZEN)
+    return _place_page(web, caller, draft_id)
+
+
+@router.get("/sign/{draft_id}/pages/{page}.png")
+def page_picture(web: WebDep, draft_id: str, page: int) -> Response:
+    caller = web.require(CITIZEN)
+    png = _drafts(web).picture(caller.user.id, draft_id, page)
+    return web.finish(Response(png, media_type="image/png",
+                               headers={"Cache-Control": "private, max-age=3600"}))  # fmt: skip
+
+
+@router.post("/sign/{draft_id}")
+def sign(
+    web: WebDep,
+    draft_id: str,
+    csrf: FormText = "",
+    key: FormText = "",
+    pin: FormText = "",
+    otp: FormText = "",
+    level: FormText = "B-LT",
+    mode: FormText = "click",
+    page: FormText = "",
+    rect: FormText = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+    location: Annotated[str, Form(max_length=200)] = "",
+    public_service: FormText = "",
+) -> Response:
+    """Hands the draft to the REST API's sign-and-charge transaction, as the same citizen."""
+    caller = web.require(CITIZEN)
+    web.check_form(csrf)
+    drafts = _drafts(web)
+    chosen = {"level": level, "mode": mode, "page": page, "rect": rect, "reason": reason,
+              "location": location, "public_service": public_service}  # fmt: skip
+    invisible = mode == "invisible"
+    if mode == "click" and not rect:
+        return _place_page(web, caller, draft_id, status=422, chosen=chosen,
+                           error=web.t("Hãy bấm vào trang để chọn chỗ đặt con dấu, hoặc chọn ký không hiển thị."))  # fmt: skip
+    try:
+        path = drafts.document(caller.user.id, draft_id)
+        draft = drafts.get(caller.user.id, draft_id)
+        with path.open("rb") as stream, Session(web.runtime.engine) as reading:
+            response = create_signature(
+                caller=caller.principal,
+                session=reading,
+                identity=web.identity,
+                signing=_signing(web),
+                file=UploadFile(stream, filename=draft.filename),
+                pin=pin,
+                level=level,
+                otp=otp or None,
+                reason=reason or None,
+                location=location or None,
+                page=int(page) if (page.isdigit() and not invisible) else None,
+                rect=None if invisible or mode == "corner" else (rect or None),
+                field=None,
+                invisible=invisible,
+                language=web.lang,
+                certify=None,
+                credential_id=None,
+                purpose="public_service" if public_service else None,
+                idempotency_key=f"web-{key}" if key else None,
+            )
+    except (SigningError, IdentityError, BillingError) as exc:
+        status, words = web.explain(exc)
+        return _place_page(web, caller, draft_id, status=status, error=words, chosen=chosen)
+    drafts.discard(caller.user.id, draft_id)
+    return web.redirect(f"/me/signatures/{response.headers['X-Signature-Id']}?signed=1")
+
+
+def _costs(session: Session, user_id: str) -> dict[str, Any]:
+    """Signature id -> its usage event (what it cost and what paid for it)."""
+    return {e.signature_id: e for e in usage_of(session, user_id, limit=500) if e.signature_id}
+
+
+@router.get("/me/signatures")
+def signatures(web: WebDep) -> Response:
+    caller = web.require(CITIZEN)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        records = history(reading, caller.user.id, limit=200)
+        costs = _costs(reading, caller.user.id)
+    return web.page("citizen/signatures.html", title=web.t("Lịch sử ký"), records=records,
+                    costs=costs)  # fmt: skip
+
+
+@router.get("/me/signatures/{signature_id}")
+def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
+    caller = web.require(CITIZEN)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        records = [r for r in history(reading, caller.user.id, limit=500) if r.id == signature_id]
+        costs = _costs(reading, caller.user.id)
+    if not records:
+        return web.page("message.html", status=404, title=web.t("Không tìm thấy"),
+                        heading=web.t("Không tìm thấy chữ ký này"), body="",
+                        link=("/me/signatures", web.t("Lịch sử ký")))  # fmt: skip
+    return web.page(
+        "citizen/signature.html",
+        title=web.t("Chữ ký"),
+        record=records[0],
+        cost=costs.get(signature_id),
+        wallet=_wallet(web, caller),
+        notice=web.t("Đã ký xong. Hãy tải tài liệu đã ký về máy.") if signed else "",
+    )
+
+
+@router.get("/me/signatures/{signature_id}/document")
+def document(web: WebDep, signature_id: str) -> Response:
+    caller = web.require(CITIZEN)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        try:
+            response: FileResponse = download_signature(
+                signature_id, caller.principal, reading, _signing(web)
+            )
+        except SigningError as exc:
+            status, words = web.explain(exc)
+            return web.page("message.html", status=status, title=web.t("Không tải được"),
+                            heading=web.t("Không tải được tài liệu"), body=words,
+                            link=("/me/signatures", web.t("Lịch sử ký")))  # fmt: skip
+    return web.finish(response)
+
+
+@router.get("/me/wallet")
+def wallet(web: WebDep) -> Response:
+    caller = web.require(CITIZEN)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        events = usage_of(reading, caller.user.id, limit=50)
+    return web.page("citizen/wallet.html", title=web.t("Ví và chi phí"),
+                    wallet=_wallet(web, caller), events=events, user=caller.user)  # fmt: skip

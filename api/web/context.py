@@ -1,0 +1,227 @@
+"""What every web page needs from its request: the language, the signed-in person, the
+form token; and the responses they give (pages with security headers, redirects)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from api.bootstrap import Runtime
+from api.database import unit_of_work
+from api.deps import utc_now
+from api.identity_services import IdentityServices
+from api.web.render import render_page
+from api.errors import lookup_status
+from api.web.words import Language, explain, language_from_header, translate
+from identity.models import User, WebSession
+from identity.sessions import Principal
+
+__all__ = [
+    "ANCHOR_COOKIE",
+    "LANG_COOKIE",
+    "SESSION_COOKIE",
+    "FormRefused",
+    "NotAllowed",
+    "SignInNeeded",
+    "Web",
+    "WebCaller",
+]
+
+SESSION_COOKIE = "kyso_session"
+ANCHOR_COOKIE = "kyso_browser"
+"""A random value per browser, set at its first page: forms shown before sign-in are bound to it."""
+LANG_COOKIE = "kyso_lang"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+class SignInNeeded(Exception):
+    """The page needs a signed-in person: answered with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class NotAllowed(Exception):
+    """The signed-in person's role may not see this page (answered 403, in words)."""
+
+
+class FormRefused(Exception):
+    """A form without a valid form token, or posted from another site (answered 403)."""
+
+
+@dataclass(frozen=True)
+class WebCaller:
+    user: User
+    session: WebSession
+    token: str
+
+    @property
+    def principal(self) -> Principal:
+        """The same caller the REST routes know, signed in through the browser."""
+        return Principal(
+            user=self.user,
+            roles=frozenset({self.user.role}),
+            identity_level=self.user.identity_level,
+            amr=tuple(self.session.amr.split(",")),
+            via="web",
+        )
+
+
+@dataclass
+class Web:
+    """One web request's view of the person behind it."""
+
+    request: Request
+    runtime: Runtime
+    identity: IdentityServices
+    lang: Language
+    anchor: str
+    caller: WebCaller | None
+    new_anchor: bool = False
+    cookies: list[tuple[str, str, int | None]] = field(default_factory=list)
+    """Cookies to set on the response: name, value, max-age (None: for the browser session)."""
+
+    @classmethod
+    def of(cls, request: Request) -> Web:
+        runtime: Runtime = request.app.state.runtime
+        identity: IdentityServices = request.app.state.identity
+        chosen = request.cookies.get(LANG_COOKIE)
+        lang: Language = (
+            chosen if chosen in ("vi", "en") else language_from_header(
+                request.headers.get("accept-language")
+            )
+        )  # type: ignore[assignment]
+        anchor = request.cookies.get(ANCHOR_COOKIE, "")
+        new_anchor = len(anchor) < 32
+        if new_anchor:
+            anchor = secrets.token_urlsafe(32)
+        web = cls(request, runtime, identity, lang, anchor, None, new_anchor)
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            web.caller = web._resume(token)
+        return web
+
+    def _resume(self, token: str) -> WebCaller | None:
+        now = utc_now()
+        sessions = self.identity.web
+        with Session(self.runtime.engine, expire_on_commit=False) as reading:
+            found = sessions.resume(reading, token, now)
+        if found is None:
+            return None
+        record, user = found
+        if now - record.last_seen_at >= sessions.policy.touch_every:
+            with unit_of_work(self.runtime.engine) as writing:
+                live = writing.get(WebSession, record.id)
+                if live is not None:
+                    sessions.touch(writing, live, now)
+                    record = live
+        return WebCaller(user, record, token)
+
+    # -- words -------------------------------------------------------------------------
+    def t(self, text: str, **values: Any) -> str:
+        """A Vietnamese phrase in the page's language, with ``{name}`` values filled in."""
+        return translate(text, self.lang, **values)
+
+    def explain(self, exc: Exception) -> tuple[int, str]:
+        """A refusal's HTTP status and its words for this reader."""
+        status, _title = lookup_status(exc)
+        code = str(getattr(exc, "code", "error"))
+        detail = str(getattr(exc, "detail", "") or exc)
+        if status >= 500 and code not in ("signing.tsa_unavailable",):
+            return status, self.t("Đã có lỗi phía dịch vụ. Bạn chưa bị trừ tiền; hãy thử lại sau.")
+        return status, explain(code, detail, self.lang)
+
+    # -- who ---------------------------------------------------------------------------
+    def require(self, *roles: str) -> WebCaller:
+        """The signed-in person, who must hold one of ``roles`` (any role when none given)."""
+        if self.caller is None:
+            url = self.request.url
+            raise SignInNeeded(url.path + (f"?{url.query}" if url.query else ""))
+        if roles and self.caller.user.role not in roles:
+            raise NotAllowed(self.caller.user.role)
+        return self.caller
+
+    # -- forms -------------------------------------------------------------------------
+    @property
+    def form_anchor(self) -> str:
+        return self.anchor + "|" + (self.caller.token if self.caller else "")
+
+    @property
+    def csrf(self) -> str:
+        return self.identity.web.form_token(self.form_anchor)
+
+    def check_form(self, presented: str | None) -> None:
+        """Refuse a form that did not come from our own page in this browser."""
+        origin = self.request.headers.get("origin")
+        if origin and origin != "null" and _origin(origin) != _origin(self.own_origin):
+            raise FormRefused("origin")
+        if self.new_anchor or not self.identity.web.form_token_valid(self.form_anchor, presented):
+            raise FormRefused("token")
+
+    @property
+    def own_origin(self) -> str:
+        return self.runtime.settings.public_url or str(self.request.base_url)
+
+    @property
+    def secure(self) -> bool:
+        base = self.runtime.settings.public_url or str(self.request.base_url)
+        return base.startswith("https://")
+
+    # -- responses ---------------------------------------------------------------------
+    def page(self, template: str, *, status: int = 200, title: str = "", **values: Any) -> Response:
+        html = render_page(template, web=self, title=title, **values)
+        return self.finish(HTMLResponse(html, status_code=status))
+
+    def redirect(self, path: str) -> Response:
+        return self.finish(RedirectResponse(_local(path), status_code=303))
+
+    def finish(self, response: Response) -> Response:
+        """Security headers and pending cookies on any web response."""
+        headers = response.headers
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["X-Frame-Options"] = "DENY"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+        headers.setdefault("Cache-Control", "no-store")
+        if self.new_anchor:
+            self.set_cookie(ANCHOR_COOKIE, self.anchor, 60 * 60 * 24 * 400)
+        for name, value, max_age in self.cookies:
+            response.set_cookie(
+                name,
+                value,
+                max_age=max_age,
+                path="/",
+                httponly=True,
+                secure=self.secure,
+                samesite="lax",
+            )
+        return response
+
+    def set_cookie(self, name: str, value: str, max_age: int | None) -> None:
+        self.cookies.append((name, value, max_age))
+
+    def login_url(self, next_path: str) -> str:
+        return "/login?next=" + quote(_local(next_path), safe="/")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _local(path: str) -> str:
+    """Only paths on this site: never an open redirect to another."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path

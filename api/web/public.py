@@ -1,0 +1,155 @@
+"""Pages anyone may open: the front page, sign-in and sign-out, registration, the language."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import Response
+
+from api.database import unit_of_work
+from api.deps import utc_now
+from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web
+from api.web.navigation import home_of
+from api.web.words import explain_field
+from billing.plans import DEFAULT_PLANS
+from identity.accounts import NewUser, register_citizen
+from identity.cccd import Gender
+from identity.errors import IdentityError, InvalidField
+
+__all__ = ["WebDep", "router"]
+
+router = APIRouter(include_in_schema=False)
+WebDep = Annotated[Web, Depends(Web.of)]
+FormText = Annotated[str, Form(max_length=400)]
+
+
+@router.get("/")
+def home(web: WebDep) -> Response:
+    if web.caller is not None:
+        return web.redirect(home_of(web.caller.user.role))
+    citizen = DEFAULT_PLANS["citizen"]
+    return web.page(
+        "home.html",
+        title=web.t("Ký số theo lượt"),
+        price=min(tier.price for tier in citizen.tiers),
+        yearly=web.runtime.settings.yearly_certificate_price,
+    )
+
+
+@router.get("/language/{lang}")
+def language(web: WebDep, lang: str, next: str = "/") -> Response:
+    if lang in ("vi", "en"):
+        web.lang = lang  # type: ignore[assignment]
+        web.set_cookie(LANG_COOKIE, lang, 60 * 60 * 24 * 400)
+    return web.redirect(next)
+
+
+@router.get("/login")
+def login_form(web: WebDep, next: str = "", signed_out: str = "") -> Response:
+    if web.caller is not None:
+        return web.redirect(next or home_of(web.caller.user.role))
+    notice = web.t("Bạn đã đăng xuất.") if signed_out else ""
+    if next and not notice:
+        notice = web.t("Vui lòng đăng nhập để tiếp tục.")
+    return web.page("login.html", title=web.t("Đăng nhập"), next=next, email="", notice=notice)
+
+
+@router.post("/login")
+def login(
+    web: WebDep,
+    csrf: FormText = "",
+    email: FormText = "",
+    password: FormText = "",
+    otp: Annotated[str, Form(max_length=32)] = "",
+    next: FormText = "",
+) -> Response:
+    web.check_form(csrf)
+    now = utc_now()
+    source = web.request.client.host if web.request.client else None
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            user, amr = web.identity.sign_in.authenticate(
+                session, email=email, password=password, otp=otp or None, now=now, source=source
+            )
+            token = web.identity.web.open(session, user, amr, now)
+    except IdentityError as exc:
+        status, words = web.explain(exc)
+        return web.page("login.html", title=web.t("Đăng nhập"), status=status, error=words,
+                        next=next, email=email)  # fmt: skip
+    web.set_cookie(SESSION_COOKIE, token, None)
+    return web.redirect(next or home_of(user.role))
+
+
+@router.post("/logout")
+def logout(web: WebDep, csrf: FormText = "") -> Response:
+    if web.caller is not None:
+        web.check_form(csrf)
+        with unit_of_work(web.runtime.engine) as session:
+            web.identity.web.end(session, web.caller.token, utc_now())
+    web.set_cookie(SESSION_COOKIE, "", 0)
+    return web.redirect("/login?signed_out=1")
+
+
+_FIELDS = ("full_name", "cccd", "date_of_birth", "gender", "email", "phone")
+
+
+@router.get("/register")
+def register_form(web: WebDep) -> Response:
+    return web.page("register.html", title=web.t("Đăng ký"), values={}, errors={})
+
+
+@router.post("/register")
+def register(
+    web: WebDep,
+    csrf: FormText = "",
+    full_name: FormText = "",
+    cccd: FormText = "",
+    date_of_birth: FormText = "",
+    gender: FormText = "",
+    email: FormText = "",
+    phone: FormText = "",
+    password: FormText = "",
+) -> Response:
+    web.check_form(csrf)
+    values = dict(zip(_FIELDS, (full_name, cccd, date_of_birth, gender, email, phone), strict=True))
+    errors: dict[str, str] = {}
+    born: date | None = None
+    try:
+        born = date.fromisoformat(date_of_birth)
+    except ValueError:
+        errors["date_of_birth"] = explain_field("date_of_birth", "", web.lang)
+    if gender not in ("male", "female"):
+        errors["gender"] = explain_field("gender", "", web.lang)
+    if not errors:
+        try:
+            with unit_of_work(web.runtime.engine) as session:
+                register_citizen(
+                    session,
+                    web.identity.passwords,
+                    NewUser(email=email, password=password, full_name=full_name,
+                            cccd=cccd.strip(), date_of_birth=born, gender=Gender(gender),
+                            phone=phone),  # fmt: skip
+                    utc_now(),
+                )
+        except InvalidField as exc:
+            errors = {f: explain_field(f, m, web.lang) for f, m in exc.errors.items()}
+        except IdentityError as exc:
+            status, words = web.explain(exc)
+            return web.page("register.html", title=web.t("Đăng ký"), status=status,
+                            error=words, values=values, errors={})  # fmt: skip
+    if errors:
+        return web.page("register.html", title=web.t("Đăng ký"), status=422,
+                        error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."),
+                        values=values, errors=errors)  # fmt: skip
+    return web.page(
+        "message.html",
+        title=web.t("Đã đăng ký"),
+        heading=web.t("Đăng ký thành công"),
+        body=web.t(
+            "Bước tiếp theo: mang thẻ CCCD đến cán bộ đăng ký để xác minh danh tính. "
+            "Sau đó hãy đăng nhập và tạo chứng thư ký số bằng một mã PIN do bạn chọn."
+        ),
+        link=("/login", web.t("Đăng nhập")),
+    )

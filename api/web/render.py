@@ -1,0 +1,77 @@
+"""Jinja2 templates (autoescaped) and the formatting people read: money in đồng, times in
+Vietnam's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.web.navigation import menu_of
+from api.web.words import (
+    CHANGE_WORDS,
+    ENTRY_WORDS,
+    PRODUCT_WORDS,
+    REVOCATION_WORDS,
+    funding_phrase,
+)
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+__all__ = ["TEMPLATES", "money", "render_page", "when"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def money(amount: int | None, lang: str = "vi") -> str:
+    """Integer đồng as people write them: 4.000 ₫ (Vietnamese), 4,000 VND (English)."""
+    if amount is None:
+        return "—"
+    grouped = f"{amount:,}"
+    return grouped.replace(",", ".") + " ₫" if lang == "vi" else grouped + " VND"
+
+
+def when(at: datetime | str | None, lang: str = "vi", *, seconds: bool = False) -> str:
+    """A UTC instant in Vietnam's time (GMT+7), day first in Vietnamese."""
+    if at is None or at == "":
+        return "—"
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    local = moment.astimezone(VIETNAM)
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    pattern = f"%d/%m/%Y {clock}" if lang == "vi" else f"%Y-%m-%d {clock}"
+    return local.strftime(pattern) + " (GMT+7)"
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment
+
+
+def render_page(template: str, *, web: Any, **values: Any) -> str:
+    lang = web.lang
+    values.setdefault("notice", "")
+    values.setdefault("error", "")
+    values.setdefault("nav", menu_of(web.caller.user.role) if web.caller else ())
+    values.setdefault("here", web.request.url.path)
+    return _environment().get_template(template).render(
+        web=web,
+        lang=lang,
+        t=web.t,
+        money=lambda amount: money(amount, lang),
+        when=lambda at, seconds=False: when(at, lang, seconds=seconds),
+        funding_phrase=funding_phrase,
+        entry_words=ENTRY_WORDS,
+        product_words=PRODUCT_WORDS,
+        change_words=CHANGE_WORDS,
+        revocation_words=REVOCATION_WORDS,
+        **values,
+    )

@@ -1,0 +1,187 @@
+"""The pages' words: written in Vietnamese, with an English rendering of each phrase, and
+every refusal explained in words a citizen understands (by its stable error code)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from api.web.english import ENGLISH
+
+__all__ = [
+    "CHANGE_WORDS",
+    "ENTRY_WORDS",
+    "ERROR_WORDS",
+    "FIELD_WORDS",
+    "PRODUCT_WORDS",
+    "REVOCATION_WORDS",
+    "Language",
+    "explain",
+    "explain_field",
+    "funding_phrase",
+    "language_from_header",
+    "translate",
+]
+
+Language = Literal["vi", "en"]
+
+
+def language_from_header(header: str | None) -> Language:
+    """The browser's first preference between Vietnamese and English (Vietnamese otherwise)."""
+    best: tuple[float, Language] = (-1.0, "vi")
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, params = item.strip().lower().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        for lang in ("vi", "en"):
+            if (tag == lang or tag.startswith(lang + "-")) and quality - position * 1e-3 > best[0]:
+                best = (quality - position * 1e-3, lang)  # type: ignore[assignment]
+    return best[1]
+
+
+def translate(text: str, lang: Language, **values: Any) -> str:
+    """``text`` (Vietnamese) in ``lang``; an untranslated phrase stays Vietnamese."""
+    chosen = ENGLISH.get(text, text) if lang == "en" else text
+    return chosen.format(**values) if values else chosen
+
+
+ERROR_WORDS: dict[str, str] = {
+    "auth.invalid_credentials": "Sai địa chỉ email hoặc mật khẩu.",
+    "auth.otp_required": "Tài khoản của bạn dùng mã một lần: hãy nhập mã 6 chữ số từ ứng dụng xác thực.",
+    "auth.throttled": "Bạn đã nhập sai nhiều lần. Vui lòng đợi một lát rồi thử lại.",
+    "auth.locked": "Bạn đã nhập sai quá nhiều lần: tài khoản tạm khoá 15 phút để bảo vệ bạn.",
+    "auth.forbidden": "Vai trò của bạn không được làm việc này.",
+    "identity.invalid_field": "Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu.",
+    "identity.already_exists": "Email hoặc số CCCD này đã được đăng ký.",
+    "identity.not_found": "Không tìm thấy.",
+    "identity.level_too_low": "Danh tính của bạn chưa được xác minh. Hãy mang thẻ CCCD đến cán bộ đăng ký.",
+    "credential.not_found": "Bạn chưa có chứng thư ký số. Hãy tạo chứng thư trước khi ký.",
+    "credential.unusable": "Chứng thư ký số này không dùng được nữa (đã hết hạn hoặc bị thu hồi).",
+    "credential.locked": "Mã PIN bị khoá vì nhập sai quá nhiều lần. Dùng mã PUK để mở khoá.",
+    "credential.busy": "Đang có yêu cầu ký khác chờ kiểm tra PIN. Vui lòng thử lại sau giây lát.",
+    "credential.wrong_pin": "Mã PIN không đúng. Tài liệu chưa được ký và bạn không bị trừ tiền.",
+    "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này. Hãy nạp thêm tiền; bạn chưa bị trừ tiền.",
+    "billing.invalid_input": "Thông tin thanh toán chưa đúng.",
+    "billing.account_not_found": "Không tìm thấy tài khoản thanh toán.",
+    "billing.reference_conflict": "Mã tham chiếu này đã được dùng cho một khoản khác.",
+    "billing.period_not_over": "Tháng này chưa kết thúc.",
+    "billing.period_closed": "Tháng này đã chốt hoá đơn.",
+    "billing.credit_exceeds_invoice": "Số tiền giảm trừ vượt quá phần còn lại của hoá đơn.",
+    "billing.invoice_not_found": "Không tìm thấy hoá đơn.",
+    "signing.not_a_pdf": "Tệp này không phải PDF. Hãy chọn một tệp PDF.",
+    "signing.unparsable_pdf": "Không đọc được tệp PDF này (tệp hỏng hoặc không đầy đủ).",
+    "signing.encrypted_pdf": "Tệp PDF này có mật khẩu. Hãy bỏ mật khẩu rồi tải lên lại.",
+    "signing.hostile_pdf": "Tệp PDF này có cấu trúc bất thường nên không thể ký an toàn.",
+    "signing.too_many_pages": "Tệp PDF có quá nhiều trang.",
+    "signing.no_such_page": "Tài liệu không có trang này.",
+    "signing.invalid_placement": "Vị trí con dấu nằm ngoài trang. Hãy bấm vào bên trong trang.",
+    "signing.field_unusable": "Ô chữ ký này không dùng được.",
+    "signing.invalid_option": "Lựa chọn ký không hợp lệ.",
+    "signing.tsa_unavailable": "Dịch vụ cấp dấu thời gian đang tạm gián đoạn. Bạn chưa bị trừ tiền; hãy thử lại.",
+    "signing.not_found": "Không tìm thấy chữ ký này.",
+    "signing.document_purged": "Tài liệu đã ký đã bị xoá sau thời hạn lưu trữ.",
+    "signing.idempotency_conflict": "Biểu mẫu này đã được gửi với nội dung khác. Hãy tải lại trang.",
+    "request.too_large": "Tệp quá lớn.",
+    "verification.not_a_trust_anchor": "Đây không phải chứng thư CA gốc hợp lệ.",
+    "verification.trust_anchor_not_found": "Không tìm thấy CA gốc này.",
+    "certs.certificate_not_found": "Không tìm thấy chứng thư có số sê-ri này.",
+    "certs.already_revoked": "Chứng thư này đã bị thu hồi.",
+    "certs.invalid_serial": "Số sê-ri không hợp lệ (chữ số hệ 16).",
+    "certs.unknown_revocation_reason": "Lý do thu hồi không hợp lệ.",
+}
+"""Stable error code → what the person is told (Vietnamese; English in ``english.py``)."""
+
+
+def explain(code: str, detail: str, lang: Language) -> str:
+    """A refusal in the reader's words; the service's own sentence where none is written."""
+    words = ERROR_WORDS.get(code)
+    if words is None:
+        return detail[:1].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
+    return translate(words, lang)
+
+
+FIELD_WORDS: dict[str, str] = {
+    "full_name": "Nhập họ và tên như trên thẻ CCCD (chỉ chữ cái).",
+    "email": "Nhập một địa chỉ email hợp lệ.",
+    "phone": "Nhập số điện thoại Việt Nam, ví dụ 0912 345 678.",
+    "date_of_birth": "Nhập ngày sinh như trên thẻ CCCD; bạn cần đủ 14 tuổi.",
+    "gender": "Chọn giới tính như trên thẻ CCCD.",
+    "cccd": "Số CCCD chưa khớp: đủ 12 chữ số, 3 số đầu là mã tỉnh, số thứ 4 theo giới tính và thế kỷ sinh, số 5–6 là hai số cuối của năm sinh.",
+}
+"""Registration field → what to fix, for the fields whose rule is simple to say."""
+
+_PASSWORD_WORDS = {
+    "use at least 10 characters": "Mật khẩu cần ít nhất 10 ký tự.",
+    "use at most 128 characters": "Mật khẩu dài tối đa 128 ký tự.",
+    "the password must not be your e-mail address or CCCD number": "Mật khẩu không được là email hay số CCCD của bạn.",
+    "the password is too simple": "Mật khẩu quá đơn giản.",
+}
+
+
+def explain_field(field: str, detail: str, lang: Language) -> str:
+    """What is wrong with one form field, in the reader's words."""
+    if field == "password" and detail in _PASSWORD_WORDS:
+        return translate(_PASSWORD_WORDS[detail], lang)
+    words = FIELD_WORDS.get(field)
+    if words is None:
+        return detail
+    said = translate(words, lang)
+    return f"{said} ({detail})" if field == "cccd" else said
+
+
+def funding_phrase(funding: str | None) -> str:
+    """What paid for a charge, as a Vietnamese phrase (translated by the page)."""
+    if not funding or funding == "wallet":
+        return "trừ vào ví"
+    if funding.startswith("pack"):
+        return "trừ vào gói chữ ký"
+    return {
+        "allowance": "miễn phí: hồ sơ dịch vụ công",
+        "quota": "trong hạn mức thuê bao",
+        "none": "miễn phí",
+    }.get(funding, funding)
+
+
+ENTRY_WORDS: dict[str, str] = {
+    "top_up": "Nạp tiền",
+    "charge": "Trừ tiền dịch vụ",
+    "subscription_fee": "Phí thuê bao tháng",
+    "credit_note": "Hoàn tiền (giảm trừ hoá đơn)",
+    "pack_purchase": "Mua gói chữ ký",
+}
+"""Wallet entry kind → Vietnamese."""
+
+PRODUCT_WORDS: dict[str, str] = {
+    "signature.B-B": "Chữ ký PAdES B-B",
+    "signature.B-T": "Chữ ký PAdES B-T",
+    "signature.B-LT": "Chữ ký PAdES B-LT",
+    "signature.B-LTA": "Chữ ký PAdES B-LTA",
+    "signature.hash": "Chữ ký qua CSC API",
+    "certificate.issue": "Cấp chứng thư",
+    "verification": "Xác minh tài liệu",
+    "timestamp": "Dấu thời gian",
+    "subscription.fee": "Phí thuê bao",
+}
+"""Billing product → Vietnamese."""
+
+
+CHANGE_WORDS: dict[str, str] = {
+    "none": "Không có",
+    "validation_data": "Chỉ thêm dữ liệu kiểm tra chữ ký (hợp lệ)",
+    "form_filling": "Điền biểu mẫu, thêm chữ ký",
+    "annotations": "Thêm ghi chú, bình luận",
+    "other": "Có thay đổi khác nội dung",
+    "unknown": "Không xác định được",
+}
+"""What changed in a document after a signature (the report's ``modifications.level``)."""
+
+REVOCATION_WORDS: dict[str, str] = {
+    "good": "Còn hiệu lực, chưa bị thu hồi",
+    "revoked": "Đã bị thu hồi",
+    "unknown": "Không xác định",
+    "not_checked": "Chưa kiểm tra được",
+}
+"""A certificate's revocation status at signing time."""
