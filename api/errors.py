@@ -18,6 +18,7 @@ from identity import errors as identity_errors
 from signing import errors as signing_errors
 
 __all__ = [
+    "DOMAIN_ERRORS",
     "ApiError",
     "ClientGone",
     "PayloadTooLarge",
@@ -65,6 +66,14 @@ DomainError = (
     | signing_errors.SigningError
     | billing_errors.BillingError
 )
+DOMAIN_ERRORS = (
+    certs_errors.CertsError,
+    identity_errors.IdentityError,
+    signing_errors.SigningError,
+    billing_errors.BillingError,
+    ApiError,
+)
+"""Every refusal a domain (or the HTTP layer) raises with a stable code."""
 
 # Domain error class -> (HTTP status, title). The most specific class listed wins.
 STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {

@@ -17,7 +17,7 @@ from api.deps import utc_now
 from api.revocation import revoke_certificate
 from api.routes.billing import new_plan_version, plans
 from api.routes.verifications import AnchorIn, add, anchors, remove
-from api.web.context import Web
+from api.web.context import Web, WebRoute
 from api.web.public import WebDep
 from api.web.render import VIETNAM
 from billing.errors import BillingError
@@ -32,7 +32,7 @@ from signing.errors import SigningError
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 ADMIN = Role.ADMIN.value
 FormText = Annotated[str, Form(max_length=500)]
 STAFF_ROLES = (

@@ -18,6 +18,7 @@ from api.deps import utc_now
 from api.downloads import attachment
 from api.routes.verifications import verify
 from api.verification_services import VerificationServices
+from api.web.context import WebRoute
 from api.web.public import WebDep
 from billing.errors import BillingError
 from identity.models import Role
@@ -29,7 +30,7 @@ from signing.verification_pdf import render_report_pdf
 
 __all__ = ["KEEP_REPORTS", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 VERIFIERS = (Role.AGENCY_OFFICER.value, Role.ADMIN.value, Role.CITIZEN.value)
 KEEP_REPORTS = timedelta(days=7)
 """How long a report stays on its page (the purge deletes it after)."""
@@ -53,12 +54,12 @@ def upload_form(web: WebDep) -> Response:
 @router.post("/verify")
 def upload(
     web: WebDep,
-    files: Annotated[list[UploadFile], File()],
+    files: Annotated[list[UploadFile] | None, File()] = None,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     caller = web.require(*VERIFIERS)
     web.check_form(csrf)
-    chosen = [f for f in files if f.filename]
+    chosen = [f for f in files or [] if f.filename]
     if not chosen or len(chosen) > MAX_FILES:
         return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"), status=422,
                         max_files=MAX_FILES,

@@ -24,7 +24,7 @@ from api.routes.billing import (
 )
 from api.billing_schemas import CreditNoteRequest, TopUpRequest
 from api.web.charts import PALETTE, Series, bars_by_key, stacked_bars
-from api.web.context import Web
+from api.web.context import Web, WebRoute
 from api.web.public import WebDep
 from api.web.render import money
 from api.web.words import PRODUCT_WORDS
@@ -38,7 +38,7 @@ from identity.models import Role
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 STAFF = (Role.BILLING_STAFF.value, Role.ADMIN.value)
 FormText = Annotated[str, Form(max_length=500)]
 MAX_DAYS_BY_DAY = 92

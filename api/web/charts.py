@@ -24,15 +24,17 @@ class Series:
     """Period -> value."""
 
 
-def _nice_ceiling(value: int) -> int:
+def _nice_top(value: int, ticks: int = 4) -> int:
+    """The smallest 'round' axis maximum at or above ``value`` that ``ticks`` divides into
+    round steps (1, 2 or 5 times a power of ten)."""
     if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        ceiling = int(step * magnitude)
-        if ceiling >= value:
-            return ceiling
-    return value
+        return ticks
+    raw = -(-value // ticks)
+    magnitude = 10 ** (len(str(raw)) - 1)
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= raw:
+            return step * magnitude * ticks
+    return raw * ticks
 
 
 def stacked_bars(
@@ -45,7 +47,7 @@ def stacked_bars(
     tick_label: Callable[[str], str] = lambda p: p,
 ) -> Markup:
     """Vertical bars, one per period, stacked by series."""
-    top = _nice_ceiling(max((sum(s.values.get(p, 0) for s in series) for p in periods), default=0))
+    top = _nice_top(max((sum(s.values.get(p, 0) for s in series) for p in periods), default=0))
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
     slot = plot_w / max(len(periods), 1)
     bar = max(min(slot * 0.7, 48), 2)
@@ -61,7 +63,7 @@ def stacked_bars(
             f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="#4a5563">{escape(fmt(value))}</text>'
         )
-    every = max(1, len(periods) // 12)
+    every = max(1, -(-len(periods) * 40 // plot_w))  # a label needs about 40 px
     for index, period in enumerate(periods):
         x = _LEFT + slot * index + (slot - bar) / 2
         base = _TOP + plot_h
@@ -91,7 +93,7 @@ def bars_by_key(
 ) -> Markup:
     """Horizontal bars: one per (label, value)."""
     height = _TOP + 30 * max(len(rows), 1) + 8
-    top = _nice_ceiling(max((v for _, v in rows), default=0))
+    top = _nice_top(max((v for _, v in rows), default=0))
     left, plot_w = 200, _W - 200 - 120
     parts = [
         f'<svg class="chart" viewBox="0 0 {_W} {height}" role="img" aria-labelledby="{ident}">'

@@ -18,7 +18,7 @@ from api.routes.signatures import create_signature, download_signature
 from api.routes.wallet import my_wallet
 from api.schemas import CertificateRequest
 from api.signing_services import SigningServices
-from api.web.context import Web, WebCaller
+from api.web.context import Web, WebCaller, WebRoute
 from api.web.drafts import PREVIEW_WIDTH, DraftStore
 from api.web.public import WebDep
 from billing.accounts import peek_account
@@ -28,12 +28,12 @@ from billing.metering import usage_of
 from billing.plans import SIGNATURE_PRODUCTS
 from identity.errors import IdentityError
 from identity.models import Credential, CredentialStatus, Role
-from signing.errors import SigningError
+from signing.errors import NotAPdf, SigningError
 from signing.records import history
 
 __all__ = ["LEVELS", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 FormText = Annotated[str, Form(max_length=400)]
 CITIZEN = Role.CITIZEN.value
 
@@ -132,12 +132,14 @@ def upload_form(web: WebDep) -> Response:
 
 @router.post("/sign")
 def upload(
-    web: WebDep, file: Annotated[UploadFile, File()], csrf: FormText = ""
+    web: WebDep, file: Annotated[UploadFile | None, File()] = None, csrf: FormText = ""
 ) -> Response:
     caller = web.require(CITIZEN)
     web.check_form(csrf)
     try:
-        draft = _drafts(web).keep(caller.user.id, file.file, file.filename or "document.pdf")
+        if file is None or not file.filename:
+            raise NotAPdf("choose a PDF file")
+        draft = _drafts(web).keep(caller.user.id, file.file, file.filename)
     except SigningError as exc:
         status, words = web.explain(exc)
         with Session(web.runtime.engine, expire_on_commit=False) as reading:

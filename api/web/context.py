@@ -4,11 +4,13 @@ form token; and the responses they give (pages with security headers, redirects)
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
+from fastapi.routing import APIRoute
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -17,7 +19,7 @@ from api.database import unit_of_work
 from api.deps import utc_now
 from api.identity_services import IdentityServices
 from api.web.render import render_page
-from api.errors import lookup_status
+from api.errors import DOMAIN_ERRORS, lookup_status
 from api.web.words import Language, explain, language_from_header, translate
 from identity.models import User, WebSession
 from identity.sessions import Principal
@@ -31,6 +33,7 @@ __all__ = [
     "SignInNeeded",
     "Web",
     "WebCaller",
+    "WebRoute",
 ]
 
 SESSION_COOKIE = "kyso_session"
@@ -42,6 +45,26 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+
+class WebRoute(APIRoute):
+    """A page's route: a refusal the page did not explain itself is shown as a page in words,
+    with its HTTP status (never as the API's problem+json)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except DOMAIN_ERRORS as exc:
+                web = Web.of(request)
+                status, words = web.explain(exc)
+                return web.page("message.html", status=status, title=web.t("Không thực hiện được"),
+                                heading=web.t("Không thực hiện được"), body=words,
+                                link=("/", web.t("Trang chính")))  # fmt: skip
+
+        return handler
 
 
 class SignInNeeded(Exception):

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from api.database import unit_of_work
 from api.deps import utc_now
+from api.web.context import WebRoute
 from api.web.public import WebDep
 from identity.accounts import ProofingEvidence, pending_registrations, proof_identity
 from identity.errors import IdentityError
@@ -17,7 +18,7 @@ from identity.models import Role, User
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 FormText = Annotated[str, Form(max_length=1000)]
 OFFICER = Role.REGISTRATION_OFFICER.value
 

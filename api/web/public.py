@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.database import unit_of_work
 from api.deps import utc_now
-from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web
+from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web, WebRoute
 from api.web.navigation import home_of
 from api.web.words import explain_field
 from billing.plans import DEFAULT_PLANS
@@ -20,7 +20,7 @@ from identity.errors import IdentityError, InvalidField
 
 __all__ = ["WebDep", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 WebDep = Annotated[Web, Depends(Web.of)]
 FormText = Annotated[str, Form(max_length=400)]
 

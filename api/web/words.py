@@ -36,6 +36,8 @@ def language_from_header(header: str | None) -> Language:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
+        if quality <= 0:  # q=0 means "not this one"
+            continue
         for lang in ("vi", "en"):
             if (tag == lang or tag.startswith(lang + "-")) and quality - position * 1e-3 > best[0]:
                 best = (quality - position * 1e-3, lang)  # type: ignore[assignment]
@@ -109,7 +111,7 @@ FIELD_WORDS: dict[str, str] = {
     "phone": "Nhập số điện thoại Việt Nam, ví dụ 0912 345 678.",
     "date_of_birth": "Nhập ngày sinh như trên thẻ CCCD; bạn cần đủ 14 tuổi.",
     "gender": "Chọn giới tính như trên thẻ CCCD.",
-    "cccd": "Số CCCD chưa khớp: đủ 12 chữ số, 3 số đầu là mã tỉnh, số thứ 4 theo giới tính và thế kỷ sinh, số 5–6 là hai số cuối của năm sinh.",
+    "cccd": "Số CCCD chưa khớp: đủ 12 chữ số, 3 số đầu là mã tỉnh, số thứ 4 theo giới tính và thế kỷ sinh, số thứ 5 và 6 là hai số cuối của năm sinh.",
 }
 """Registration field → what to fix, for the fields whose rule is simple to say."""
 
@@ -161,7 +163,7 @@ PRODUCT_WORDS: dict[str, str] = {
     "signature.B-LTA": "Chữ ký PAdES B-LTA",
     "signature.hash": "Chữ ký qua CSC API",
     "certificate.issue": "Cấp chứng thư",
-    "verification": "Xác minh tài liệu",
+    "verification": "Xác minh chữ ký",
     "timestamp": "Dấu thời gian",
     "subscription.fee": "Phí thuê bao",
 }
