@@ -37,9 +37,11 @@ from api.signing_services import build_signing_services
 from api.verification_cli import quiet_pyhanko
 from api.verification_services import VerificationServices
 from api.web import install_web
+from api.web.drafts import DraftStore
 from billing.charges import charge_fee_of, subscribed_accounts
 from identity.oidc import purge_expired as purge_oidc_rows
-from signing.records import purge_expired
+from identity.web_sessions import WebSessions
+from signing.records import purge_expired, purge_kept_reports
 from signing.storage import DocumentStore
 
 __all__ = ["create_app"]
@@ -84,10 +86,19 @@ def purge_oidc(runtime: Runtime) -> int:
         return purge_oidc_rows(session, datetime.now(UTC))
 
 
+def purge_web(runtime: Runtime) -> int:
+    """Ended browser sessions, verification reports past their week, drafts left unsigned."""
+    now = datetime.now(UTC)
+    with unit_of_work(runtime.engine) as session:
+        removed = WebSessions.purge(session, now) + purge_kept_reports(session, now)
+    settings = runtime.settings
+    return removed + DraftStore(settings.data_dir / "drafts", max_pages=settings.max_pages).purge()
+
+
 async def _housekeeping(runtime: Runtime) -> None:
     """Every few minutes: fresh CRLs before nextUpdate, the retention purge, monthly fees."""
     while True:
-        for job in (refresh_crls, purge_documents, charge_fees, purge_oidc):
+        for job in (refresh_crls, purge_documents, charge_fees, purge_oidc, purge_web):
             try:
                 await asyncio.to_thread(job, runtime)
             except Exception:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from signing.errors import DocumentGone, IdempotencyConflict, SignatureNotFound
-from signing.models import SignatureRecord
+from signing.models import KeptReport, SignatureRecord
 from signing.storage import DocumentStore
 
-__all__ = ["find_replay", "history", "owned_document", "purge_expired"]
+__all__ = ["find_replay", "history", "owned_document", "purge_expired", "purge_kept_reports"]
 
 
 def find_replay(
@@ -72,3 +73,9 @@ def purge_expired(session: Session, store: DocumentStore, now: datetime) -> int:
         session.add(record)
     session.flush()
     return len(expired)
+
+
+def purge_kept_reports(session: Session, now: datetime) -> int:
+    """Delete verification reports kept for the web pages past their time."""
+    result = session.execute(delete(KeptReport).where(col(KeptReport.expires_at) <= now))
+    return int(getattr(result, "rowcount", 0) or 0)

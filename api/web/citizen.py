@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.database import unit_of_work
 from api.deps import utc_now
@@ -25,10 +25,12 @@ from billing.accounts import peek_account
 from billing.charges import quote
 from billing.errors import BillingError
 from billing.metering import usage_of
+from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
 from identity.errors import IdentityError
 from identity.models import Credential, CredentialStatus, Role
 from signing.errors import NotAPdf, SigningError
+from signing.models import SignatureRecord
 from signing.records import history
 
 __all__ = ["LEVELS", "router"]
@@ -273,17 +275,17 @@ def signatures(web: WebDep) -> Response:
 def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
     caller = web.require(CITIZEN)
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
-        records = [r for r in history(reading, caller.user.id, limit=500) if r.id == signature_id]
-        costs = _costs(reading, caller.user.id)
-    if not records:
+        record = reading.get(SignatureRecord, signature_id)
+        cost = reading.exec(select(UsageEvent).where(UsageEvent.signature_id == signature_id)).first()
+    if record is None or record.user_id != caller.user.id:
         return web.page("message.html", status=404, title=web.t("Không tìm thấy"),
                         heading=web.t("Không tìm thấy chữ ký này"), body="",
                         link=("/me/signatures", web.t("Lịch sử ký")))  # fmt: skip
     return web.page(
         "citizen/signature.html",
         title=web.t("Chữ ký"),
-        record=records[0],
-        cost=costs.get(signature_id),
+        record=record,
+        cost=cost,
         wallet=_wallet(web, caller),
         notice=web.t("Đã ký xong. Hãy tải tài liệu đã ký về máy.") if signed else "",
     )
