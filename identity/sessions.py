@@ -157,8 +157,10 @@ class SignIn:
             return None
         state = _throttle_state(session, f"source:{source}")
         quiet = self._source_throttle.lock_for
-        if state.last_failed_at is not None and state.last_failed_at + quiet <= now and (
-            state.locked_until is None or state.locked_until <= now
+        if (
+            state.last_failed_at is not None
+            and state.last_failed_at + quiet <= now
+            and (state.locked_until is None or state.locked_until <= now)
         ):
             self._source_throttle.succeeded(state)
         self._source_throttle.check(state, now)

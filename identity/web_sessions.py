@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from identity.audit import record_audit
 from identity.models import User, WebSession
@@ -107,7 +107,7 @@ class WebSessions:
         cutoff = now - keep
         result = session.execute(
             delete(WebSession).where(
-                or_(WebSession.expires_at < cutoff, WebSession.ended_at < cutoff)  # type: ignore[arg-type]
+                or_(col(WebSession.expires_at) < cutoff, col(WebSession.ended_at) < cutoff)
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)

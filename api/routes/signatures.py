@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from api.database import unit_of_work
-from api.downloads import attachment
 from api.deps import (
     IdentityDep,
     ReadSessionDep,
@@ -31,6 +30,7 @@ from api.deps import (
     require_roles_reading,
     utc_now,
 )
+from api.downloads import attachment
 from api.identity_services import IdentityServices
 from api.payers import lock_payer, payer_for
 from api.signing_services import SigningServices

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, 
 from pydantic import BaseModel, Field
 
 from api.database import unit_of_work
-from api.downloads import attachment
 from api.deps import ReadSessionDep, SessionDep, require_roles, require_roles_reading, utc_now
+from api.downloads import attachment
 from api.payers import payer_for
 from api.verification_services import VerificationServices
 from billing.charges import charge

@@ -24,19 +24,29 @@ async def _sign_in_needed(request: Request, exc: Exception) -> Response:
 
 async def _not_allowed(request: Request, _exc: Exception) -> Response:
     web = Web.of(request)
-    return web.page("message.html", status=403, title=web.t("Không được phép"),
-                    heading=web.t("Trang này không dành cho vai trò của bạn"),
-                    body=web.t("Hãy quay về trang chính của bạn."),
-                    link=("/", web.t("Trang chính")))  # fmt: skip
+    return web.page(
+        "message.html",
+        status=403,
+        title=web.t("Không được phép"),
+        heading=web.t("Trang này không dành cho vai trò của bạn"),
+        body=web.t("Hãy quay về trang chính của bạn."),
+        link=("/", web.t("Trang chính")),
+    )
 
 
 async def _form_refused(request: Request, _exc: Exception) -> Response:
     web = Web.of(request)
-    return web.page("message.html", status=403, title=web.t("Biểu mẫu hết hạn"),
-                    heading=web.t("Biểu mẫu đã hết hạn"),
-                    body=web.t("Vì an toàn, biểu mẫu này không còn dùng được (có thể phiên đăng nhập đã hết hạn). Hãy mở lại trang và thử lại."),
-                    link=(request.url.path if request.method == "GET" else "/",
-                          web.t("Mở lại")))  # fmt: skip
+    return web.page(
+        "message.html",
+        status=403,
+        title=web.t("Biểu mẫu hết hạn"),
+        heading=web.t("Biểu mẫu đã hết hạn"),
+        body=web.t(
+            "Vì an toàn, biểu mẫu này không còn dùng được (có thể phiên đăng nhập đã hết hạn). "
+            "Hãy mở lại trang và thử lại."
+        ),
+        link=(request.url.path if request.method == "GET" else "/", web.t("Mở lại")),
+    )
 
 
 def install_web(app: FastAPI) -> None:

@@ -50,16 +50,20 @@ def overview(web: WebDep) -> Response:
     web.require(ADMIN)
     with Session(web.runtime.engine) as reading:
         counts = {
-            "citizens": reading.exec(select(func.count()).select_from(User).where(
-                User.role == Role.CITIZEN.value)).one(),
-            "staff": reading.exec(select(func.count()).select_from(User).where(
-                User.role != Role.CITIZEN.value)).one(),
-            "certificates": reading.exec(select(func.count()).select_from(IssuedCertificate).where(
-                col(IssuedCertificate.revoked_at).is_(None))).one(),
-        }  # fmt: skip
+            "citizens": reading.exec(
+                select(func.count()).select_from(User).where(User.role == Role.CITIZEN.value)
+            ).one(),
+            "staff": reading.exec(
+                select(func.count()).select_from(User).where(User.role != Role.CITIZEN.value)
+            ).one(),
+            "certificates": reading.exec(
+                select(func.count())
+                .select_from(IssuedCertificate)
+                .where(col(IssuedCertificate.revoked_at).is_(None))
+            ).one(),
+        }
         verdict = verify_audit_chain(reading)
-    return web.page("admin/overview.html", title=web.t("Quản trị"), counts=counts,
-                    verdict=verdict)  # fmt: skip
+    return web.page("admin/overview.html", title=web.t("Quản trị"), counts=counts, verdict=verdict)
 
 
 # -- trust anchors ---------------------------------------------------------------------
@@ -67,8 +71,14 @@ def _trust_page(web: Web, *, status: int = 200, notice: str = "", error: str = "
     caller = web.require(ADMIN)
     with Session(web.runtime.engine) as reading:
         rows = anchors(caller.principal, reading)
-    return web.page("admin/trust.html", title=web.t("CA tin cậy"), status=status,
-                    notice=notice, error=error, rows=rows)  # fmt: skip
+    return web.page(
+        "admin/trust.html",
+        title=web.t("CA tin cậy"),
+        status=status,
+        notice=notice,
+        error=error,
+        rows=rows,
+    )
 
 
 @router.get("/admin/trust")
@@ -77,8 +87,9 @@ def trust(web: WebDep) -> Response:
 
 
 @router.post("/admin/trust")
-def trust_add(web: WebDep, csrf: FormText = "",
-              certificate: Annotated[str, Form(max_length=64_000)] = "") -> Response:  # fmt: skip
+def trust_add(
+    web: WebDep, csrf: FormText = "", certificate: Annotated[str, Form(max_length=64_000)] = ""
+) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
     try:
@@ -104,8 +115,14 @@ def trust_remove(web: WebDep, sha256: str, csrf: FormText = "") -> Response:
 
 
 # -- price plans -----------------------------------------------------------------------
-def _plans_page(web: Web, *, status: int = 200, notice: str = "", error: str = "",
-                values: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _plans_page(
+    web: Web,
+    *,
+    status: int = 200,
+    notice: str = "",
+    error: str = "",
+    values: dict[str, str] | None = None,
+) -> Response:
     caller = web.require(ADMIN)
     with Session(web.runtime.engine) as reading:
         rows = plans(caller.principal, reading)
@@ -113,9 +130,17 @@ def _plans_page(web: Web, *, status: int = 200, notice: str = "", error: str = "
     for row in rows:
         if row.code not in newest or row.version > newest[row.code].version:
             newest[row.code] = row
-    return web.page("admin/plans.html", title=web.t("Bảng giá"), status=status, notice=notice,
-                    error=error, rows=rows, newest=newest, values=values or {},
-                    pretty=lambda terms: json.dumps(terms, indent=2, ensure_ascii=False))  # fmt: skip
+    return web.page(
+        "admin/plans.html",
+        title=web.t("Bảng giá"),
+        status=status,
+        notice=notice,
+        error=error,
+        rows=rows,
+        newest=newest,
+        values=values or {},
+        pretty=lambda terms: json.dumps(terms, indent=2, ensure_ascii=False),
+    )
 
 
 @router.get("/admin/plans")
@@ -124,8 +149,13 @@ def price_plans(web: WebDep) -> Response:
 
 
 @router.post("/admin/plans")
-def publish(web: WebDep, csrf: FormText = "", code: FormText = "", effective_from: FormText = "",
-            terms: Annotated[str, Form(max_length=20_000)] = "") -> Response:  # fmt: skip
+def publish(
+    web: WebDep,
+    csrf: FormText = "",
+    code: FormText = "",
+    effective_from: FormText = "",
+    terms: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
     values = {"code": code, "effective_from": effective_from, "terms": terms}
@@ -135,32 +165,58 @@ def publish(web: WebDep, csrf: FormText = "", code: FormText = "", effective_fro
             when = when.replace(tzinfo=VIETNAM)
         parsed = json.loads(terms)
     except ValueError:
-        return _plans_page(web, status=422, values=values, error=web.t(
-            "Ngày hiệu lực hoặc điều khoản (JSON) chưa đúng."))
+        return _plans_page(
+            web,
+            status=422,
+            values=values,
+            error=web.t("Ngày hiệu lực hoặc điều khoản (JSON) chưa đúng."),
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
             plan = new_plan_version(
                 PlanVersionRequest(code=code, effective_from=when, terms=parsed),
-                caller.principal, session,
-            )  # fmt: skip
+                caller.principal,
+                session,
+            )
     except Refusal as exc:
         status, words = web.explain(exc)
         return _plans_page(web, status=status, values=values, error=words)
-    return _plans_page(web, notice=web.t("Đã công bố {code} phiên bản {v}.", code=plan.code,
-                                         v=plan.version))  # fmt: skip
+    return _plans_page(
+        web, notice=web.t("Đã công bố {code} phiên bản {v}.", code=plan.code, v=plan.version)
+    )
 
 
 # -- staff -----------------------------------------------------------------------------
-def _staff_page(web: Web, *, status: int = 200, notice: str = "", error: str = "",
-                values: dict[str, str] | None = None,
-                errors: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _staff_page(
+    web: Web,
+    *,
+    status: int = 200,
+    notice: str = "",
+    error: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     web.require(ADMIN)
     with Session(web.runtime.engine) as reading:
-        rows = list(reading.exec(select(User).where(User.role != Role.CITIZEN.value)
-                                 .order_by(col(User.role), col(User.email))))  # fmt: skip
-    return web.page("admin/staff.html", title=web.t("Nhân viên"), status=status, notice=notice,
-                    error=error, rows=rows, roles=STAFF_ROLES, values=values or {},
-                    errors=errors or {}, role_names=dict(STAFF_ROLES))  # fmt: skip
+        rows = list(
+            reading.exec(
+                select(User)
+                .where(User.role != Role.CITIZEN.value)
+                .order_by(col(User.role), col(User.email))
+            )
+        )
+    return web.page(
+        "admin/staff.html",
+        title=web.t("Nhân viên"),
+        status=status,
+        notice=notice,
+        error=error,
+        rows=rows,
+        roles=STAFF_ROLES,
+        values=values or {},
+        errors=errors or {},
+        role_names=dict(STAFF_ROLES),
+    )
 
 
 @router.get("/admin/staff")
@@ -169,8 +225,14 @@ def staff(web: WebDep) -> Response:
 
 
 @router.post("/admin/staff")
-def new_staff(web: WebDep, csrf: FormText = "", email: FormText = "", full_name: FormText = "",
-              role: FormText = "", password: FormText = "") -> Response:  # fmt: skip
+def new_staff(
+    web: WebDep,
+    csrf: FormText = "",
+    email: FormText = "",
+    full_name: FormText = "",
+    role: FormText = "",
+    password: FormText = "",
+) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
     values = {"email": email, "full_name": full_name, "role": role}
@@ -178,22 +240,37 @@ def new_staff(web: WebDep, csrf: FormText = "", email: FormText = "", full_name:
         return _staff_page(web, status=422, values=values, error=web.t("Hãy chọn vai trò."))
     try:
         with unit_of_work(web.runtime.engine) as session:
-            create_user(session, web.identity.passwords,
-                        NewUser(email=email, password=password, full_name=full_name,
-                                role=Role(role)),
-                        now=utc_now(), actor=f"user:{caller.user.id}")  # fmt: skip
+            create_user(
+                session,
+                web.identity.passwords,
+                NewUser(email=email, password=password, full_name=full_name, role=Role(role)),
+                now=utc_now(),
+                actor=f"user:{caller.user.id}",
+            )
     except InvalidField as exc:
-        return _staff_page(web, status=422, values=values, errors=exc.errors,
-                           error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."))  # fmt: skip
+        return _staff_page(
+            web,
+            status=422,
+            values=values,
+            errors=exc.errors,
+            error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."),
+        )
     except Refusal as exc:
         status, words = web.explain(exc)
         return _staff_page(web, status=status, values=values, error=words)
-    return _staff_page(web, notice=web.t("Đã tạo tài khoản {email}. Hãy trao mật khẩu tạm cho người đó qua kênh an toàn.", email=email))
+    return _staff_page(
+        web,
+        notice=web.t(
+            "Đã tạo tài khoản {email}. Hãy trao mật khẩu tạm cho người đó qua kênh an toàn.",
+            email=email,
+        ),
+    )
 
 
 # -- certificates ----------------------------------------------------------------------
-def _certificates_page(web: Web, query: str, *, status: int = 200, notice: str = "",
-                       error: str = "") -> Response:  # fmt: skip
+def _certificates_page(
+    web: Web, query: str, *, status: int = 200, notice: str = "", error: str = ""
+) -> Response:
     web.require(ADMIN)
     rows: list[IssuedCertificate] = []
     wanted = query.strip()
@@ -201,16 +278,26 @@ def _certificates_page(web: Web, query: str, *, status: int = 200, notice: str =
         statement = select(IssuedCertificate)
         if wanted:
             hex_serial = wanted.lower().replace(":", "")
-            statement = statement.where(or_(
-                col(IssuedCertificate.serial) == hex_serial,
-                col(IssuedCertificate.subject_uid).contains(wanted),
-                col(IssuedCertificate.subject).contains(wanted),
-            ))  # fmt: skip
-        rows = list(reading.exec(statement.order_by(col(IssuedCertificate.issued_at).desc())
-                                 .limit(100)))  # fmt: skip
-    return web.page("admin/certificates.html", title=web.t("Thu hồi chứng thư"), status=status,
-                    notice=notice, error=error, rows=rows, query=wanted,
-                    reasons=[r.value for r in RevocationReason])  # fmt: skip
+            statement = statement.where(
+                or_(
+                    col(IssuedCertificate.serial) == hex_serial,
+                    col(IssuedCertificate.subject_uid).contains(wanted),
+                    col(IssuedCertificate.subject).contains(wanted),
+                )
+            )
+        rows = list(
+            reading.exec(statement.order_by(col(IssuedCertificate.issued_at).desc()).limit(100))
+        )
+    return web.page(
+        "admin/certificates.html",
+        title=web.t("Thu hồi chứng thư"),
+        status=status,
+        notice=notice,
+        error=error,
+        rows=rows,
+        query=wanted,
+        reasons=[r.value for r in RevocationReason],
+    )
 
 
 @router.get("/admin/certificates")
@@ -219,23 +306,42 @@ def certificates(web: WebDep, q: str = "") -> Response:
 
 
 @router.post("/admin/certificates/{serial}/revoke")
-def revoke(web: WebDep, serial: str, csrf: FormText = "", reason: FormText = "",
-           confirm: FormText = "") -> Response:  # fmt: skip
+def revoke(
+    web: WebDep, serial: str, csrf: FormText = "", reason: FormText = "", confirm: FormText = ""
+) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
     if not confirm:
-        return _certificates_page(web, serial, status=422, error=web.t(
-            "Hãy đánh dấu ô xác nhận: thu hồi không thể hoàn tác."))
+        return _certificates_page(
+            web,
+            serial,
+            status=422,
+            error=web.t("Hãy đánh dấu ô xác nhận: thu hồi không thể hoàn tác."),
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
-            done = revoke_certificate(web.runtime, session, serial=serial, reason=reason,
-                                      actor=f"user:{caller.user.id}", now=utc_now())  # fmt: skip
+            done = revoke_certificate(
+                web.runtime,
+                session,
+                serial=serial,
+                reason=reason,
+                actor=f"user:{caller.user.id}",
+                now=utc_now(),
+            )
     except Refusal as exc:
         status, words = web.explain(exc)
         return _certificates_page(web, serial, status=status, error=words)
-    return _certificates_page(web, serial, notice=web.t(
-        "Đã thu hồi chứng thư {serial} ({reason}); danh sách thu hồi (CRL) số {crl} đã được công bố.",
-        serial=done.serial, reason=done.reason, crl=done.crl_number))
+    return _certificates_page(
+        web,
+        serial,
+        notice=web.t(
+            "Đã thu hồi chứng thư {serial} ({reason}); "
+            "danh sách thu hồi (CRL) số {crl} đã được công bố.",
+            serial=done.serial,
+            reason=done.reason,
+            crl=done.crl_number,
+        ),
+    )
 
 
 # -- audit log -------------------------------------------------------------------------
@@ -250,6 +356,12 @@ def audit(web: WebDep, action: str = "", before: int = 0) -> Response:
             statement = statement.where(col(AuditEvent.seq) < before)
         rows = list(reading.exec(statement.order_by(col(AuditEvent.seq).desc()).limit(AUDIT_PAGE)))
         verdict = verify_audit_chain(reading)
-    return web.page("admin/audit.html", title=web.t("Nhật ký"), rows=rows, action=action,
-                    verdict=verdict, older=rows[-1].seq if len(rows) == AUDIT_PAGE else None,
-                    details=lambda row: json.loads(row.details or "{}"))  # fmt: skip
+    return web.page(
+        "admin/audit.html",
+        title=web.t("Nhật ký"),
+        rows=rows,
+        action=action,
+        verdict=verdict,
+        older=rows[-1].seq if len(rows) == AUDIT_PAGE else None,
+        details=lambda row: json.loads(row.details or "{}"),
+    )

@@ -47,8 +47,7 @@ VERDICTS = {
 @router.get("/verify")
 def upload_form(web: WebDep) -> Response:
     web.require(*VERIFIERS)
-    return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"),
-                    max_files=MAX_FILES)  # fmt: skip
+    return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"), max_files=MAX_FILES)
 
 
 @router.post("/verify")
@@ -61,9 +60,13 @@ def upload(
     web.check_form(csrf)
     chosen = [f for f in files or [] if f.filename]
     if not chosen or len(chosen) > MAX_FILES:
-        return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"), status=422,
-                        max_files=MAX_FILES,
-                        error=web.t("Hãy chọn từ 1 đến {n} tệp PDF.", n=MAX_FILES))  # fmt: skip
+        return web.page(
+            "agency/upload.html",
+            title=web.t("Xác minh tài liệu"),
+            status=422,
+            max_files=MAX_FILES,
+            error=web.t("Hãy chọn từ 1 đến {n} tệp PDF.", n=MAX_FILES),
+        )
     services: VerificationServices = web.request.app.state.verification
     batch, now = str(uuid.uuid4()), utc_now()
     kept: list[KeptReport] = []
@@ -77,9 +80,15 @@ def upload(
             report = _refused(name, words)
         assert isinstance(report, dict)
         kept.append(
-            KeptReport(user_id=caller.user.id, batch=batch, filename=name,
-                       indication=report["indication"], report=json.dumps(report),
-                       created_at=now, expires_at=now + KEEP_REPORTS)  # fmt: skip
+            KeptReport(
+                user_id=caller.user.id,
+                batch=batch,
+                filename=name,
+                indication=report["indication"],
+                report=json.dumps(report),
+                created_at=now,
+                expires_at=now + KEEP_REPORTS,
+            )
         )
     with unit_of_work(web.runtime.engine) as session:
         for record in kept:
@@ -111,25 +120,36 @@ def _own(web: WebDep, report_id: str) -> KeptReport | None:
 
 
 def _gone(web: WebDep) -> Response:
-    return web.page("message.html", status=404, title=web.t("Không tìm thấy"),
-                    heading=web.t("Không tìm thấy báo cáo này"),
-                    body=web.t("Báo cáo chỉ được giữ 7 ngày. Hãy xác minh lại tài liệu."),
-                    link=("/verify", web.t("Xác minh tài liệu")))  # fmt: skip
+    return web.page(
+        "message.html",
+        status=404,
+        title=web.t("Không tìm thấy"),
+        heading=web.t("Không tìm thấy báo cáo này"),
+        body=web.t("Báo cáo chỉ được giữ 7 ngày. Hãy xác minh lại tài liệu."),
+        link=("/verify", web.t("Xác minh tài liệu")),
+    )
 
 
 @router.get("/verify/batch/{batch}")
 def batch_page(web: WebDep, batch: str) -> Response:
     caller = web.require(*VERIFIERS)
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
-        records = list(reading.exec(
-            select(KeptReport).where(KeptReport.batch == batch,
-                                     KeptReport.user_id == caller.user.id)
-            .order_by(col(KeptReport.filename))
-        ))  # fmt: skip
+        records = list(
+            reading.exec(
+                select(KeptReport)
+                .where(KeptReport.batch == batch, KeptReport.user_id == caller.user.id)
+                .order_by(col(KeptReport.filename))
+            )
+        )
     if not records:
         return _gone(web)
-    return web.page("agency/batch.html", title=web.t("Kết quả xác minh"), records=records,
-                    colours=COLOURS, verdicts=VERDICTS)  # fmt: skip
+    return web.page(
+        "agency/batch.html",
+        title=web.t("Kết quả xác minh"),
+        records=records,
+        colours=COLOURS,
+        verdicts=VERDICTS,
+    )
 
 
 @router.get("/verify/{report_id}")
@@ -144,8 +164,15 @@ def report_page(web: WebDep, report_id: str) -> Response:
             return fallback
         return [say(str(c["code"]), c, web.lang) for c in codes]
 
-    return web.page("agency/report.html", title=record.filename, record=record, report=report,
-                    colours=COLOURS, verdicts=VERDICTS, words=words)  # fmt: skip
+    return web.page(
+        "agency/report.html",
+        title=record.filename,
+        record=record,
+        report=report,
+        colours=COLOURS,
+        verdicts=VERDICTS,
+        words=words,
+    )
 
 
 @router.get("/verify/{report_id}/report.pdf")
@@ -156,5 +183,8 @@ def report_pdf(web: WebDep, report_id: str) -> Response:
     report = VerificationReport.from_dict(json.loads(record.report))
     pdf = render_report_pdf(report, font=web.runtime.settings.stamp_font, language=web.lang)
     name = f"{Path(record.filename).stem}-report-{web.lang}.pdf"
-    return web.finish(Response(pdf, media_type="application/pdf",
-                               headers={"Content-Disposition": attachment(name)}))  # fmt: skip
+    return web.finish(
+        Response(
+            pdf, media_type="application/pdf", headers={"Content-Disposition": attachment(name)}
+        )
+    )

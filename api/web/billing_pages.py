@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api.billing_schemas import CreditNoteRequest, TopUpRequest
 from api.database import unit_of_work
 from api.deps import utc_now
 from api.routes.billing import (
@@ -22,13 +23,11 @@ from api.routes.billing import (
     report,
     usage,
 )
-from api.billing_schemas import CreditNoteRequest, TopUpRequest
 from api.web.charts import PALETTE, Series, bars_by_key, stacked_bars
 from api.web.context import Web, WebRoute
 from api.web.public import WebDep
 from api.web.render import money
 from api.web.words import PRODUCT_WORDS
-
 from billing.calendar import local
 from billing.errors import BillingError
 from billing.plans import PRODUCTS
@@ -89,10 +88,13 @@ def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -
     periods = _periods(start, end, group)
     products = sorted({r.key for r in by_product})
     label = {p: web.t(PRODUCT_WORDS.get(p, p)) for p in products}
-    counts = [Series(p, label[p], {r.period: r.count for r in by_product if r.key == p})
-              for p in products]  # fmt: skip
-    revenue = [Series(p, label[p], {r.period: r.amount for r in by_product if r.key == p})
-               for p in products]  # fmt: skip
+    counts = [
+        Series(p, label[p], {r.period: r.count for r in by_product if r.key == p}) for p in products
+    ]
+    revenue = [
+        Series(p, label[p], {r.period: r.amount for r in by_product if r.key == p})
+        for p in products
+    ]
     totals: dict[str, list[int]] = {}
     for row in by_product:
         totals.setdefault(row.key, [0, 0])
@@ -103,7 +105,9 @@ def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -
         entry = accounts.setdefault(row.key, {"label": row.label, "count": 0, "amount": 0})
         entry["count"] += row.count
         entry["amount"] += row.amount
-    tick = (lambda p: p[8:10] + "/" + p[5:7]) if group == "day" else (lambda p: p[5:7] + "/" + p[:4])
+    tick = (
+        (lambda p: p[8:10] + "/" + p[5:7]) if group == "day" else (lambda p: p[5:7] + "/" + p[:4])
+    )
     return web.page(
         "billing/dashboard.html",
         title=web.t("Doanh thu và sử dụng"),
@@ -113,14 +117,28 @@ def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -
         product=chosen,
         products=PRODUCTS,
         group=group,
-        usage_chart=stacked_bars(periods, counts, title=web.t("Số lượt sử dụng theo thời gian"),
-                                 ident="usage-chart", fmt=str, tick_label=tick),  # fmt: skip
-        revenue_chart=stacked_bars(periods, revenue, title=web.t("Doanh thu theo thời gian"),
-                                   ident="revenue-chart", fmt=lambda v: money(v, web.lang),
-                                   tick_label=tick),  # fmt: skip
-        product_chart=bars_by_key([(label[p], totals[p][1]) for p in products],
-                                  title=web.t("Doanh thu theo dịch vụ"), ident="product-chart",
-                                  fmt=lambda v: money(v, web.lang)),  # fmt: skip
+        usage_chart=stacked_bars(
+            periods,
+            counts,
+            title=web.t("Số lượt sử dụng theo thời gian"),
+            ident="usage-chart",
+            fmt=str,
+            tick_label=tick,
+        ),
+        revenue_chart=stacked_bars(
+            periods,
+            revenue,
+            title=web.t("Doanh thu theo thời gian"),
+            ident="revenue-chart",
+            fmt=lambda v: money(v, web.lang),
+            tick_label=tick,
+        ),
+        product_chart=bars_by_key(
+            [(label[p], totals[p][1]) for p in products],
+            title=web.t("Doanh thu theo dịch vụ"),
+            ident="product-chart",
+            fmt=lambda v: money(v, web.lang),
+        ),
         legend=[(label[p], n % len(PALETTE)) for n, p in enumerate(products)],
         totals=[(label[p], totals[p][0], totals[p][1]) for p in products],
         total_count=sum(v[0] for v in totals.values()),
@@ -135,38 +153,58 @@ def export_usage(web: WebDep, first: str = "", last: str = "", product: str = ""
     caller = web.require(*STAFF)
     start, end = _dates(first, last)
     with Session(web.runtime.engine) as reading:
-        answer = usage(caller.principal, reading, start, end, None, product or None,
-                       10_000, 0, "csv")  # fmt: skip
+        answer = usage(
+            caller.principal, reading, start, end, None, product or None, 10_000, 0, "csv"
+        )
     assert isinstance(answer, Response)
     return web.finish(answer)
 
 
 @router.get("/billing/export/report.csv")
-def export_report(web: WebDep, first: str = "", last: str = "", product: str = "",
-                  by: str = "product") -> Response:  # fmt: skip
+def export_report(
+    web: WebDep, first: str = "", last: str = "", product: str = "", by: str = "product"
+) -> Response:
     """The report behind the charts: per day (or month) and product or account."""
     caller = web.require(*STAFF)
     start, end = _dates(first, last)
     group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
     with Session(web.runtime.engine) as reading:
-        answer = report(caller.principal, reading, start, end, group,  # type: ignore[arg-type]
-                        "account" if by == "account" else "product", None,
-                        product or None, 100_000, 0, "csv")  # fmt: skip
+        answer = report(
+            caller.principal,
+            reading,
+            start,
+            end,
+            group,  # type: ignore[arg-type]
+            "account" if by == "account" else "product",
+            None,
+            product or None,
+            100_000,
+            0,
+            "csv",
+        )
     assert isinstance(answer, Response)
     return web.finish(answer)
 
 
-def _invoices_page(web: Web, period: str, *, status: int = 200, notice: str = "",
-                   error: str = "") -> Response:  # fmt: skip
+def _invoices_page(
+    web: Web, period: str, *, status: int = 200, notice: str = "", error: str = ""
+) -> Response:
     caller = web.require(*STAFF)
     today = local(utc_now()).date()
     last_month = (today.replace(day=1) - timedelta(days=1)).isoformat()[:7]
     shown = period or last_month
     with Session(web.runtime.engine) as reading:
         rows = invoices(caller.principal, reading, shown if len(shown) == 7 else None, None)
-    return web.page("billing/invoices.html", title=web.t("Hoá đơn"), status=status,
-                    notice=notice, error=error, rows=rows, period=shown,
-                    last_month=last_month)  # fmt: skip
+    return web.page(
+        "billing/invoices.html",
+        title=web.t("Hoá đơn"),
+        status=status,
+        notice=notice,
+        error=error,
+        rows=rows,
+        period=shown,
+        last_month=last_month,
+    )
 
 
 @router.get("/billing/invoices")
@@ -184,22 +222,40 @@ def close_period(web: WebDep, csrf: FormText = "", period: FormText = "") -> Res
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return _invoices_page(web, period, status=status, error=words)
-    return _invoices_page(web, period, notice=web.t(
-        "Đã chốt tháng {period}: {n} hoá đơn mới.", period=period, n=len(closed.invoices)))
+    return _invoices_page(
+        web,
+        period,
+        notice=web.t(
+            "Đã chốt tháng {period}: {n} hoá đơn mới.", period=period, n=len(closed.invoices)
+        ),
+    )
 
 
-def _invoice_page(web: Web, invoice_id: str, *, status: int = 200, notice: str = "",
-                  error: str = "") -> Response:  # fmt: skip
+def _invoice_page(
+    web: Web, invoice_id: str, *, status: int = 200, notice: str = "", error: str = ""
+) -> Response:
     caller = web.require(*STAFF)
     try:
         with Session(web.runtime.engine) as reading:
             shown = invoice(invoice_id, caller.principal, reading)
     except BillingError as exc:
         code, words = web.explain(exc)
-        return web.page("message.html", status=code, title=web.t("Không tìm thấy"),
-                        heading=words, body="", link=("/billing/invoices", web.t("Hoá đơn")))  # fmt: skip
-    return web.page("billing/invoice.html", title=shown.number, status=status, notice=notice,
-                    error=error, invoice=shown)  # fmt: skip
+        return web.page(
+            "message.html",
+            status=code,
+            title=web.t("Không tìm thấy"),
+            heading=words,
+            body="",
+            link=("/billing/invoices", web.t("Hoá đơn")),
+        )
+    return web.page(
+        "billing/invoice.html",
+        title=shown.number,
+        status=status,
+        notice=notice,
+        error=error,
+        invoice=shown,
+    )
 
 
 @router.get("/billing/invoices/{invoice_id}")
@@ -215,28 +271,38 @@ def invoice_download(web: WebDep, invoice_id: str) -> Response:
 
 
 @router.post("/billing/invoices/{invoice_id}/credit-notes")
-def credit_note(web: WebDep, invoice_id: str, csrf: FormText = "", amount: FormText = "",
-                reason: FormText = "") -> Response:  # fmt: skip
+def credit_note(
+    web: WebDep, invoice_id: str, csrf: FormText = "", amount: FormText = "", reason: FormText = ""
+) -> Response:
     caller = web.require(*STAFF)
     web.check_form(csrf)
     cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
     if cleaned and not cleaned.isdigit():
-        return _invoice_page(web, invoice_id, status=422,
-                             error=web.t("Số tiền là số đồng, không có phần lẻ."))  # fmt: skip
+        return _invoice_page(
+            web, invoice_id, status=422, error=web.t("Số tiền là số đồng, không có phần lẻ.")
+        )
     if not reason.strip():
-        return _invoice_page(web, invoice_id, status=422,
-                             error=web.t("Hãy ghi lý do giảm trừ."))  # fmt: skip
+        return _invoice_page(web, invoice_id, status=422, error=web.t("Hãy ghi lý do giảm trừ."))
     try:
         with unit_of_work(web.runtime.engine) as session:
-            note = credit(invoice_id, CreditNoteRequest(amount=int(cleaned) if cleaned else None,
-                                                        reason=reason.strip()),
-                          caller.principal, session)  # fmt: skip
+            note = credit(
+                invoice_id,
+                CreditNoteRequest(amount=int(cleaned) if cleaned else None, reason=reason.strip()),
+                caller.principal,
+                session,
+            )
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return _invoice_page(web, invoice_id, status=status, error=words)
-    return _invoice_page(web, invoice_id, notice=web.t(
-        "Đã lập phiếu giảm trừ {number}: {amount} đã hoàn vào ví.",
-        number=note.number, amount=money(note.amount, web.lang)))
+    return _invoice_page(
+        web,
+        invoice_id,
+        notice=web.t(
+            "Đã lập phiếu giảm trừ {number}: {amount} đã hoàn vào ví.",
+            number=note.number,
+            amount=money(note.amount, web.lang),
+        ),
+    )
 
 
 @router.get("/billing/top-ups")
@@ -246,27 +312,47 @@ def top_up_form(web: WebDep) -> Response:
 
 
 @router.post("/billing/top-ups")
-def top_up(web: WebDep, csrf: FormText = "", email: FormText = "", amount: FormText = "",
-           reference: FormText = "") -> Response:  # fmt: skip
+def top_up(
+    web: WebDep,
+    csrf: FormText = "",
+    email: FormText = "",
+    amount: FormText = "",
+    reference: FormText = "",
+) -> Response:
     caller = web.require(*STAFF)
     web.check_form(csrf)
     values = {"email": email, "amount": amount, "reference": reference}
     title = web.t("Ghi nhận nạp tiền")
     cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
     if not cleaned.isdigit() or not reference.strip():
-        return web.page("billing/top_up.html", title=title, status=422, values=values,
-                        error=web.t("Hãy nhập số tiền (số đồng) và mã tham chiếu của giao dịch ngân hàng."))  # fmt: skip
+        return web.page(
+            "billing/top_up.html",
+            title=title,
+            status=422,
+            values=values,
+            error=web.t("Hãy nhập số tiền (số đồng) và mã tham chiếu của giao dịch ngân hàng."),
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
             entry = record_top_up(
                 TopUpRequest(email=email.strip(), amount=int(cleaned), reference=reference.strip()),
-                caller.principal, session, Response(),
-            )  # fmt: skip
+                caller.principal,
+                session,
+                Response(),
+            )
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
-        return web.page("billing/top_up.html", title=title, status=status, values=values,
-                        error=words)  # fmt: skip
-    return web.page("billing/top_up.html", title=title, values={}, notice=web.t(
-        "Đã ghi nhận {amount} vào ví của {email}. Số dư mới: {balance}.",
-        amount=money(int(cleaned), web.lang), email=email.strip(),
-        balance=money(entry.balance_after, web.lang)))
+        return web.page(
+            "billing/top_up.html", title=title, status=status, values=values, error=words
+        )
+    return web.page(
+        "billing/top_up.html",
+        title=title,
+        values={},
+        notice=web.t(
+            "Đã ghi nhận {amount} vào ví của {email}. Số dư mới: {balance}.",
+            amount=money(int(cleaned), web.lang),
+            email=email.strip(),
+            balance=money(entry.balance_after, web.lang),
+        ),
+    )

@@ -40,7 +40,11 @@ FormText = Annotated[str, Form(max_length=400)]
 CITIZEN = Role.CITIZEN.value
 
 LEVELS = (
-    ("B-LT", "Khuyên dùng: kèm dấu thời gian và dữ liệu kiểm tra chứng thư, để còn kiểm chứng được nhiều năm sau."),
+    (
+        "B-LT",
+        "Khuyên dùng: kèm dấu thời gian và dữ liệu kiểm tra chứng thư, "
+        "để còn kiểm chứng được nhiều năm sau.",
+    ),
     ("B-T", "Kèm dấu thời gian tin cậy chứng minh thời điểm ký."),
     ("B-B", "Chữ ký cơ bản, không có dấu thời gian."),
     ("B-LTA", "Như B-LT, thêm dấu thời gian lưu trữ cho hồ sơ cần giữ rất lâu."),
@@ -93,8 +97,9 @@ def overview(web: WebDep) -> Response:
 @router.get("/me/certificate")
 def certificate_form(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
-    return web.page("citizen/certificate.html", title=web.t("Chứng thư ký số"),
-                    user=caller.user, issued=None)  # fmt: skip
+    return web.page(
+        "citizen/certificate.html", title=web.t("Chứng thư ký số"), user=caller.user, issued=None
+    )
 
 
 @router.post("/me/certificate")
@@ -105,11 +110,23 @@ def certificate(
     web.check_form(csrf)
     title = web.t("Chứng thư ký số")
     if pin != pin_again:
-        return web.page("citizen/certificate.html", title=title, user=caller.user, issued=None,
-                        status=422, error=web.t("Hai lần nhập mã PIN không giống nhau."))  # fmt: skip
+        return web.page(
+            "citizen/certificate.html",
+            title=title,
+            user=caller.user,
+            issued=None,
+            status=422,
+            error=web.t("Hai lần nhập mã PIN không giống nhau."),
+        )
     if not (pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 8):
-        return web.page("citizen/certificate.html", title=title, user=caller.user, issued=None,
-                        status=422, error=web.t("Mã PIN gồm 6 đến 8 chữ số."))  # fmt: skip
+        return web.page(
+            "citizen/certificate.html",
+            title=title,
+            user=caller.user,
+            issued=None,
+            status=422,
+            error=web.t("Mã PIN gồm 6 đến 8 chữ số."),
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
             issued = create_certificate(
@@ -117,10 +134,17 @@ def certificate(
             )
     except IdentityError as exc:
         status, words = web.explain(exc)
-        return web.page("citizen/certificate.html", title=title, user=caller.user, issued=None,
-                        status=status, error=words)  # fmt: skip
-    return web.page("citizen/certificate.html", title=title, user=caller.user, issued=issued,
-                    status=201)  # fmt: skip
+        return web.page(
+            "citizen/certificate.html",
+            title=title,
+            user=caller.user,
+            issued=None,
+            status=status,
+            error=words,
+        )
+    return web.page(
+        "citizen/certificate.html", title=title, user=caller.user, issued=issued, status=201
+    )
 
 
 @router.get("/sign")
@@ -128,8 +152,9 @@ def upload_form(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
         credential = _active_credential(reading, web, caller)
-    return web.page("citizen/upload.html", title=web.t("Ký tài liệu"), user=caller.user,
-                    credential=credential)  # fmt: skip
+    return web.page(
+        "citizen/upload.html", title=web.t("Ký tài liệu"), user=caller.user, credential=credential
+    )
 
 
 @router.post("/sign")
@@ -146,8 +171,14 @@ def upload(
         status, words = web.explain(exc)
         with Session(web.runtime.engine, expire_on_commit=False) as reading:
             credential = _active_credential(reading, web, caller)
-        return web.page("citizen/upload.html", title=web.t("Ký tài liệu"), user=caller.user,
-                        credential=credential, status=status, error=words)  # fmt: skip
+        return web.page(
+            "citizen/upload.html",
+            title=web.t("Ký tài liệu"),
+            user=caller.user,
+            credential=credential,
+            status=status,
+            error=words,
+        )
     return web.redirect(f"/sign/{draft.id}")
 
 
@@ -155,8 +186,9 @@ def _prices(web: Web, caller: WebCaller, purpose: str | None) -> dict[str, int]:
     now = utc_now()
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
         payer = payer_for(reading, caller.user)
-        account = peek_account(reading, payer.account_id, kind=payer.kind, label=payer.label,
-                               now=now)  # fmt: skip
+        account = peek_account(
+            reading, payer.account_id, kind=payer.kind, label=payer.label, now=now
+        )
         prices = {
             level: quote(reading, account, product, purpose=purpose, now=now).amount
             for level, product in SIGNATURE_PRODUCTS.items()
@@ -165,8 +197,15 @@ def _prices(web: Web, caller: WebCaller, purpose: str | None) -> dict[str, int]:
     return prices
 
 
-def _place_page(web: Web, caller: WebCaller, draft_id: str, *, status: int = 200,
-                error: str = "", chosen: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _place_page(
+    web: Web,
+    caller: WebCaller,
+    draft_id: str,
+    *,
+    status: int = 200,
+    error: str = "",
+    chosen: dict[str, str] | None = None,
+) -> Response:
     draft = _drafts(web).get(caller.user.id, draft_id)
     return web.page(
         "citizen/place.html",
@@ -194,8 +233,9 @@ def place(web: WebDep, draft_id: str) -> Response:
 def page_picture(web: WebDep, draft_id: str, page: int) -> Response:
     caller = web.require(CITIZEN)
     png = _drafts(web).picture(caller.user.id, draft_id, page)
-    return web.finish(Response(png, media_type="image/png",
-                               headers={"Cache-Control": "private, max-age=3600"}))  # fmt: skip
+    return web.finish(
+        Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    )
 
 
 @router.post("/sign/{draft_id}")
@@ -218,12 +258,25 @@ def sign(
     caller = web.require(CITIZEN)
     web.check_form(csrf)
     drafts = _drafts(web)
-    chosen = {"level": level, "mode": mode, "page": page, "rect": rect, "reason": reason,
-              "location": location, "public_service": public_service}  # fmt: skip
+    chosen = {
+        "level": level,
+        "mode": mode,
+        "page": page,
+        "rect": rect,
+        "reason": reason,
+        "location": location,
+        "public_service": public_service,
+    }
     invisible = mode == "invisible"
     if mode == "click" and not rect:
-        return _place_page(web, caller, draft_id, status=422, chosen=chosen,
-                           error=web.t("Hãy bấm vào trang để chọn chỗ đặt con dấu, hoặc chọn ký không hiển thị."))  # fmt: skip
+        return _place_page(
+            web,
+            caller,
+            draft_id,
+            status=422,
+            chosen=chosen,
+            error=web.t("Hãy bấm vào trang để chọn chỗ đặt con dấu, hoặc chọn ký không hiển thị."),
+        )
     try:
         path = drafts.document(caller.user.id, draft_id)
         draft = drafts.get(caller.user.id, draft_id)
@@ -267,8 +320,9 @@ def signatures(web: WebDep) -> Response:
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
         records = history(reading, caller.user.id, limit=200)
         costs = _costs(reading, caller.user.id)
-    return web.page("citizen/signatures.html", title=web.t("Lịch sử ký"), records=records,
-                    costs=costs)  # fmt: skip
+    return web.page(
+        "citizen/signatures.html", title=web.t("Lịch sử ký"), records=records, costs=costs
+    )
 
 
 @router.get("/me/signatures/{signature_id}")
@@ -276,11 +330,18 @@ def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
     caller = web.require(CITIZEN)
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
         record = reading.get(SignatureRecord, signature_id)
-        cost = reading.exec(select(UsageEvent).where(UsageEvent.signature_id == signature_id)).first()
+        cost = reading.exec(
+            select(UsageEvent).where(UsageEvent.signature_id == signature_id)
+        ).first()
     if record is None or record.user_id != caller.user.id:
-        return web.page("message.html", status=404, title=web.t("Không tìm thấy"),
-                        heading=web.t("Không tìm thấy chữ ký này"), body="",
-                        link=("/me/signatures", web.t("Lịch sử ký")))  # fmt: skip
+        return web.page(
+            "message.html",
+            status=404,
+            title=web.t("Không tìm thấy"),
+            heading=web.t("Không tìm thấy chữ ký này"),
+            body="",
+            link=("/me/signatures", web.t("Lịch sử ký")),
+        )
     return web.page(
         "citizen/signature.html",
         title=web.t("Chữ ký"),
@@ -301,9 +362,14 @@ def document(web: WebDep, signature_id: str) -> Response:
             )
         except SigningError as exc:
             status, words = web.explain(exc)
-            return web.page("message.html", status=status, title=web.t("Không tải được"),
-                            heading=web.t("Không tải được tài liệu"), body=words,
-                            link=("/me/signatures", web.t("Lịch sử ký")))  # fmt: skip
+            return web.page(
+                "message.html",
+                status=status,
+                title=web.t("Không tải được"),
+                heading=web.t("Không tải được tài liệu"),
+                body=words,
+                link=("/me/signatures", web.t("Lịch sử ký")),
+            )
     return web.finish(response)
 
 
@@ -312,5 +378,10 @@ def wallet(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
         events = usage_of(reading, caller.user.id, limit=50)
-    return web.page("citizen/wallet.html", title=web.t("Ví và chi phí"),
-                    wallet=_wallet(web, caller), events=events, user=caller.user)  # fmt: skip
+    return web.page(
+        "citizen/wallet.html",
+        title=web.t("Ví và chi phí"),
+        wallet=_wallet(web, caller),
+        events=events,
+        user=caller.user,
+    )

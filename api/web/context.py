@@ -10,16 +10,16 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
-from fastapi.routing import APIRoute
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from api.database import unit_of_work
 from api.deps import utc_now
+from api.errors import DOMAIN_ERRORS, lookup_status
 from api.identity_services import IdentityServices
 from api.web.render import render_page
-from api.errors import DOMAIN_ERRORS, lookup_status
 from api.web.words import Language, explain, language_from_header, translate
 from identity.models import User, WebSession
 from identity.sessions import Principal
@@ -60,9 +60,14 @@ class WebRoute(APIRoute):
             except DOMAIN_ERRORS as exc:
                 web = Web.of(request)
                 status, words = web.explain(exc)
-                return web.page("message.html", status=status, title=web.t("Không thực hiện được"),
-                                heading=web.t("Không thực hiện được"), body=words,
-                                link=("/", web.t("Trang chính")))  # fmt: skip
+                return web.page(
+                    "message.html",
+                    status=status,
+                    title=web.t("Không thực hiện được"),
+                    heading=web.t("Không thực hiện được"),
+                    body=words,
+                    link=("/", web.t("Trang chính")),
+                )
 
         return handler
 
@@ -120,11 +125,11 @@ class Web:
         runtime: Runtime = request.app.state.runtime
         identity: IdentityServices = request.app.state.identity
         chosen = request.cookies.get(LANG_COOKIE)
-        lang: Language = (
-            chosen if chosen in ("vi", "en") else language_from_header(
-                request.headers.get("accept-language")
-            )
-        )  # type: ignore[assignment]
+        lang: Language = language_from_header(request.headers.get("accept-language"))
+        if chosen == "en":
+            lang = "en"
+        elif chosen == "vi":
+            lang = "vi"
         anchor = request.cookies.get(ANCHOR_COOKIE, "")
         new_anchor = len(anchor) < 32
         if new_anchor:

@@ -10,16 +10,16 @@ import re
 import secrets
 import shutil
 import time
-from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pypdfium2
 
 from signing.documents import inspect_pdf
 from signing.errors import NotAPdf, SignatureNotFound
 
-__all__ = ["Draft", "DraftStore", "PREVIEW_WIDTH"]
+__all__ = ["PREVIEW_WIDTH", "Draft", "DraftStore"]
 
 PREVIEW_WIDTH = 640
 """Pixels across a page picture."""
@@ -108,7 +108,7 @@ class DraftStore:
             filename=meta["filename"],
             size=meta["size"],
             page_count=meta["page_count"],
-            pages={int(n): tuple(box) for n, box in meta["pages"].items()},  # type: ignore[misc]
+            pages={int(n): (box[0], box[1], box[2], box[3]) for n, box in meta["pages"].items()},
         )
 
     def document(self, user_id: str, draft_id: str) -> Path:

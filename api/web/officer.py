@@ -29,13 +29,28 @@ METHODS = (
 )
 
 
-def _queue_page(web: WebDep, *, status: int = 200, notice: str = "", error: str = "",
-                chosen: str = "", errors: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _queue_page(
+    web: WebDep,
+    *,
+    status: int = 200,
+    notice: str = "",
+    error: str = "",
+    chosen: str = "",
+    errors: dict[str, str] | None = None,
+) -> Response:
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
         waiting = pending_registrations(reading)
-    return web.page("officer/queue.html", title=web.t("Hồ sơ chờ xác minh"), status=status,
-                    notice=notice, error=error, waiting=waiting, methods=METHODS,
-                    chosen=chosen, errors=errors or {})  # fmt: skip
+    return web.page(
+        "officer/queue.html",
+        title=web.t("Hồ sơ chờ xác minh"),
+        status=status,
+        notice=notice,
+        error=error,
+        waiting=waiting,
+        methods=METHODS,
+        chosen=chosen,
+        errors=errors or {},
+    )
 
 
 @router.get("/officer/registrations")
@@ -57,16 +72,31 @@ def proof(
     caller = web.require(OFFICER)
     web.check_form(csrf)
     if not checked:
-        return _queue_page(web, status=422, chosen=user_id,
-                           error=web.t("Hãy xác nhận bạn đã đối chiếu họ tên, ngày sinh và số CCCD với giấy tờ gốc."))  # fmt: skip
+        return _queue_page(
+            web,
+            status=422,
+            chosen=user_id,
+            error=web.t(
+                "Hãy xác nhận bạn đã đối chiếu họ tên, ngày sinh và số CCCD với giấy tờ gốc."
+            ),
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
-            proof_identity(session, caller.user, user_id,
-                           ProofingEvidence(document=document, method=method, notes=notes),
-                           utc_now())  # fmt: skip
+            proof_identity(
+                session,
+                caller.user,
+                user_id,
+                ProofingEvidence(document=document, method=method, notes=notes),
+                utc_now(),
+            )
             citizen = session.get(User, user_id)
             name = citizen.full_name if citizen else ""
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _queue_page(web, status=status, error=words, chosen=user_id)
-    return _queue_page(web, notice=web.t("Đã xác minh danh tính của {name}. Người này đã có thể tạo chứng thư ký số.", name=name))
+    return _queue_page(
+        web,
+        notice=web.t(
+            "Đã xác minh danh tính của {name}. Người này đã có thể tạo chứng thư ký số.", name=name
+        ),
+    )

@@ -76,8 +76,14 @@ def login(
             token = web.identity.web.open(session, user, amr, now)
     except IdentityError as exc:
         status, words = web.explain(exc)
-        return web.page("login.html", title=web.t("Đăng nhập"), status=status, error=words,
-                        next=next, email=email)  # fmt: skip
+        return web.page(
+            "login.html",
+            title=web.t("Đăng nhập"),
+            status=status,
+            error=words,
+            next=next,
+            email=email,
+        )
     web.set_cookie(SESSION_COOKIE, token, None)
     return web.redirect(next or home_of(user.role))
 
@@ -128,21 +134,38 @@ def register(
                 register_citizen(
                     session,
                     web.identity.passwords,
-                    NewUser(email=email, password=password, full_name=full_name,
-                            cccd=cccd.strip(), date_of_birth=born, gender=Gender(gender),
-                            phone=phone),  # fmt: skip
+                    NewUser(
+                        email=email,
+                        password=password,
+                        full_name=full_name,
+                        cccd=cccd.strip(),
+                        date_of_birth=born,
+                        gender=Gender(gender),
+                        phone=phone,
+                    ),
                     utc_now(),
                 )
         except InvalidField as exc:
             errors = {f: explain_field(f, m, web.lang) for f, m in exc.errors.items()}
         except IdentityError as exc:
             status, words = web.explain(exc)
-            return web.page("register.html", title=web.t("Đăng ký"), status=status,
-                            error=words, values=values, errors={})  # fmt: skip
+            return web.page(
+                "register.html",
+                title=web.t("Đăng ký"),
+                status=status,
+                error=words,
+                values=values,
+                errors={},
+            )
     if errors:
-        return web.page("register.html", title=web.t("Đăng ký"), status=422,
-                        error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."),
-                        values=values, errors=errors)  # fmt: skip
+        return web.page(
+            "register.html",
+            title=web.t("Đăng ký"),
+            status=422,
+            error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."),
+            values=values,
+            errors=errors,
+        )
     return web.page(
         "message.html",
         title=web.t("Đã đăng ký"),

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
 from api.web.navigation import menu_of
 from api.web.words import (
     CHANGE_WORDS,
@@ -17,7 +19,6 @@ from api.web.words import (
     REVOCATION_WORDS,
     funding_phrase,
 )
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 __all__ = ["TEMPLATES", "money", "render_page", "when"]
 
@@ -46,14 +47,13 @@ def when(at: datetime | str | None, lang: str = "vi", *, seconds: bool = False) 
 
 @cache
 def _environment() -> Environment:
-    environment = Environment(
+    return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return environment
 
 
 def render_page(template: str, *, web: Any, **values: Any) -> str:
@@ -62,16 +62,20 @@ def render_page(template: str, *, web: Any, **values: Any) -> str:
     values.setdefault("error", "")
     values.setdefault("nav", menu_of(web.caller.user.role) if web.caller else ())
     values.setdefault("here", web.request.url.path)
-    return _environment().get_template(template).render(
-        web=web,
-        lang=lang,
-        t=web.t,
-        money=lambda amount: money(amount, lang),
-        when=lambda at, seconds=False: when(at, lang, seconds=seconds),
-        funding_phrase=funding_phrase,
-        entry_words=ENTRY_WORDS,
-        product_words=PRODUCT_WORDS,
-        change_words=CHANGE_WORDS,
-        revocation_words=REVOCATION_WORDS,
-        **values,
+    return (
+        _environment()
+        .get_template(template)
+        .render(
+            web=web,
+            lang=lang,
+            t=web.t,
+            money=lambda amount: money(amount, lang),
+            when=lambda at, seconds=False: when(at, lang, seconds=seconds),
+            funding_phrase=funding_phrase,
+            entry_words=ENTRY_WORDS,
+            product_words=PRODUCT_WORDS,
+            change_words=CHANGE_WORDS,
+            revocation_words=REVOCATION_WORDS,
+            **values,
+        )
     )

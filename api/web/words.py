@@ -40,7 +40,7 @@ def language_from_header(header: str | None) -> Language:
             continue
         for lang in ("vi", "en"):
             if (tag == lang or tag.startswith(lang + "-")) and quality - position * 1e-3 > best[0]:
-                best = (quality - position * 1e-3, lang)  # type: ignore[assignment]
+                best = (quality - position * 1e-3, lang)
     return best[1]
 
 

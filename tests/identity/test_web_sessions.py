@@ -25,7 +25,8 @@ def test_a_session_ends_after_thirty_idle_minutes(
     sessions, user = _sessions(), make_citizen()
     token = sessions.open(session, user, ["pwd"], START)
     found = sessions.resume(session, token, START + timedelta(minutes=29, seconds=59))
-    assert found is not None and found[1].id == user.id
+    assert found is not None
+    assert found[1].id == user.id
     assert sessions.resume(session, token, START + timedelta(minutes=30)) is None
 
 

@@ -12,8 +12,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.server import require_tool
 
-SCREENSHOTS = Path(os.environ.get("KYSO_SCREENSHOTS", Path(__file__).parents[2] / "artifacts"
-                                  / "screenshots"))  # fmt: skip
+SCREENSHOTS = Path(
+    os.environ.get("KYSO_SCREENSHOTS", Path(__file__).parents[2] / "artifacts" / "screenshots")
+)
 """Where the pages' pictures go (``artifacts/screenshots`` in the checkout by default)."""
 
 CHROMIUM_FLAGS = [

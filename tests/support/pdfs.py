@@ -125,7 +125,9 @@ def application_form_pdf() -> bytes:
     for number in (1, 2):
         pdf.setFont("TestSans", 12)
         y = 780
-        for line in lines if number == 1 else ["Cam kết: tôi xin chịu trách nhiệm về nội dung đơn."]:
+        for line in (
+            lines if number == 1 else ["Cam kết: tôi xin chịu trách nhiệm về nội dung đơn."]
+        ):
             pdf.drawCentredString(297, y, line) if line.isupper() else pdf.drawString(72, y, line)
             y -= 22
         if number == 2:

@@ -24,8 +24,9 @@ class WebClient:
         assert match, f"no form on {path}"
         return match.group(1)
 
-    def post_form(self, path: str, data: dict[str, str], *, token_from: str | None = None,
-                  **extra: object) -> httpx.Response:  # fmt: skip
+    def post_form(
+        self, path: str, data: dict[str, str], *, token_from: str | None = None, **extra: object
+    ) -> httpx.Response:
         token = self.form_token(token_from or path)
         return self.http.post(path, data={"csrf": token, **data}, **extra)  # type: ignore[arg-type]
 

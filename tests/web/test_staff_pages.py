@@ -34,20 +34,38 @@ PAST = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
 
 def foreign_root_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "Root CA Quốc gia (thử)")])  # fmt: skip
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Root CA Quốc gia (thử)"),
+        ]
+    )
     now = datetime.now(UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -84,7 +102,9 @@ def test_an_administrators_pages_in_a_browser(
     terms = page.get_by_label("Điều khoản (JSON)")
     terms.fill(terms.input_value().replace("2000000", "1900000"))
     page.get_by_role("button", name="Công bố").click()
-    expect(page.get_by_role("status")).to_contain_text(re.compile(r"Đã công bố organisation phiên bản \d"))
+    expect(page.get_by_role("status")).to_contain_text(
+        re.compile(r"Đã công bố organisation phiên bản \d")
+    )
     screenshot(page, f"{shots}/03-plans")
 
     # staff: an account made here signs in
@@ -141,11 +161,22 @@ def _usage_in_a_past_month(server: KysoServer, email: str) -> None:
         with Session(engine, expire_on_commit=False) as session:
             user = session.exec(select(User).where(User.email == email)).one()
             payer = payer_for(session, user)
-            top_up(session, payer.account_id, amount=50_000, reference=f"past-{user.id}",
-                   actor="test", now=PAST)  # fmt: skip
+            top_up(
+                session,
+                payer.account_id,
+                amount=50_000,
+                reference=f"past-{user.id}",
+                actor="test",
+                now=PAST,
+            )
             for n in range(2):
-                charge(session, payer, "signature.B-T", now=PAST + timedelta(minutes=n),
-                       idempotency_key=f"past-{user.id}-{n}")  # fmt: skip
+                charge(
+                    session,
+                    payer,
+                    "signature.B-T",
+                    now=PAST + timedelta(minutes=n),
+                    idempotency_key=f"past-{user.id}-{n}",
+                )
             session.commit()
     finally:
         engine.dispose()
@@ -187,10 +218,15 @@ def test_pages_in_english_and_on_a_phone(
     server: KysoServer, browser: Browser, backend: str, tmp_path: Path
 ) -> None:
     (signer,) = make_signers(server, 1)
-    context = browser.new_context(base_url=server.url, locale="en-GB",
-                                  extra_http_headers={"Accept-Language": "en-GB,en;q=0.9"},
-                                  viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)  # fmt: skip
+    context = browser.new_context(
+        base_url=server.url,
+        locale="en-GB",
+        extra_http_headers={"Accept-Language": "en-GB,en;q=0.9"},
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     page = context.new_page()
     page.goto("/login")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

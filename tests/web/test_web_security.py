@@ -21,8 +21,12 @@ from tests.support.web import WebClient
 
 ANYONE = "anyone"
 CITIZEN, OFFICER, AGENCY, BILLING, ADMIN = (
-    "citizen", "registration_officer", "agency_officer", "billing_staff", "admin",
-)  # fmt: skip
+    "citizen",
+    "registration_officer",
+    "agency_officer",
+    "billing_staff",
+    "admin",
+)
 ROLES = (CITIZEN, OFFICER, AGENCY, BILLING, ADMIN)
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
@@ -108,7 +112,9 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", lambda m: "1" if m.group(0) == "{page}" else UNKNOWN, path)
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(k for k, v in POLICY.items() if ANYONE not in v))
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(k for k, v in POLICY.items() if ANYONE not in v)
+)
 def test_page_admits_exactly_its_roles(
     server: KysoServer, people: dict[str, WebClient], method: str, path: str
 ) -> None:
@@ -134,12 +140,14 @@ def test_pages_forbid_framing_and_inline_script_and_cookies_are_httponly_samesit
     page = httpx.get(f"{server.url}/login", timeout=30)
     policy = page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["x-content-type-options"] == "nosniff"
     cookie = page.headers["set-cookie"]
     assert cookie.startswith("kyso_browser=")
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
     assert "Secure" not in cookie  # plain-http localhost: a browser would not send it back
     assert "<script" not in page.text or 'src="/static/' in page.text
 
@@ -159,14 +167,20 @@ def test_forms_need_their_token_from_this_browser_and_our_origin(server: KysoSer
         assert refused.status_code == 403, refused.status_code
         assert "kyso_session" not in mine.http.cookies
     good = mine.form_token("/login")
-    forged = mine.http.post("/login", data={**credentials, "csrf": good},
-                            headers={"Origin": "https://evil.example"})  # fmt: skip
+    forged = mine.http.post(
+        "/login", data={**credentials, "csrf": good}, headers={"Origin": "https://evil.example"}
+    )
     assert forged.status_code == 403
-    assert mine.http.post("/login", data={**credentials, "csrf": good},
-                          headers={"Origin": server.url}).status_code == 303  # fmt: skip
+    assert (
+        mine.http.post(
+            "/login", data={**credentials, "csrf": good}, headers={"Origin": server.url}
+        ).status_code
+        == 303
+    )
     # signed in, a form token from before sign-in no longer works
-    stale = mine.http.post("/me/certificate", data={"csrf": good, "pin": "123456",
-                                                    "pin_again": "123456"})  # fmt: skip
+    stale = mine.http.post(
+        "/me/certificate", data={"csrf": good, "pin": "123456", "pin_again": "123456"}
+    )
     assert stale.status_code == 403
 
 
@@ -175,24 +189,34 @@ def test_the_session_cookie_is_httponly_and_sign_out_ends_it(server: KysoServer)
     client = WebClient(server)
     signed_in = client.sign_in(account.email, account.password)
     cookie = [c for c in signed_in.headers.get_list("set-cookie") if c.startswith("kyso_session=")]
-    assert cookie and "HttpOnly" in cookie[0] and "SameSite=lax" in cookie[0]
+    assert cookie
+    assert "HttpOnly" in cookie[0]
+    assert "SameSite=lax" in cookie[0]
     session = client.http.cookies["kyso_session"]
     assert client.http.get("/me").status_code == 200
     out = client.post_form("/logout", {}, token_from="/me")
     assert out.status_code == 303
     replayed = httpx.get(f"{server.url}/me", cookies={"kyso_session": session}, timeout=30)
-    assert replayed.status_code == 303 and replayed.headers["location"] == "/login?next=/me"
+    assert replayed.status_code == 303
+    assert replayed.headers["location"] == "/login?next=/me"
 
 
 def test_what_people_type_is_shown_as_text_never_as_markup(server: KysoServer) -> None:
     hostile = "Mai <img src=x onerror=alert(document.cookie)>"
     officer_account = staff(server, OFFICER)
-    answer = httpx.post(f"{server.url}/v1/auth/register", timeout=30, json={
-        "full_name": hostile, "cccd": new_cccd(date(1990, 5, 17), male=False),
-        "date_of_birth": "1990-05-17", "gender": "female",
-        "email": f"x-{secrets.token_hex(3)}@example.vn", "phone": "0912345678",
-        "password": PASSWORD,
-    })  # fmt: skip
+    answer = httpx.post(
+        f"{server.url}/v1/auth/register",
+        timeout=30,
+        json={
+            "full_name": hostile,
+            "cccd": new_cccd(date(1990, 5, 17), male=False),
+            "date_of_birth": "1990-05-17",
+            "gender": "female",
+            "email": f"x-{secrets.token_hex(3)}@example.vn",
+            "phone": "0912345678",
+            "password": PASSWORD,
+        },
+    )
     assert answer.status_code == 201, answer.text
     officer_client = WebClient(server)
     officer_client.sign_in(officer_account.email, officer_account.password)
@@ -206,8 +230,11 @@ def lone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KysoServer
     """A server of its own (SQLite), for tests that change what the whole server remembers."""
     directory = tmp_path_factory.mktemp("lone")
     with fresh_database("sqlite", directory) as url:
-        running = KysoServer(data_dir=directory / "kyso-data", database_url=url,
-                             extra_env={"KYSO_PUBLIC_URL": "https://kyso.example.vn"}).start()  # fmt: skip
+        running = KysoServer(
+            data_dir=directory / "kyso-data",
+            database_url=url,
+            extra_env={"KYSO_PUBLIC_URL": "https://kyso.example.vn"},
+        ).start()
         try:
             yield running
         finally:
@@ -219,16 +246,24 @@ def test_behind_https_cookies_are_secure_and_one_client_cannot_try_many_password
 ) -> None:
     page = httpx.get(f"{lone_server.url}/login", timeout=30)
     cookie = page.headers["set-cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
     # A Secure cookie is not sent back over plain http: send it as a browser behind https would.
     anchor = cookie.split(";")[0]
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     headers = {"Origin": "https://kyso.example.vn", "Cookie": anchor}
     statuses = []
     for attempt in range(12):  # a different address each time: the per-address lock never trips
-        answer = httpx.post(f"{lone_server.url}/login", headers=headers, timeout=30, data={
-            "csrf": token, "email": f"guess{attempt}@example.vn", "password": "wrong password 1",
-        })  # fmt: skip
+        answer = httpx.post(
+            f"{lone_server.url}/login",
+            headers=headers,
+            timeout=30,
+            data={
+                "csrf": token,
+                "email": f"guess{attempt}@example.vn",
+                "password": "wrong password 1",
+            },
+        )
         statuses.append(answer.status_code)
     assert statuses[:10] == [400] * 10, statuses
     assert statuses[10:] == [429, 429], statuses

@@ -22,7 +22,9 @@ _CALL = re.compile(r"""\bt\(\s*(["'])(.+?)\1""", re.S)
 
 
 def _template_phrases() -> set[str]:
-    return {m.group(2) for f in WEB.glob("templates/**/*.html") for m in _CALL.finditer(f.read_text())}
+    return {
+        m.group(2) for f in WEB.glob("templates/**/*.html") for m in _CALL.finditer(f.read_text())
+    }
 
 
 def _code_phrases() -> set[str]:
@@ -40,8 +42,15 @@ def _code_phrases() -> set[str]:
 
 
 def _table_phrases() -> set[str]:
-    tables = [words.ERROR_WORDS, words.FIELD_WORDS, words.ENTRY_WORDS, words.PRODUCT_WORDS,
-              words.CHANGE_WORDS, words.REVOCATION_WORDS, agency.VERDICTS]  # fmt: skip
+    tables = [
+        words.ERROR_WORDS,
+        words.FIELD_WORDS,
+        words.ENTRY_WORDS,
+        words.PRODUCT_WORDS,
+        words.CHANGE_WORDS,
+        words.REVOCATION_WORDS,
+        agency.VERDICTS,
+    ]
     found = {v for table in tables for v in table.values()}
     found |= {line for _, line in citizen.LEVELS}
     found |= {line for _, line in officer.METHODS}
@@ -66,8 +75,11 @@ def test_every_phrase_has_an_english_rendering_with_the_same_placeholders() -> N
 
 def test_english_renderings_are_english() -> None:
     vietnamese = re.compile("[ăâđêôơưạảãấầẩẫậắằẳẵặẹẻẽếềểễệịỉĩọỏõốồổỗộớờởỡợụủũứừửữựỳỵỷỹ]")
-    leaking = [v for v in ENGLISH.values() if vietnamese.search(v.lower().replace("đồng", ""))
-               and "Hà Nội" not in v]  # fmt: skip
+    leaking = [
+        v
+        for v in ENGLISH.values()
+        if vietnamese.search(v.lower().replace("đồng", "")) and "Hà Nội" not in v
+    ]
     assert not leaking, leaking
 
 
