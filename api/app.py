@@ -167,6 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits={
             "/v1/signatures": settings_.max_upload_mb * 1024 * 1024,
             "/v1/verifications": settings_.max_verify_mb * 1024 * 1024,
+            "/sign": settings_.max_upload_mb * 1024 * 1024,  # the web pages' uploads
+            "/verify": settings_.max_verify_mb * 1024 * 1024,  # all the files of one upload
             "/pki/": settings_.max_pki_request_bytes,
         },
         default=settings_.max_api_request_bytes,

@@ -44,7 +44,9 @@ def build_identity_services(runtime: Runtime) -> IdentityServices:
         passwords=passwords,
         codes=codes,
         tokens=tokens,
-        sign_in=SignIn(passwords, codes, tokens),
+        sign_in=SignIn(
+            passwords, codes, tokens, source_failures=runtime.settings.login_source_failures
+        ),
         credentials=credentials,
         authoriser=SignatureAuthoriser(
             credentials, codes, lifetime=timedelta(seconds=runtime.settings.sad_lifetime_seconds)

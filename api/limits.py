@@ -9,18 +9,35 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["BodySizeLimit"]
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "urn:kyso:problem:request.too_large",
-            "title": "Request too large",
-            "status": 413,
-            "code": "request.too_large",
-            "detail": f"the request body exceeds {limit} bytes",
-        }
-    ).encode()
+_PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tệp quá lớn · kyso</title>
+<link rel="stylesheet" href="/static/kyso.css"></head><body><main>
+<h1>Tệp quá lớn</h1><p class="notice error">Tệp bạn gửi lớn hơn {mb} MB, mức tối đa cho trang này.
+Hãy quay lại và chọn một tệp nhỏ hơn. Bạn chưa bị trừ tiền.</p>
+<p lang="en">The file is larger than {mb} MB, the most this page accepts. Go back and choose a
+smaller file. You have not been charged.</p><p><a href="/">kyso</a></p>
+</main></body></html>"""
+
+
+async def _too_large(send: Send, limit: int, *, page: bool) -> None:
+    """problem+json for programs; a page in words for a browser (it asked for text/html)."""
+    if page:
+        body = _PAGE.replace("{mb}", f"{limit / 1024 / 1024:g}").encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(
+            {
+                "type": "urn:kyso:problem:request.too_large",
+                "title": "Request too large",
+                "status": 413,
+                "code": "request.too_large",
+                "detail": f"the request body exceeds {limit} bytes",
+            }
+        ).encode()
+        kind = b"application/problem+json"
     headers = [
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
@@ -51,10 +68,12 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = self._limit(scope["path"])
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await _too_large(send, limit)
-                return
+        headers = dict(scope.get("headers", []))
+        page = b"text/html" in headers.get(b"accept", b"")
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit, page=page)
+            return
         received = 0
         answered = False
 
@@ -67,7 +86,7 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > limit:
                     answered = True
-                    await _too_large(send, limit)
+                    await _too_large(send, limit, page=page)
                     return {"type": "http.disconnect"}
             return message
 

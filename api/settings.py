@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     verify_online: bool = False
     """Verification may fetch other CAs' OCSP answers and CRLs over the network."""
     max_verify_mb: int = Field(default=256, ge=1)
+    bank_account: str = ""
+    """Where citizens transfer top-ups (bank, account number, holder), shown on the wallet
+    page; without it the page tells them to ask billing staff."""
+    login_source_failures: int = Field(default=10, ge=0)
+    """Failed sign-ins one client address may make (across any accounts) before each further
+    attempt waits, up to a minute; 0 turns the per-address wait off."""
     """Largest PDF accepted for verification (413 beyond)."""
     vat_percent: int = Field(default=10, ge=0, le=100)
     """VAT rate (percent) shown on invoices; prices are VAT-inclusive."""

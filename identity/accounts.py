@@ -19,6 +19,7 @@ __all__ = [
     "PROOFING_METHODS",
     "NewUser",
     "ProofingEvidence",
+    "account_problems",
     "create_organisation",
     "create_user",
     "pending_registrations",
@@ -45,12 +46,13 @@ class NewUser:
     organisation_id: str | None = None
 
 
-def _validate(new: NewUser, today: date) -> dict[str, str]:
+def account_problems(new: NewUser, today: date) -> dict[str, str]:
+    """Every field of a new account that breaks a rule, with what is wrong (none: valid)."""
     errors: dict[str, str] = {}
     if not _EMAIL.match(new.email.strip()):
         errors["email"] = "enter a valid e-mail address"
     name = new.full_name.strip()
-    if not name or len(name) > 64 or any(c.isdigit() for c in name):
+    if not name or len(name) > 64 or not all(c.isalpha() or c in " '-." for c in name):
         errors["full_name"] = "enter your full name as on your CCCD card (letters only)"
     if problem := password_problems(new.password, email=new.email, cccd=new.cccd):
         errors["password"] = problem
@@ -88,7 +90,7 @@ def create_user(
     verified: bool = False,
 ) -> User:
     """Validate and create an account; ``verified`` makes the identity level 2 at once."""
-    errors = _validate(new, now.date())
+    errors = account_problems(new, now.date())
     if errors:
         raise InvalidField(errors)
     email = new.email.strip().lower()

@@ -162,6 +162,31 @@ class SignatureAuthoriser:
         session.flush()
         return row, key
 
+    def spend_one(
+        self, session: Session, token: str, *, credential_id: str, now: datetime
+    ) -> tuple[SignatureAuthorisation, SigningKey]:
+        """One document of a batch authorised by count (the REST API's signing): each call
+        spends one of ``max_signatures``, and the re-sealed key is gone with the last one. A
+        spent use is not given back if the signing then fails (as a PIN try is not)."""
+        row = self._usable(session, token, credential_id=credential_id, now=now, batch=True)
+        if json.loads(row.hashes):
+            raise AuthorisationInvalid(
+                "this authorisation is bound to hashes: spend it through the CSC API"
+            )
+        credential = session.get(Credential, row.credential_id)
+        if credential is None or credential.status != "active" or row.sealed_key is None:
+            raise AuthorisationInvalid("the credential can no longer sign")
+        try:
+            key = self._credentials.open_with_secret(credential, row.sealed_key, _secret_of(token))
+        except WrongSecret:
+            raise AuthorisationInvalid("unknown signature authorisation") from None
+        row.used_signatures += 1
+        if row.used_signatures >= row.max_signatures:
+            row.sealed_key = None
+        session.add(row)
+        session.flush()
+        return row, key
+
     def extend(self, session: Session, token: str, *, credential_id: str, now: datetime) -> int:
         """A fresh lifetime for an unused authorisation (CSC ``extendTransaction``); the
         seconds it now has. ``AuthorisationInvalid`` as for :meth:`consume`."""
@@ -178,8 +203,9 @@ class SignatureAuthoriser:
         return int((row.expires_at - now).total_seconds())
 
     def _usable(
-        self, session: Session, token: str, *, credential_id: str, now: datetime
-    ) -> SignatureAuthorisation:
+        self, session: Session, token: str, *, credential_id: str, now: datetime,
+        batch: bool = False,
+    ) -> SignatureAuthorisation:  # fmt: skip
         row_id = token.partition(".")[0]
         if not _UUID.fullmatch(row_id):
             raise AuthorisationInvalid("the signature authorisation is malformed")
@@ -187,7 +213,7 @@ class SignatureAuthoriser:
         row = session.get(SignatureAuthorisation, row_id, with_for_update=True)
         if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):
             raise AuthorisationInvalid("unknown signature authorisation")
-        if row.sealed_key is None or row.used_signatures:
+        if row.sealed_key is None or (row.used_signatures and not batch):
             raise AuthorisationInvalid("this signature authorisation was used already")
         if row.expires_at <= now:
             raise AuthorisationInvalid("this signature authorisation has expired")

@@ -75,14 +75,21 @@ class SignIn:
         codes: OneTimeCodes,
         tokens: TokenSigner,
         throttle: LoginThrottle | None = None,
+        *,
+        source_failures: int = 10,
     ) -> None:
         self._passwords = passwords
         self._codes = codes
         self._tokens = tokens
         self._throttle = throttle or LoginThrottle()
-        self._source_throttle = LoginThrottle(
-            free_failures=10, lock_after=30, lock_for=timedelta(minutes=15)
-        )
+        self._source_throttle = (
+            LoginThrottle(free_failures=source_failures, lock_after=1 << 30,
+                          lock_for=timedelta(minutes=15))
+            if source_failures
+            else None
+        )  # fmt: skip
+        """Per client address: waits that grow to a minute, never a lock (an office or a
+        carrier's NAT shares one address; a lock would shut everyone behind it out)."""
 
     def _issue(self, session: Session, user: User, amr: list[str], family: str | None,
                now: datetime) -> IssuedTokens:  # fmt: skip
@@ -153,7 +160,7 @@ class SignIn:
     ) -> LoginThrottleState | None:
         """The throttle row of a client address, checked; its count starts again after a
         quiet spell (a success elsewhere does not clear it)."""
-        if not source:
+        if not source or self._source_throttle is None:
             return None
         state = _throttle_state(session, f"source:{source}")
         quiet = self._source_throttle.lock_for
@@ -171,7 +178,7 @@ class SignIn:
               origin: LoginThrottleState | None = None) -> None:  # fmt: skip
         self._throttle.failed(state, now)
         session.add(state)
-        if origin is not None:
+        if origin is not None and self._source_throttle is not None:
             self._source_throttle.failed(origin, now)
             session.add(origin)
         record_audit(

@@ -93,6 +93,11 @@ class WebSessions:
             record_audit(session, at=now, actor=f"user:{record.user_id}",
                          action="web.session_end", target=record.user_id)  # fmt: skip
 
+    def mac(self, purpose: str, data: str) -> str:
+        """A keyed hash of ``data`` for ``purpose`` (the flash message a redirect carries)."""
+        message = f"{purpose}:{data}".encode()
+        return hmac.new(self._form_key, message, hashlib.sha256).hexdigest()[:32]
+
     def form_token(self, anchor: str) -> str:
         """The token a form carries: bound to the browser's anchor (its session cookie, or the
         pre-sign-in cookie), so another site cannot forge it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -80,6 +80,16 @@ def open_reader(stream: BinaryIO) -> PdfFileReader:
     return reader
 
 
+def _inherited(page: Any, key: str, depth: int = 0) -> Any:
+    """A page attribute, or the nearest one inherited from its page tree (PDF 7.7.3.4)."""
+    if depth > 64:
+        raise HostilePdf("the page tree is nested too deeply to be read safely")
+    if key in page:
+        return page[key]
+    parent = page.get("/Parent")
+    return _inherited(parent.get_object(), key, depth + 1) if parent is not None else None
+
+
 def inspect_pdf(
     path: Path,
     *,
@@ -110,9 +120,11 @@ def inspect_pdf(
             for number in {*pages, count}:
                 if 1 <= number <= count:
                     page_ref, _ = reader.find_page_for_modification(number - 1)
-                    page = page_ref.get_object()
-                    box = page.get("/MediaBox") or page.get("/CropBox") or [0, 0, 595, 842]
-                    x1, y1, x2, y2 = (float(v) for v in box)
+                    box = _inherited(page_ref.get_object(), "/MediaBox") or [0, 0, 595, 842]
+                    a, b, c, d = (float(v) for v in box)
+                    x1, y1, x2, y2 = min(a, c), min(b, d), max(a, c), max(b, d)
+                    if x2 - x1 < 1 or y2 - y1 < 1:
+                        raise UnparsablePdf(f"page {number} has an empty page box: {box}")
                     sizes[number] = (x1, y1, x2, y2)
             empty: list[str] = []
             signed: list[str] = []

@@ -37,7 +37,8 @@ def add_anchor(session: Session, data: bytes, *, actor: str, now: datetime) -> T
     """Trust a CA certificate from now on (adding it twice changes nothing)."""
     (cert,) = load_certificates(data)[:1]
     try:
-        is_ca = cert.ca
+        constraints = cert.basic_constraints_value  # asn1crypto's .ca also says yes to a
+        is_ca = constraints is not None and bool(constraints["ca"].native)  # self-signed v1
         not_after = cert["tbs_certificate"]["validity"]["not_after"].native
     except (ValueError, KeyError) as exc:
         raise NotATrustAnchor(f"the certificate cannot be read: {str(exc)[:120]}") from None

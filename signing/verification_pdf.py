@@ -117,6 +117,11 @@ def _when(iso: str | None) -> str:
     return f"{datetime.fromisoformat(iso).astimezone(VIETNAM):%d/%m/%Y %H:%M:%S} (GMT+7)"
 
 
+def _size(size: int, language: str) -> str:
+    """A file size as its readers write numbers: 49.776 byte, 49,776 bytes."""
+    return f"{size:,}".replace(",", ".") + " byte" if language == "vi" else f"{size:,} bytes"
+
+
 def _colour(indication: str) -> str:
     return _COLOURS.get(indication, _AMBER)
 
@@ -147,7 +152,7 @@ def render_report_pdf(report: VerificationReport, *, font: Path, language: str =
         Paragraph(str(words["title"]), title),
         Paragraph(
             f"{words['file']}: {_esc(report.file.get('name', ''))} "
-            f"({report.file.get('size', 0):,} bytes)",
+            f"({_size(report.file.get('size', 0), language)})",
             text,
         ),
         Paragraph(f"{words['sha256']}: {report.file.get('sha256', '')}", text),

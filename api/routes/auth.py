@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 
 from api.deps import IdentityDep, SessionDep, utc_now
 from api.errors import ApiError
@@ -49,6 +49,7 @@ def register(body: Registration, session: SessionDep, identity: IdentityDep) -> 
 
 @router.post("/token", summary="OAuth2 token endpoint (password and refresh_token grants)")
 def token(
+    request: Request,
     session: SessionDep,
     identity: IdentityDep,
     grant_type: Annotated[str, Form()],
@@ -60,7 +61,12 @@ def token(
     now = utc_now()
     if grant_type == "password" and username is not None and password is not None:
         issued = identity.sign_in.password_grant(
-            session, email=username, password=password, otp=otp, now=now
+            session,
+            email=username,
+            password=password,
+            otp=otp,
+            now=now,
+            source=request.client.host if request.client else None,
         )
     elif grant_type == "refresh_token" and refresh_token:
         issued = identity.sign_in.refresh_grant(session, refresh_token=refresh_token, now=now)

@@ -171,7 +171,7 @@ def report(
     rows = usage_report(session, where, group=group, by=by, limit=limit, offset=offset)
     if format == "csv":
         return _csv(
-            f"usage-by-{group}",
+            f"usage-by-{group}-and-{by}",
             ["period", by, "label", "count", "amount_vnd"],
             [[r.period, r.key, r.label, r.count, r.amount] for r in rows],
         )

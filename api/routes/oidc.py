@@ -296,6 +296,7 @@ def login(
                 password=fields.get("password", ""),
                 otp=fields.get("otp") or None,
                 now=now,
+                source=request.client.host if request.client else None,
             )
             oidc.signed_in(session, pending, user, amr, now)
         except OtpRequired:

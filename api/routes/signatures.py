@@ -37,6 +37,7 @@ from api.signing_services import SigningServices
 from billing.charges import Payer, charge, hold, release, reserve
 from billing.plans import SIGNATURE_PRODUCTS
 from certs.errors import WrongSecret
+from certs.keys import SigningKey
 from identity.audit import record_audit
 from identity.errors import PinAttemptsBusy
 from identity.models import Credential, Role, User
@@ -143,7 +144,7 @@ def create_signature(
     identity: IdentityDep,
     signing: SigningDep,
     file: Annotated[UploadFile, File(description="The PDF to sign")],
-    pin: Annotated[str, Form()],
+    pin: Annotated[str | None, Form(description="the signing PIN (or give sad)")] = None,
     level: Annotated[str, Form()] = "B-LT",
     otp: Annotated[str | None, Form()] = None,
     reason: Annotated[str | None, Form(max_length=200)] = None,
@@ -163,12 +164,22 @@ def create_signature(
         ),
     ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    sad: Annotated[
+        str | None,
+        Form(
+            max_length=200,
+            description="instead of the PIN: a signature authorisation from POST "
+            "/v1/me/authorisations with a count (one batch, one PIN); each document spends one",
+        ),
+    ] = None,
 ) -> FileResponse:
     """Reads and the signing itself take no write lock; the PIN's bookkeeping, the one-time
     code and, at the end, the signature record with its usage event are each written in a
     short transaction. Nothing signed is delivered unless that last one commits."""
     runtime = signing.runtime
     user = caller.user
+    if (pin is None) == (sad is None):
+        raise InvalidOption("give the signing PIN (pin) or a signature authorisation (sad)")
     options = _options(level=level, reason=reason, location=location, page=page, rect=rect,
                        field=field, invisible=invisible, language=language, certify=certify,
                        signer_name=user.full_name)  # fmt: skip
@@ -201,7 +212,7 @@ def create_signature(
         try:
             return _sign_and_charge(
                 runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
-                credential=credential, pin=pin, otp=otp, options=options, facts=facts,
+                credential=credential, pin=pin, sad=sad, otp=otp, options=options, facts=facts,
                 upload=upload, signed=signed, now=now, key=key, request_sha256=request_sha256,
                 original_sha256=original_sha256, purpose=purpose, hold_id=hold_id,
                 filename=(file.filename or "document.pdf")[:255],
@@ -214,26 +225,14 @@ def create_signature(
 
 def _sign_and_charge(
     *, runtime: Runtime, identity: IdentityServices, signing: SigningServices, user: User,
-    payer: Payer, credential: Credential, pin: str, otp: str | None, options: SignatureOptions,
+    payer: Payer, credential: Credential, pin: str | None, sad: str | None, otp: str | None,
+    options: SignatureOptions,
     facts: PdfFacts, upload: Path, signed: Path, now: datetime, key: str,
     request_sha256: str, original_sha256: str, purpose: str | None, hold_id: str | None,
     filename: str,
 ) -> FileResponse:  # fmt: skip
-    if user.totp_enabled:
-        with unit_of_work(runtime.engine) as writing:
-            signer_now = writing.get(User, user.id)
-            assert signer_now is not None
-            identity.codes.require(writing, signer_now, otp, now, action="signature")
-    _spend_pin_attempt(runtime.engine, identity, user, credential.id)
-    try:
-        key_handle = identity.credentials.unlock(credential, pin)
-    except WrongSecret:
-        key_handle = None
-    with unit_of_work(runtime.engine) as writing:  # a wrong PIN raises here, counted
-        identity.credentials.settle_pin_attempt(
-            writing, user, credential.id, right=key_handle is not None, now=now
-        )
-    assert key_handle is not None
+    key_handle = _unlock(runtime.engine, identity, user, credential, pin=pin, sad=sad, otp=otp,
+                         now=now)  # fmt: skip
     signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
                             signing.chain)  # fmt: skip
     material = None
@@ -273,6 +272,37 @@ def _sign_and_charge(
                      target=record.id, credential_id=credential.id,
                      level=options.level.value)  # fmt: skip
         return _download(str(kept), record, replayed=False)  # after the commit
+
+
+def _unlock(
+    engine: Engine, identity: IdentityServices, user: User, credential: Credential, *,
+    pin: str | None, sad: str | None, otp: str | None, now: datetime,
+) -> SigningKey:  # fmt: skip
+    """The citizen's key, opened by this request's PIN (and one-time code), or by one use of
+    a batch authorisation made earlier with them."""
+    if sad is not None:
+        with unit_of_work(engine) as writing:
+            _row, key = identity.authoriser.spend_one(
+                writing, sad, credential_id=credential.id, now=now
+            )
+        return key
+    assert pin is not None
+    if user.totp_enabled:
+        with unit_of_work(engine) as writing:
+            signer_now = writing.get(User, user.id)
+            assert signer_now is not None
+            identity.codes.require(writing, signer_now, otp, now, action="signature")
+    _spend_pin_attempt(engine, identity, user, credential.id)
+    try:
+        key_handle: SigningKey | None = identity.credentials.unlock(credential, pin)
+    except WrongSecret:
+        key_handle = None
+    with unit_of_work(engine) as writing:  # a wrong PIN raises here, counted
+        identity.credentials.settle_pin_attempt(
+            writing, user, credential.id, right=key_handle is not None, now=now
+        )
+    assert key_handle is not None
+    return key_handle
 
 
 _PIN_WAIT_SECONDS = 5.0

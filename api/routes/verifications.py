@@ -83,13 +83,14 @@ def verify(
     work = runtime.settings.upload_dir / uuid.uuid4().hex
     work.mkdir(mode=0o700)
     try:
-        upload = work / Path(file.filename or "document.pdf").name
+        upload = work / "upload.pdf"  # never a name the client chose
         with upload.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1024 * 1024)
         with upload.open("rb") as head:
             if b"%PDF-" not in head.read(1024):
                 raise NotAPdf("this is not a PDF file (it does not start with %PDF-)")
         report = verify_pdf(upload, settings)
+        report.file["name"] = Path(file.filename or "document.pdf").name[:255] or "document.pdf"
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with unit_of_work(runtime.engine) as writing:  # metered (free under the default plans)

@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import admin_pages, agency, billing_pages, citizen, officer, public
 from api.web.context import FormRefused, NotAllowed, SignInNeeded, Web
@@ -49,6 +51,25 @@ async def _form_refused(request: Request, _exc: Exception) -> Response:
     )
 
 
+_API_PREFIXES = ("/v1/", "/csc/", "/pki/", "/oidc/", "/.well-known/", "/healthz", "/openapi")
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(_API_PREFIXES)
+
+
+def _missing_page(request: Request, status: int) -> Response:
+    web = Web.of(request)
+    heading = (
+        web.t("Không có trang này") if status == 404 else web.t("Không mở trang này theo cách đó")
+    )
+    return web.page("message.html", status=status, title=heading, heading=heading,
+                    body=web.t("Đường dẫn có thể đã cũ hoặc gõ nhầm. "
+                               "Hãy bắt đầu lại từ trang chính."),
+                    link=("/", web.t("Trang chính")))  # fmt: skip
+
+
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (public, citizen, officer, agency, billing_pages, admin_pages):
@@ -56,3 +77,14 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(NotAllowed, _not_allowed)
     app.add_exception_handler(FormRefused, _form_refused)
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """A browser lost on a wrong address gets a page; programs keep problem+json."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code in (404, 405) and _wants_page(request):
+            return await run_in_threadpool(_missing_page, request, exc.status_code)
+        answer: Response = await api_handler(request, exc)  # type: ignore[misc]
+        return answer
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

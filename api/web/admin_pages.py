@@ -20,6 +20,7 @@ from api.routes.verifications import AnchorIn, add, anchors, remove
 from api.web.context import Web, WebRoute
 from api.web.public import WebDep
 from api.web.render import VIETNAM
+from api.web.words import REASON_WORDS, explain_field
 from billing.errors import BillingError
 from certs.errors import CertsError
 from certs.models import IssuedCertificate
@@ -98,20 +99,24 @@ def trust_add(
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
-    return _trust_page(web, notice=web.t("Đã tin cậy CA gốc: {subject}", subject=added.subject))
+    return web.done("/admin/trust", web.t("Đã tin cậy CA gốc: {subject}", subject=added.subject))
 
 
 @router.post("/admin/trust/{sha256}/remove")
-def trust_remove(web: WebDep, sha256: str, csrf: FormText = "") -> Response:
+def trust_remove(web: WebDep, sha256: str, csrf: FormText = "", confirm: FormText = "") -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
+    if not confirm:
+        return _trust_page(
+            web, status=422, error=web.t("Hãy đánh dấu ô xác nhận trước khi thôi tin cậy.")
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
             removed = remove(sha256, caller.principal, session)
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
-    return _trust_page(web, notice=web.t("Đã thôi tin cậy: {subject}", subject=removed.subject))
+    return web.done("/admin/trust", web.t("Đã thôi tin cậy: {subject}", subject=removed.subject))
 
 
 # -- price plans -----------------------------------------------------------------------
@@ -164,6 +169,8 @@ def publish(
         if when.tzinfo is None:
             when = when.replace(tzinfo=VIETNAM)
         parsed = json.loads(terms)
+        if not isinstance(parsed, dict):
+            raise ValueError("terms are a JSON object")
     except ValueError:
         return _plans_page(
             web,
@@ -181,8 +188,8 @@ def publish(
     except Refusal as exc:
         status, words = web.explain(exc)
         return _plans_page(web, status=status, values=values, error=words)
-    return _plans_page(
-        web, notice=web.t("Đã công bố {code} phiên bản {v}.", code=plan.code, v=plan.version)
+    return web.done(
+        "/admin/plans", web.t("Đã công bố {code} phiên bản {v}.", code=plan.code, v=plan.version)
     )
 
 
@@ -252,15 +259,15 @@ def new_staff(
             web,
             status=422,
             values=values,
-            errors=exc.errors,
+            errors={f: explain_field(f, m, web.lang) for f, m in exc.errors.items()},
             error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."),
         )
     except Refusal as exc:
         status, words = web.explain(exc)
         return _staff_page(web, status=status, values=values, error=words)
-    return _staff_page(
-        web,
-        notice=web.t(
+    return web.done(
+        "/admin/staff",
+        web.t(
             "Đã tạo tài khoản {email}. Hãy trao mật khẩu tạm cho người đó qua kênh an toàn.",
             email=email,
         ),
@@ -275,7 +282,7 @@ def _certificates_page(
     rows: list[IssuedCertificate] = []
     wanted = query.strip()
     with Session(web.runtime.engine) as reading:
-        statement = select(IssuedCertificate)
+        statement = select(IssuedCertificate).where(IssuedCertificate.profile == "signing")
         if wanted:
             hex_serial = wanted.lower().replace(":", "")
             statement = statement.where(
@@ -311,6 +318,18 @@ def revoke(
 ) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
+    with Session(web.runtime.engine) as reading:
+        found = reading.get(IssuedCertificate, serial.lower().replace(":", ""))
+    if found is not None and found.profile != "signing":
+        return _certificates_page(
+            web,
+            serial,
+            status=403,
+            error=web.t(
+                "Chứng thư hạ tầng của kyso (CA, OCSP, TSA) chỉ thu hồi được bằng lệnh "
+                "kyso admin revoke, theo quy trình quản lý khoá."
+            ),
+        )
     if not confirm:
         return _certificates_page(
             web,
@@ -331,14 +350,13 @@ def revoke(
     except Refusal as exc:
         status, words = web.explain(exc)
         return _certificates_page(web, serial, status=status, error=words)
-    return _certificates_page(
-        web,
-        serial,
-        notice=web.t(
+    return web.done(
+        f"/admin/certificates?q={done.serial}",
+        web.t(
             "Đã thu hồi chứng thư {serial} ({reason}); "
             "danh sách thu hồi (CRL) số {crl} đã được công bố.",
             serial=done.serial,
-            reason=done.reason,
+            reason=web.t(REASON_WORDS.get(done.reason, done.reason)),
             crl=done.crl_number,
         ),
     )
@@ -356,6 +374,11 @@ def audit(web: WebDep, action: str = "", before: int = 0) -> Response:
             statement = statement.where(col(AuditEvent.seq) < before)
         rows = list(reading.exec(statement.order_by(col(AuditEvent.seq).desc()).limit(AUDIT_PAGE)))
         verdict = verify_audit_chain(reading)
+        ids = {row.actor.removeprefix("user:") for row in rows if row.actor.startswith("user:")}
+        people = {
+            f"user:{u.id}": f"{u.full_name} <{u.email}>"
+            for u in reading.exec(select(User).where(col(User.id).in_(ids)))
+        }
     return web.page(
         "admin/audit.html",
         title=web.t("Nhật ký"),
@@ -364,4 +387,5 @@ def audit(web: WebDep, action: str = "", before: int = 0) -> Response:
         verdict=verdict,
         older=rows[-1].seq if len(rows) == AUDIT_PAGE else None,
         details=lambda row: json.loads(row.details or "{}"),
+        people=people,
     )

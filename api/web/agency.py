@@ -75,9 +75,13 @@ def upload(
         try:
             with Session(web.runtime.engine) as reading:
                 report = verify(caller.principal, reading, services, upload_file, "json", None)
-        except (SigningError, BillingError) as exc:  # not a PDF at all: a report that says so
+        except SigningError as exc:  # not a PDF at all: a report that says so
             _status, words = web.explain(exc)
             report = _refused(name, words)
+        except BillingError as exc:  # bookkeeping, never a verdict about the document
+            status, words = web.explain(exc)
+            return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"),
+                            status=status, max_files=MAX_FILES, error=words)  # fmt: skip
         assert isinstance(report, dict)
         kept.append(
             KeptReport(

@@ -3,6 +3,7 @@ table per account, CSV export), invoices with credit notes, and recording a top-
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -32,7 +33,8 @@ from billing.calendar import local
 from billing.errors import BillingError
 from billing.plans import PRODUCTS
 from billing.reports import UsageFilter, usage_report
-from identity.errors import IdentityError
+from billing.wallet import MAX_TOP_UP
+from identity.errors import IdentityError, NotFound
 from identity.models import Role
 
 __all__ = ["router"]
@@ -44,17 +46,16 @@ MAX_DAYS_BY_DAY = 92
 """A chart by day covers at most this many days; longer periods are drawn by month."""
 
 
-def _dates(first: str, last: str) -> tuple[date, date]:
+def _dates(first: str, last: str) -> tuple[date, date, bool]:
+    """The period asked for (this month so far by default); False when a day was not one."""
     today = local(utc_now()).date()
+    start, end, valid = today.replace(day=1), today, True
     try:
-        start = date.fromisoformat(first) if first else today.replace(day=1)
+        start = date.fromisoformat(first) if first else start
+        end = date.fromisoformat(last) if last else end
     except ValueError:
-        start = today.replace(day=1)
-    try:
-        end = date.fromisoformat(last) if last else today
-    except ValueError:
-        end = today
-    return start, end
+        valid = False
+    return start, end, valid
 
 
 def _periods(start: date, end: date, group: str) -> list[str]:
@@ -70,16 +71,16 @@ def _periods(start: date, end: date, group: str) -> list[str]:
 @router.get("/billing")
 def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -> Response:
     web.require(*STAFF)
-    start, end = _dates(first, last)
+    start, end, valid = _dates(first, last)
     chosen = product if product in PRODUCTS else ""
-    try:
-        where = UsageFilter(first=start, last=end, product=chosen or None)
-    except BillingError as exc:
-        _status, error = web.explain(exc)
-        start, end = _dates("", "")
-        where = UsageFilter(first=start, last=end, product=chosen or None)
-    else:
-        error = ""
+    error = "" if valid else web.t("Ngày không hợp lệ; đang hiển thị tháng này.")
+    if valid and end < start:
+        error = web.t("Ngày kết thúc trước ngày bắt đầu; đang hiển thị tháng này.")
+    elif valid and (end - start).days > 3 * 366:
+        error = web.t("Một báo cáo dài tối đa ba năm; đang hiển thị tháng này.")
+    if error:
+        start, end, _ = _dates("", "")
+    where = UsageFilter(first=start, last=end, product=chosen or None)
     group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
     with Session(web.runtime.engine) as reading:
         by_product = usage_report(reading, where, group=group, by="product")
@@ -151,7 +152,7 @@ def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -
 def export_usage(web: WebDep, first: str = "", last: str = "", product: str = "") -> Response:
     """Every usage event of the period, one row each (the API's CSV)."""
     caller = web.require(*STAFF)
-    start, end = _dates(first, last)
+    start, end, _ = _dates(first, last)
     with Session(web.runtime.engine) as reading:
         answer = usage(
             caller.principal, reading, start, end, None, product or None, 10_000, 0, "csv"
@@ -166,7 +167,7 @@ def export_report(
 ) -> Response:
     """The report behind the charts: per day (or month) and product or account."""
     caller = web.require(*STAFF)
-    start, end = _dates(first, last)
+    start, end, _ = _dates(first, last)
     group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
     with Session(web.runtime.engine) as reading:
         answer = report(
@@ -213,21 +214,32 @@ def invoice_list(web: WebDep, period: str = "") -> Response:
 
 
 @router.post("/billing/periods/close")
-def close_period(web: WebDep, csrf: FormText = "", period: FormText = "") -> Response:
+def close_period(
+    web: WebDep, csrf: FormText = "", period: FormText = "", confirm: FormText = ""
+) -> Response:
     caller = web.require(*STAFF)
     web.check_form(csrf)
+    period = period.strip()
+    if not re.fullmatch(r"(2\d{3})-(0[1-9]|1[0-2])", period):
+        return _invoices_page(
+            web, "", status=422, error=web.t("Tháng viết dạng NNNN-TT, ví dụ 2026-10.")
+        )
+    if not confirm:
+        return _invoices_page(
+            web,
+            period,
+            status=422,
+            error=web.t("Hãy đánh dấu ô xác nhận: tháng đã chốt không thể ghi thêm."),
+        )
     try:
         with unit_of_work(web.runtime.engine) as session:
             closed = close(period, caller.principal, session, web.runtime)
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return _invoices_page(web, period, status=status, error=words)
-    return _invoices_page(
-        web,
-        period,
-        notice=web.t(
-            "Đã chốt tháng {period}: {n} hoá đơn mới.", period=period, n=len(closed.invoices)
-        ),
+    return web.done(
+        f"/billing/invoices?period={period}",
+        web.t("Đã chốt tháng {period}: {n} hoá đơn mới.", period=period, n=len(closed.invoices)),
     )
 
 
@@ -277,9 +289,12 @@ def credit_note(
     caller = web.require(*STAFF)
     web.check_form(csrf)
     cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
-    if cleaned and not cleaned.isdigit():
+    if cleaned and not (cleaned.isascii() and cleaned.isdigit() and int(cleaned) > 0):
         return _invoice_page(
-            web, invoice_id, status=422, error=web.t("Số tiền là số đồng, không có phần lẻ.")
+            web,
+            invoice_id,
+            status=422,
+            error=web.t("Số tiền là một số đồng lớn hơn 0, không có phần lẻ."),
         )
     if not reason.strip():
         return _invoice_page(web, invoice_id, status=422, error=web.t("Hãy ghi lý do giảm trừ."))
@@ -294,10 +309,9 @@ def credit_note(
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return _invoice_page(web, invoice_id, status=status, error=words)
-    return _invoice_page(
-        web,
-        invoice_id,
-        notice=web.t(
+    return web.done(
+        f"/billing/invoices/{invoice_id}",
+        web.t(
             "Đã lập phiếu giảm trừ {number}: {amount} đã hoàn vào ví.",
             number=note.number,
             amount=money(note.amount, web.lang),
@@ -324,7 +338,7 @@ def top_up(
     values = {"email": email, "amount": amount, "reference": reference}
     title = web.t("Ghi nhận nạp tiền")
     cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
-    if not cleaned.isdigit() or not reference.strip():
+    if not (cleaned.isascii() and cleaned.isdigit()) or not reference.strip():
         return web.page(
             "billing/top_up.html",
             title=title,
@@ -332,24 +346,39 @@ def top_up(
             values=values,
             error=web.t("Hãy nhập số tiền (số đồng) và mã tham chiếu của giao dịch ngân hàng."),
         )
+    if not 0 < int(cleaned) <= MAX_TOP_UP:
+        return web.page("billing/top_up.html", title=title, status=422, values=values,
+                        error=web.t("Số tiền nạp từ 1 đến {most} đồng.",
+                                    most=money(MAX_TOP_UP, web.lang)))  # fmt: skip
+    recorded = Response(status_code=201)  # record_top_up says 200 for a reference seen before
     try:
         with unit_of_work(web.runtime.engine) as session:
             entry = record_top_up(
                 TopUpRequest(email=email.strip(), amount=int(cleaned), reference=reference.strip()),
                 caller.principal,
                 session,
-                Response(),
+                recorded,
             )
+    except NotFound:
+        return web.page("billing/top_up.html", title=title, status=404, values=values,
+                        error=web.t("Không có người dân nào dùng email này."))  # fmt: skip
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return web.page(
             "billing/top_up.html", title=title, status=status, values=values, error=words
         )
-    return web.page(
-        "billing/top_up.html",
-        title=title,
-        values={},
-        notice=web.t(
+    if recorded.status_code == 200:  # this reference was recorded before: nothing new
+        return web.done(
+            "/billing/top-ups",
+            web.t(
+                "Mã tham chiếu {reference} đã được ghi nhận trước đó; không ghi thêm lần nữa.",
+                reference=reference.strip(),
+            ),
+            kind="error",
+        )
+    return web.done(
+        "/billing/top-ups",
+        web.t(
             "Đã ghi nhận {amount} vào ví của {email}. Số dư mới: {balance}.",
             amount=money(int(cleaned), web.lang),
             email=email.strip(),

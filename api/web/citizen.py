@@ -3,8 +3,8 @@ download), history with what each signature cost, wallet."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, Response
@@ -14,22 +14,24 @@ from api.database import unit_of_work
 from api.deps import utc_now
 from api.payers import payer_for
 from api.routes.me import create_certificate
+from api.routes.me import unlock as puk_unlock
 from api.routes.signatures import create_signature, download_signature
 from api.routes.wallet import my_wallet
-from api.schemas import CertificateRequest
+from api.schemas import CertificateRequest, PukUnlock
 from api.signing_services import SigningServices
 from api.web.context import Web, WebCaller, WebRoute
-from api.web.drafts import PREVIEW_WIDTH, DraftStore
+from api.web.drafts import DraftStore
 from api.web.public import WebDep
+from api.web.words import explain_field
 from billing.accounts import peek_account
 from billing.charges import quote
 from billing.errors import BillingError
 from billing.metering import usage_of
 from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
-from identity.errors import IdentityError
+from identity.errors import IdentityError, InvalidField
 from identity.models import Credential, CredentialStatus, Role
-from signing.errors import NotAPdf, SigningError
+from signing.errors import NotAPdf, SignatureNotFound, SigningError
 from signing.models import SignatureRecord
 from signing.records import history
 
@@ -80,7 +82,7 @@ def _wallet(web: Web, caller: WebCaller) -> Any:
 def overview(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
     with Session(web.runtime.engine, expire_on_commit=False) as reading:
-        credential = _active_credential(reading, web, caller)
+        credential = _latest_credential(reading, web, caller)
         recent = history(reading, caller.user.id, limit=5)
         costs = _costs(reading, caller.user.id)
     return web.page(
@@ -94,12 +96,39 @@ def overview(web: WebDep) -> Response:
     )
 
 
+def _latest_credential(session: Session, web: Web, caller: WebCaller) -> Credential | None:
+    """The citizen's newest credential, whatever its state."""
+    credentials = web.identity.credentials.list_own(session, caller.user)
+    return credentials[0] if credentials else None
+
+
+def _certificate_page(
+    web: Web, caller: WebCaller, *, status: int = 200, error: str = "", issued: Any = None
+) -> Response:
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        current = _latest_credential(reading, web, caller)
+    return web.page(
+        "citizen/certificate.html",
+        title=web.t("Chứng thư ký số"),
+        status=status,
+        error=error,
+        user=caller.user,
+        current=current,
+        issued=issued,
+    )
+
+
 @router.get("/me/certificate")
 def certificate_form(web: WebDep) -> Response:
-    caller = web.require(CITIZEN)
-    return web.page(
-        "citizen/certificate.html", title=web.t("Chứng thư ký số"), user=caller.user, issued=None
-    )
+    return _certificate_page(web, web.require(CITIZEN))
+
+
+def _pin_problem(web: Web, pin: str, again: str) -> str:
+    if pin != again:
+        return web.t("Hai lần nhập mã PIN không giống nhau.")
+    if not (pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 8):
+        return web.t("Mã PIN gồm 6 đến 8 chữ số.")
+    return ""
 
 
 @router.post("/me/certificate")
@@ -108,43 +137,54 @@ def certificate(
 ) -> Response:
     caller = web.require(CITIZEN)
     web.check_form(csrf)
-    title = web.t("Chứng thư ký số")
-    if pin != pin_again:
-        return web.page(
-            "citizen/certificate.html",
-            title=title,
-            user=caller.user,
-            issued=None,
-            status=422,
-            error=web.t("Hai lần nhập mã PIN không giống nhau."),
-        )
-    if not (pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 8):
-        return web.page(
-            "citizen/certificate.html",
-            title=title,
-            user=caller.user,
-            issued=None,
-            status=422,
-            error=web.t("Mã PIN gồm 6 đến 8 chữ số."),
-        )
+    if problem := _pin_problem(web, pin, pin_again):
+        return _certificate_page(web, caller, status=422, error=problem)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        current = _active_credential(reading, web, caller)
+    if current is not None:  # a second press, or a reload: never a second key
+        return web.done("/me/certificate", web.t("Bạn đã có chứng thư ký số."), kind="error")
     try:
         with unit_of_work(web.runtime.engine) as session:
             issued = create_certificate(
                 CertificateRequest(pin=pin), caller.principal, session, web.identity
             )
+    except InvalidField as exc:
+        words = " ".join(explain_field(f, m, web.lang) for f, m in exc.errors.items())
+        return _certificate_page(web, caller, status=422, error=words)
     except IdentityError as exc:
         status, words = web.explain(exc)
-        return web.page(
-            "citizen/certificate.html",
-            title=title,
-            user=caller.user,
-            issued=None,
-            status=status,
-            error=words,
-        )
-    return web.page(
-        "citizen/certificate.html", title=title, user=caller.user, issued=issued, status=201
-    )
+        return _certificate_page(web, caller, status=status, error=words)
+    return _certificate_page(web, caller, status=201, issued=issued)
+
+
+@router.post("/me/certificate/unlock")
+def unlock_with_puk(
+    web: WebDep,
+    csrf: FormText = "",
+    puk: FormText = "",
+    new_pin: FormText = "",
+    new_pin_again: FormText = "",
+) -> Response:
+    """After five wrong PINs: the PUK given at issuance opens the key again under a new PIN."""
+    caller = web.require(CITIZEN)
+    web.check_form(csrf)
+    if problem := _pin_problem(web, new_pin, new_pin_again):
+        return _certificate_page(web, caller, status=422, error=problem)
+    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        current = _latest_credential(reading, web, caller)
+    if current is None:
+        return web.done("/me/certificate", web.t("Bạn chưa có chứng thư ký số."), kind="error")
+    try:
+        with unit_of_work(web.runtime.engine) as session:
+            puk_unlock(current.id, PukUnlock(puk=puk.strip(), new_pin=new_pin), caller.principal,
+                       session, web.identity)  # fmt: skip
+    except InvalidField as exc:
+        words = " ".join(explain_field(f, m, web.lang) for f, m in exc.errors.items())
+        return _certificate_page(web, caller, status=422, error=words)
+    except IdentityError as exc:
+        status, words = web.explain(exc)
+        return _certificate_page(web, caller, status=status, error=words)
+    return web.done("/me", web.t("Đã mở khoá chứng thư với mã PIN mới. Bạn có thể ký lại."))
 
 
 @router.get("/sign")
@@ -169,6 +209,8 @@ def upload(
         draft = _drafts(web).keep(caller.user.id, file.file, file.filename)
     except SigningError as exc:
         status, words = web.explain(exc)
+        if file is None or not file.filename:
+            words = web.t("Hãy chọn một tệp PDF để ký.")
         with Session(web.runtime.engine, expire_on_commit=False) as reading:
             credential = _active_credential(reading, web, caller)
         return web.page(
@@ -217,16 +259,31 @@ def _place_page(
         levels=LEVELS,
         prices=_prices(web, caller, None),
         wallet=_wallet(web, caller),
-        chosen=chosen or {"level": "B-LT", "mode": "click"},
-        width=PREVIEW_WIDTH,
-        key=str(uuid.uuid4()),
+        chosen=chosen or {"level": "B-LT", "mode": "corner"},
     )
+
+
+_CHOICES = ("level", "mode", "page", "rect", "reason", "location", "public_service")
+
+
+def _gone(web: Web) -> Response:
+    return web.page("message.html", status=404, title=web.t("Không còn tài liệu chờ ký"),
+                    heading=web.t("Không còn tài liệu chờ ký"),
+                    body=web.t("Tài liệu tải lên này không còn chờ ký: đã ký xong, hoặc đã "
+                               "quá một giờ. Hãy tải tệp lên lại."),
+                    link=("/sign", web.t("Ký tài liệu")))  # fmt: skip
 
 
 @router.get("/sign/{draft_id}")
 def place(web: WebDep, draft_id: str) -> Response:
+    """The draft's pages and the signing form; after a refused attempt the choices come back
+    in the address (never the PIN)."""
     caller = web.require(CITIZEN)
-    return _place_page(web, caller, draft_id)
+    asked = {k: web.request.query_params.get(k, "")[:200] for k in _CHOICES}
+    try:
+        return _place_page(web, caller, draft_id, chosen=asked if asked["level"] else None)
+    except SignatureNotFound:
+        return _gone(web)
 
 
 @router.get("/sign/{draft_id}/pages/{page}.png")
@@ -243,7 +300,6 @@ def sign(
     web: WebDep,
     draft_id: str,
     csrf: FormText = "",
-    key: FormText = "",
     pin: FormText = "",
     otp: FormText = "",
     level: FormText = "B-LT",
@@ -254,10 +310,21 @@ def sign(
     location: Annotated[str, Form(max_length=200)] = "",
     public_service: FormText = "",
 ) -> Response:
-    """Hands the draft to the REST API's sign-and-charge transaction, as the same citizen."""
+    """Hands the draft to the REST API's sign-and-charge transaction, as the same citizen. The
+    draft names the idempotency key: a second press, a reload or a second tab signs (and
+    charges) once, and lands on the same signature."""
     caller = web.require(CITIZEN)
     web.check_form(csrf)
     drafts = _drafts(web)
+    key = f"web-{draft_id}"
+    with Session(web.runtime.engine) as reading:
+        done = reading.exec(
+            select(SignatureRecord.id).where(
+                SignatureRecord.user_id == caller.user.id, SignatureRecord.idempotency_key == key
+            )
+        ).first()
+    if done is not None:
+        return web.redirect(f"/me/signatures/{done}")
     chosen = {
         "level": level,
         "mode": mode,
@@ -268,14 +335,12 @@ def sign(
         "public_service": public_service,
     }
     invisible = mode == "invisible"
+    again = f"/sign/{draft_id}?" + urlencode(chosen)
     if mode == "click" and not rect:
-        return _place_page(
-            web,
-            caller,
-            draft_id,
-            status=422,
-            chosen=chosen,
-            error=web.t("Hãy bấm vào trang để chọn chỗ đặt con dấu, hoặc chọn ký không hiển thị."),
+        return web.done(
+            again,
+            web.t("Hãy bấm vào trang để chọn chỗ đặt con dấu, hoặc chọn một cách khác."),
+            kind="error",
         )
     try:
         path = drafts.document(caller.user.id, draft_id)
@@ -292,19 +357,21 @@ def sign(
                 otp=otp or None,
                 reason=reason or None,
                 location=location or None,
-                page=int(page) if (page.isdigit() and not invisible) else None,
-                rect=None if invisible or mode == "corner" else (rect or None),
+                page=int(page) if (mode == "click" and page.isascii() and page.isdigit()) else None,
+                rect=(rect or None) if mode == "click" else None,
                 field=None,
                 invisible=invisible,
                 language=web.lang,
                 certify=None,
                 credential_id=None,
                 purpose="public_service" if public_service else None,
-                idempotency_key=f"web-{key}" if key else None,
+                idempotency_key=key,
             )
+    except SignatureNotFound:
+        return _gone(web)
     except (SigningError, IdentityError, BillingError) as exc:
-        status, words = web.explain(exc)
-        return _place_page(web, caller, draft_id, status=status, error=words, chosen=chosen)
+        _status, words = web.explain(exc)
+        return web.done(again, words, kind="error")  # back to the form: Back and reload are safe
     drafts.discard(caller.user.id, draft_id)
     return web.redirect(f"/me/signatures/{response.headers['X-Signature-Id']}?signed=1")
 
@@ -380,6 +447,7 @@ def wallet(web: WebDep) -> Response:
         events = usage_of(reading, caller.user.id, limit=50)
     return web.page(
         "citizen/wallet.html",
+        bank_account=web.runtime.settings.bank_account,
         title=web.t("Ví và chi phí"),
         wallet=_wallet(web, caller),
         events=events,

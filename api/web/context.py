@@ -3,6 +3,9 @@ form token; and the responses they give (pages with security headers, redirects)
 
 from __future__ import annotations
 
+import base64
+import hmac
+import json
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -10,9 +13,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Runtime
 from api.database import unit_of_work
@@ -40,6 +45,8 @@ SESSION_COOKIE = "kyso_session"
 ANCHOR_COOKIE = "kyso_browser"
 """A random value per browser, set at its first page: forms shown before sign-in are bound to it."""
 LANG_COOKIE = "kyso_lang"
+FLASH_COOKIE = "kyso_flash"
+"""What a redirect after a form tells the next page ("saved", or why not), signed."""
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -58,18 +65,27 @@ class WebRoute(APIRoute):
             try:
                 return await handle(request)
             except DOMAIN_ERRORS as exc:
-                web = Web.of(request)
-                status, words = web.explain(exc)
-                return web.page(
-                    "message.html",
-                    status=status,
-                    title=web.t("Không thực hiện được"),
-                    heading=web.t("Không thực hiện được"),
-                    body=words,
-                    link=("/", web.t("Trang chính")),
-                )
+                return await run_in_threadpool(_refusal_page, request, exc)
+            except RequestValidationError:
+                return await run_in_threadpool(_refusal_page, request, None)
 
         return handler
+
+
+def _refusal_page(request: Request, exc: Exception | None) -> Response:
+    web = Web.of(request)
+    if exc is None:  # a field too long, a number that is not one: not from our own forms
+        status, words = 422, web.t("Dữ liệu gửi lên không hợp lệ. Hãy mở lại trang và thử lại.")
+    else:
+        status, words = web.explain(exc)
+    return web.page(
+        "message.html",
+        status=status,
+        title=web.t("Không thực hiện được"),
+        heading=web.t("Không thực hiện được"),
+        body=words,
+        link=("/", web.t("Trang chính")),
+    )
 
 
 class SignInNeeded(Exception):
@@ -118,6 +134,8 @@ class Web:
     caller: WebCaller | None
     new_anchor: bool = False
     cookies: list[tuple[str, str, int | None]] = field(default_factory=list)
+    flashed: tuple[str, str] | None = None
+    """(kind, words) carried over a redirect: ``ok`` or ``error``."""
     """Cookies to set on the response: name, value, max-age (None: for the browser session)."""
 
     @classmethod
@@ -135,6 +153,7 @@ class Web:
         if new_anchor:
             anchor = secrets.token_urlsafe(32)
         web = cls(request, runtime, identity, lang, anchor, None, new_anchor)
+        web.flashed = web._read_flash(request.cookies.get(FLASH_COOKIE, ""))
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             web.caller = web._resume(token)
@@ -156,6 +175,27 @@ class Web:
                     record = live
         return WebCaller(user, record, token)
 
+    def _read_flash(self, value: str) -> tuple[str, str] | None:
+        body, _, mac = value.rpartition(".")
+        if not body or not hmac.compare_digest(self.identity.web.mac("flash", body), mac):
+            return None
+        try:
+            kind, words = json.loads(base64.urlsafe_b64decode(body.encode()))
+        except (ValueError, TypeError):
+            return None
+        self.set_cookie(FLASH_COOKIE, "", 0)  # shown once
+        return str(kind), str(words)
+
+    def flash(self, words: str, *, kind: str = "ok") -> None:
+        """Tell the page the next redirect leads to."""
+        body = base64.urlsafe_b64encode(json.dumps([kind, words[:600]]).encode()).decode()
+        self.set_cookie(FLASH_COOKIE, f"{body}.{self.identity.web.mac('flash', body)}", 120)
+
+    def done(self, path: str, words: str, *, kind: str = "ok") -> Response:
+        """After a form changed something: a redirect (a reload repeats nothing) that says so."""
+        self.flash(words, kind=kind)
+        return self.redirect(path)
+
     # -- words -------------------------------------------------------------------------
     def t(self, text: str, **values: Any) -> str:
         """A Vietnamese phrase in the page's language, with ``{name}`` values filled in."""
@@ -168,7 +208,10 @@ class Web:
         detail = str(getattr(exc, "detail", "") or exc)
         if status >= 500 and code not in ("signing.tsa_unavailable",):
             return status, self.t("Đã có lỗi phía dịch vụ. Bạn chưa bị trừ tiền; hãy thử lại sau.")
-        return status, explain(code, detail, self.lang)
+        fields = getattr(exc, "fields", None)
+        return status, explain(
+            code, detail, self.lang, fields if isinstance(fields, dict) else None
+        )
 
     # -- who ---------------------------------------------------------------------------
     def require(self, *roles: str) -> WebCaller:

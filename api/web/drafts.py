@@ -1,10 +1,10 @@
 """A PDF a citizen uploaded to sign, kept while they place the stamp and enter the PIN, with
-pictures of its pages. Checked by signing's own inspection before any picture is drawn;
-deleted when signed, and by the housekeeping an hour after upload."""
+pictures of its pages. Checked by signing's own inspection before anything draws it; the
+pictures are drawn at upload in a bounded child process (``page_pictures``). Deleted when
+signed, when the citizen keeps too many, and by the housekeeping an hour after upload."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import secrets
@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import pypdfium2
-
+from api.web.page_pictures import PagePicture, draw_pages
 from signing.documents import inspect_pdf
 from signing.errors import NotAPdf, SignatureNotFound
 
-__all__ = ["PREVIEW_WIDTH", "Draft", "DraftStore"]
+__all__ = ["MAX_DRAFTS", "PREVIEW_WIDTH", "Draft", "DraftStore"]
 
 PREVIEW_WIDTH = 640
 """Pixels across a page picture."""
 MAX_PREVIEW_PAGES = 12
 """Pages pictured: the first eleven and the last."""
+MAX_DRAFTS = 5
+"""Documents a citizen may have waiting at once; a sixth upload replaces the oldest."""
 LIFETIME_SECONDS = 3600
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -35,12 +36,12 @@ class Draft:
     filename: str
     size: int
     page_count: int
-    pages: dict[int, tuple[float, float, float, float]]
-    """1-based page number -> media box in PDF points, for the pictured pages."""
+    pictures: dict[int, PagePicture]
+    """The pictured pages (none when pdfium could not draw the document)."""
 
     @property
     def pictured(self) -> list[int]:
-        return sorted(self.pages)
+        return sorted(self.pictures)
 
 
 class DraftStore:
@@ -51,13 +52,13 @@ class DraftStore:
         self.max_pages = max_pages
 
     def _folder(self, user_id: str, draft_id: str) -> Path:
-        if not _ID.match(draft_id):
+        if not _ID.match(draft_id) or not _ID.match(user_id):
             raise SignatureNotFound("no such document waiting to be signed")
         return self.root / user_id / draft_id
 
     def keep(self, user_id: str, stream: BinaryIO, filename: str) -> Draft:
-        """Store an upload and describe it; a document signing would refuse is refused here,
-        with signing's own error, and nothing is kept."""
+        """Store an upload and draw its pages; a document signing would refuse is refused
+        here, with signing's own error, and nothing is kept."""
         draft_id = secrets.token_urlsafe(18)
         folder = self._folder(user_id, draft_id)
         folder.mkdir(parents=True, mode=0o700)
@@ -68,89 +69,78 @@ class DraftStore:
             with pdf.open("rb") as head:
                 if b"%PDF-" not in head.read(1024):
                     raise NotAPdf("the file is not a PDF document")
-            facts = inspect_pdf(pdf, max_pages=self.max_pages, deep=True)
-            count = facts.page_count
+            count = inspect_pdf(pdf, max_pages=self.max_pages, deep=True).page_count
             shown = sorted({*range(1, min(count, MAX_PREVIEW_PAGES - 1) + 1), count})
-            boxes = inspect_pdf(pdf, pages=tuple(shown), max_pages=self.max_pages).page_sizes
-            draft = Draft(
-                id=draft_id,
-                filename=Path(filename or "document.pdf").name[:255],
-                size=pdf.stat().st_size,
-                page_count=count,
-                pages={n: boxes[n] for n in shown if n in boxes},
-            )
+            pictures = draw_pages(pdf, folder, shown, PREVIEW_WIDTH)
             (folder / "draft.json").write_text(
                 json.dumps(
                     {
-                        "filename": draft.filename,
-                        "size": draft.size,
+                        "filename": Path(filename or "document.pdf").name[:255],
+                        "size": pdf.stat().st_size,
                         "page_count": count,
-                        "pages": {str(n): list(box) for n, box in draft.pages.items()},
+                        "pictures": [p.__dict__ for p in pictures],
                         "created": time.time(),
                     }
                 )
             )
-            return draft
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        self._keep_newest(user_id)
+        return self.get(user_id, draft_id)
+
+    def _created(self, folder: Path) -> float:
+        try:
+            return float(json.loads((folder / "draft.json").read_text())["created"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0.0
+
+    def _keep_newest(self, user_id: str) -> None:
+        folders = sorted((self.root / user_id).iterdir(), key=self._created, reverse=True)
+        for stale in folders[MAX_DRAFTS:]:
+            shutil.rmtree(stale, ignore_errors=True)
 
     def get(self, user_id: str, draft_id: str) -> Draft:
         folder = self._folder(user_id, draft_id)
         try:
             meta = json.loads((folder / "draft.json").read_text())
-        except (OSError, ValueError):
+            pictures = {
+                int(p["number"]): PagePicture(
+                    int(p["number"]), (p["box"][0], p["box"][1], p["box"][2], p["box"][3]),
+                    int(p["rotation"]), int(p["width"]), int(p["height"]),
+                )
+                for p in meta["pictures"]
+            }  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             raise SignatureNotFound(
                 "this document is no longer waiting to be signed: upload it again"
             ) from None
-        return Draft(
-            id=draft_id,
-            filename=meta["filename"],
-            size=meta["size"],
-            page_count=meta["page_count"],
-            pages={int(n): (box[0], box[1], box[2], box[3]) for n, box in meta["pages"].items()},
-        )
+        return Draft(draft_id, meta["filename"], meta["size"], meta["page_count"], pictures)
 
     def document(self, user_id: str, draft_id: str) -> Path:
         self.get(user_id, draft_id)
         return self._folder(user_id, draft_id) / "document.pdf"
 
     def picture(self, user_id: str, draft_id: str, page: int) -> bytes:
-        """A PNG of one pictured page, drawn once."""
-        draft = self.get(user_id, draft_id)
-        if page not in draft.pages:
+        """The PNG of a pictured page."""
+        if page not in self.get(user_id, draft_id).pictures:
             raise SignatureNotFound("that page is not pictured")
-        folder = self._folder(user_id, draft_id)
-        cached = folder / f"page-{page}.png"
-        if cached.exists():
-            return cached.read_bytes()
-        document = pypdfium2.PdfDocument(str(folder / "document.pdf"))
-        try:
-            sheet = document[page - 1]
-            scale = PREVIEW_WIDTH / max(sheet.get_width(), 1.0)
-            image = sheet.render(scale=min(scale, 4.0), rotation=0).to_pil()
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
-        finally:
-            document.close()
-        cached.write_bytes(out.getvalue())
-        return out.getvalue()
+        return (self._folder(user_id, draft_id) / f"page-{page}.png").read_bytes()
 
     def discard(self, user_id: str, draft_id: str) -> None:
         shutil.rmtree(self._folder(user_id, draft_id), ignore_errors=True)
 
     def purge(self, now: float | None = None) -> int:
-        """Delete drafts older than an hour: the number deleted."""
+        """Delete drafts uploaded more than an hour ago (and emptied folders)."""
         cutoff = (now or time.time()) - LIFETIME_SECONDS
         removed = 0
         if not self.root.exists():
             return 0
-        for folder in self.root.glob("*/*"):
-            try:
-                stale = folder.stat().st_mtime < cutoff
-            except OSError:
-                continue
-            if stale:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
+        for owner in self.root.iterdir():
+            for folder in owner.iterdir() if owner.is_dir() else ():
+                if self._created(folder) < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+            if owner.is_dir() and not any(owner.iterdir()):
+                owner.rmdir()
         return removed

@@ -94,9 +94,9 @@ def proof(
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _queue_page(web, status=status, error=words, chosen=user_id)
-    return _queue_page(
-        web,
-        notice=web.t(
+    return web.done(
+        "/officer/registrations",
+        web.t(
             "Đã xác minh danh tính của {name}. Người này đã có thể tạo chứng thư ký số.", name=name
         ),
     )

@@ -14,7 +14,7 @@ from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web, WebRoute
 from api.web.navigation import home_of
 from api.web.words import explain_field
 from billing.plans import DEFAULT_PLANS
-from identity.accounts import NewUser, register_citizen
+from identity.accounts import NewUser, account_problems, register_citizen
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField
 
@@ -120,59 +120,37 @@ def register(
 ) -> Response:
     web.check_form(csrf)
     values = dict(zip(_FIELDS, (full_name, cccd, date_of_birth, gender, email, phone), strict=True))
-    errors: dict[str, str] = {}
-    born: date | None = None
     try:
-        born = date.fromisoformat(date_of_birth)
+        born: date | None = date.fromisoformat(date_of_birth)
     except ValueError:
-        errors["date_of_birth"] = explain_field("date_of_birth", "", web.lang)
-    if gender not in ("male", "female"):
-        errors["gender"] = explain_field("gender", "", web.lang)
-    if not errors:
+        born = None
+    sex = Gender(gender) if gender in ("male", "female") else None
+    new = NewUser(email=email, password=password, full_name=full_name, cccd=cccd.strip(),
+                  date_of_birth=born, gender=sex, phone=phone)  # fmt: skip
+    problems = account_problems(new, utc_now().date())  # every field at once, not in rounds
+    if not problems:
         try:
             with unit_of_work(web.runtime.engine) as session:
-                register_citizen(
-                    session,
-                    web.identity.passwords,
-                    NewUser(
-                        email=email,
-                        password=password,
-                        full_name=full_name,
-                        cccd=cccd.strip(),
-                        date_of_birth=born,
-                        gender=Gender(gender),
-                        phone=phone,
-                    ),
-                    utc_now(),
-                )
+                register_citizen(session, web.identity.passwords, new, utc_now())
         except InvalidField as exc:
-            errors = {f: explain_field(f, m, web.lang) for f, m in exc.errors.items()}
+            problems = exc.errors
         except IdentityError as exc:
             status, words = web.explain(exc)
-            return web.page(
-                "register.html",
-                title=web.t("Đăng ký"),
-                status=status,
-                error=words,
-                values=values,
-                errors={},
-            )
-    if errors:
+            return web.page("register.html", title=web.t("Đăng ký"), status=status,
+                            error=words, values=values, errors={})  # fmt: skip
+    if problems:
         return web.page(
             "register.html",
             title=web.t("Đăng ký"),
             status=422,
             error=web.t("Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu."),
             values=values,
-            errors=errors,
+            errors={f: explain_field(f, m, web.lang) for f, m in problems.items()},
         )
-    return web.page(
-        "message.html",
-        title=web.t("Đã đăng ký"),
-        heading=web.t("Đăng ký thành công"),
-        body=web.t(
-            "Bước tiếp theo: mang thẻ CCCD đến cán bộ đăng ký để xác minh danh tính. "
-            "Sau đó hãy đăng nhập và tạo chứng thư ký số bằng một mã PIN do bạn chọn."
+    return web.done(
+        "/login",
+        web.t(
+            "Đăng ký thành công. Bước tiếp theo: mang thẻ CCCD đến cán bộ đăng ký để xác minh "
+            "danh tính. Sau đó hãy đăng nhập và tạo chứng thư ký số bằng một mã PIN do bạn chọn."
         ),
-        link=("/login", web.t("Đăng nhập")),
     )

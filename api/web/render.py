@@ -16,8 +16,10 @@ from api.web.words import (
     CHANGE_WORDS,
     ENTRY_WORDS,
     PRODUCT_WORDS,
+    REASON_WORDS,
     REVOCATION_WORDS,
     funding_phrase,
+    tier_phrase,
 )
 
 __all__ = ["TEMPLATES", "money", "render_page", "when"]
@@ -58,8 +60,10 @@ def _environment() -> Environment:
 
 def render_page(template: str, *, web: Any, **values: Any) -> str:
     lang = web.lang
-    values.setdefault("notice", "")
-    values.setdefault("error", "")
+    kind, words = web.flashed or ("", "")
+    for key, wanted in (("notice", "ok"), ("error", "error")):
+        if not values.get(key):
+            values[key] = words if kind == wanted else ""
     values.setdefault("nav", menu_of(web.caller.user.role) if web.caller else ())
     values.setdefault("here", web.request.url.path)
     return (
@@ -75,6 +79,8 @@ def render_page(template: str, *, web: Any, **values: Any) -> str:
             entry_words=ENTRY_WORDS,
             product_words=PRODUCT_WORDS,
             change_words=CHANGE_WORDS,
+            reason_words=REASON_WORDS,
+            tier=lambda code: web.t(tier_phrase(code)[0], **tier_phrase(code)[1]),
             revocation_words=REVOCATION_WORDS,
             **values,
         )

@@ -13,12 +13,15 @@ __all__ = [
     "ERROR_WORDS",
     "FIELD_WORDS",
     "PRODUCT_WORDS",
+    "REASON_WORDS",
     "REVOCATION_WORDS",
+    "TIER_WORDS",
     "Language",
     "explain",
     "explain_field",
     "funding_phrase",
     "language_from_header",
+    "tier_phrase",
     "translate",
 ]
 
@@ -53,20 +56,20 @@ def translate(text: str, lang: Language, **values: Any) -> str:
 ERROR_WORDS: dict[str, str] = {
     "auth.invalid_credentials": "Sai địa chỉ email hoặc mật khẩu.",
     "auth.otp_required": "Tài khoản của bạn dùng mã một lần: hãy nhập mã 6 chữ số từ ứng dụng xác thực.",
-    "auth.throttled": "Bạn đã nhập sai nhiều lần. Vui lòng đợi một lát rồi thử lại.",
+    "auth.throttled": "Bạn đã nhập sai nhiều lần. Vui lòng đợi {retry_after} giây rồi thử lại.",
     "auth.locked": "Bạn đã nhập sai quá nhiều lần: tài khoản tạm khoá 15 phút để bảo vệ bạn.",
     "auth.forbidden": "Vai trò của bạn không được làm việc này.",
     "identity.invalid_field": "Một số thông tin chưa đúng, vui lòng xem lại các ô được đánh dấu.",
-    "identity.already_exists": "Email hoặc số CCCD này đã được đăng ký.",
+    "identity.already_exists": "Việc này đã được làm trước đó: {detail}.",
     "identity.not_found": "Không tìm thấy.",
     "identity.level_too_low": "Danh tính của bạn chưa được xác minh. Hãy mang thẻ CCCD đến cán bộ đăng ký.",
     "credential.not_found": "Bạn chưa có chứng thư ký số. Hãy tạo chứng thư trước khi ký.",
     "credential.unusable": "Chứng thư ký số này không dùng được nữa (đã hết hạn hoặc bị thu hồi).",
     "credential.locked": "Mã PIN bị khoá vì nhập sai quá nhiều lần. Dùng mã PUK để mở khoá.",
     "credential.busy": "Đang có yêu cầu ký khác chờ kiểm tra PIN. Vui lòng thử lại sau giây lát.",
-    "credential.wrong_pin": "Mã PIN không đúng. Tài liệu chưa được ký và bạn không bị trừ tiền.",
+    "credential.wrong_pin": "Mã PIN không đúng (còn {attempts_left} lần thử trước khi bị khoá). Tài liệu chưa được ký và bạn không bị trừ tiền.",
     "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này. Hãy nạp thêm tiền; bạn chưa bị trừ tiền.",
-    "billing.invalid_input": "Thông tin thanh toán chưa đúng.",
+    "billing.invalid_input": "Thông tin chưa hợp lệ: {detail}.",
     "billing.account_not_found": "Không tìm thấy tài khoản thanh toán.",
     "billing.reference_conflict": "Mã tham chiếu này đã được dùng cho một khoản khác.",
     "billing.period_not_over": "Tháng này chưa kết thúc.",
@@ -97,12 +100,17 @@ ERROR_WORDS: dict[str, str] = {
 """Stable error code → what the person is told (Vietnamese; English in ``english.py``)."""
 
 
-def explain(code: str, detail: str, lang: Language) -> str:
-    """A refusal in the reader's words; the service's own sentence where none is written."""
+def explain(code: str, detail: str, lang: Language, fields: dict[str, Any] | None = None) -> str:
+    """A refusal in the reader's words (with the error's values); the service's own sentence
+    where none is written."""
     words = ERROR_WORDS.get(code)
+    sentence = detail[:1].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
     if words is None:
-        return detail[:1].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
-    return translate(words, lang)
+        return sentence
+    try:
+        return translate(words, lang, **{**(fields or {}), "detail": detail.rstrip(".")})
+    except (KeyError, IndexError, ValueError):
+        return sentence
 
 
 FIELD_WORDS: dict[str, str] = {
@@ -111,6 +119,7 @@ FIELD_WORDS: dict[str, str] = {
     "phone": "Nhập số điện thoại Việt Nam, ví dụ 0912 345 678.",
     "date_of_birth": "Nhập ngày sinh như trên thẻ CCCD; bạn cần đủ 14 tuổi.",
     "gender": "Chọn giới tính như trên thẻ CCCD.",
+    "pin": "Mã PIN cần 6 đến 8 chữ số, không lặp một chữ số, không phải dãy liên tiếp (như 123456), không quá dễ đoán và không phải ngày sinh của bạn.",
     "cccd": "Số CCCD chưa khớp: đủ 12 chữ số, 3 số đầu là mã tỉnh, số thứ 4 theo giới tính và thế kỷ sinh, số thứ 5 và 6 là hai số cuối của năm sinh.",
 }
 """Registration field → what to fix, for the fields whose rule is simple to say."""
@@ -123,15 +132,21 @@ _PASSWORD_WORDS = {
 }
 
 
+_KNOWN_FIELD_WORDS = {
+    "an account with this e-mail address exists already": "Email này đã có tài khoản. Hãy đăng nhập, hoặc dùng email khác.",
+    "an account with this CCCD number exists already": "Số CCCD này đã có tài khoản. Nếu đó là bạn, hãy đăng nhập.",
+    **_PASSWORD_WORDS,
+}
+
+
 def explain_field(field: str, detail: str, lang: Language) -> str:
     """What is wrong with one form field, in the reader's words."""
-    if field == "password" and detail in _PASSWORD_WORDS:
-        return translate(_PASSWORD_WORDS[detail], lang)
+    if detail in _KNOWN_FIELD_WORDS:
+        return translate(_KNOWN_FIELD_WORDS[detail], lang)
     words = FIELD_WORDS.get(field)
-    if words is None:
-        return detail
-    said = translate(words, lang)
-    return f"{said} ({detail})" if field == "cccd" else said
+    if words is None or (lang == "en" and field == "cccd"):  # the rule broken, said exactly
+        return detail[:1].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
+    return translate(words, lang)
 
 
 def funding_phrase(funding: str | None) -> str:
@@ -187,3 +202,34 @@ REVOCATION_WORDS: dict[str, str] = {
     "not_checked": "Chưa kiểm tra được",
 }
 """A certificate's revocation status at signing time."""
+
+
+REASON_WORDS: dict[str, str] = {
+    "unspecified": "Không nêu lý do",
+    "keyCompromise": "Lộ khoá",
+    "cACompromise": "CA bị xâm phạm",
+    "affiliationChanged": "Thay đổi thông tin, đơn vị",
+    "superseded": "Đã thay bằng chứng thư mới",
+    "cessationOfOperation": "Ngừng sử dụng",
+    "certificateHold": "Tạm dừng",
+    "privilegeWithdrawn": "Rút quyền",
+    "aACompromise": "Cơ quan thuộc tính bị xâm phạm",
+}
+"""RFC 5280 revocation reasons as people say them."""
+
+TIER_WORDS: dict[str, str] = {
+    "flat": "giá cố định",
+    "allowance": "miễn phí (dịch vụ công)",
+    "pack": "trong gói",
+    "quota": "trong hạn mức thuê bao",
+    "overage": "vượt hạn mức",
+    "fee": "phí tháng",
+}
+"""Price tiers on invoices (``tier:N+`` is said by ``tier_phrase``)."""
+
+
+def tier_phrase(tier: str) -> tuple[str, dict[str, Any]]:
+    """A price tier as a phrase and its values, for ``t``."""
+    if tier.startswith("tier:") and tier.endswith("+") and tier[5:-1].isdigit():
+        return "bậc từ chữ ký thứ {n} trong năm", {"n": int(tier[5:-1]) + 1}
+    return TIER_WORDS.get(tier, tier), {}

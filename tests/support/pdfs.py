@@ -137,3 +137,19 @@ def application_form_pdf() -> bytes:
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def page_geometry_pdf(*, tree: str = "", page: str = "/MediaBox [0 0 595 842]") -> bytes:
+    """One page with some text, its geometry set on the page (``page``) or inherited from
+    the page tree (``tree``): /MediaBox, /CropBox, /Rotate as given."""
+    text = b"BT /F1 28 Tf 72 400 Td (Trang thu nghiem) Tj ET"
+    return _minimal_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 " + tree.encode() + b" >>",
+            b"<< /Type /Page /Parent 2 0 R " + page.encode()
+            + b" /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )  # fmt: skip

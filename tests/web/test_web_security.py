@@ -42,6 +42,7 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me"): (CITIZEN,),
     ("GET", "/me/certificate"): (CITIZEN,),
     ("POST", "/me/certificate"): (CITIZEN,),
+    ("POST", "/me/certificate/unlock"): (CITIZEN,),
     ("GET", "/me/signatures"): (CITIZEN,),
     ("GET", "/me/signatures/{signature_id}"): (CITIZEN,),
     ("GET", "/me/signatures/{signature_id}/document"): (CITIZEN,),
@@ -202,27 +203,27 @@ def test_the_session_cookie_is_httponly_and_sign_out_ends_it(server: KysoServer)
 
 
 def test_what_people_type_is_shown_as_text_never_as_markup(server: KysoServer) -> None:
-    hostile = "Mai <img src=x onerror=alert(document.cookie)>"
-    officer_account = staff(server, OFFICER)
-    answer = httpx.post(
-        f"{server.url}/v1/auth/register",
-        timeout=30,
-        json={
-            "full_name": hostile,
-            "cccd": new_cccd(date(1990, 5, 17), male=False),
-            "date_of_birth": "1990-05-17",
-            "gender": "female",
-            "email": f"x-{secrets.token_hex(3)}@example.vn",
-            "phone": "0912345678",
-            "password": PASSWORD,
-        },
-    )
-    assert answer.status_code == 201, answer.text
-    officer_client = WebClient(server)
-    officer_client.sign_in(officer_account.email, officer_account.password)
-    queue = officer_client.http.get("/officer/registrations").text
-    assert "Mai &lt;img src=x onerror=alert(document.cookie)&gt;" in queue
-    assert "<img src=x" not in queue
+    hostile = "<img src=x onerror=alert(document.cookie)>"
+    # a name is letters only ...
+    refused = httpx.post(f"{server.url}/v1/auth/register", timeout=30, json={
+        "full_name": f"Mai {hostile}", "cccd": new_cccd(date(1990, 5, 17), male=False),
+        "date_of_birth": "1990-05-17", "gender": "female",
+        "email": f"x-{secrets.token_hex(3)}@example.vn", "phone": "0912345678",
+        "password": PASSWORD,
+    })  # fmt: skip
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["full_name"]
+    # ... and a file's name, shown on its report, is text
+    agency_account = staff(server, AGENCY)
+    client = WebClient(server)
+    client.sign_in(agency_account.email, agency_account.password)
+    token = client.form_token("/verify")
+    uploaded = client.http.post("/verify", data={"csrf": token},
+                                files={"files": (f"{hostile}.pdf", b"not a pdf", "application/pdf")})  # fmt: skip
+    assert uploaded.status_code == 303
+    report = client.http.get(uploaded.headers["location"]).text
+    assert "&lt;img src=x onerror=alert(document.cookie)&gt;.pdf" in report
+    assert "<img src=x" not in report
 
 
 @pytest.fixture
@@ -233,7 +234,11 @@ def lone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KysoServer
         running = KysoServer(
             data_dir=directory / "kyso-data",
             database_url=url,
-            extra_env={"KYSO_PUBLIC_URL": "https://kyso.example.vn"},
+            extra_env={
+                "KYSO_PUBLIC_URL": "https://kyso.example.vn",
+                "KYSO_MAX_UPLOAD_MB": "1",
+                "KYSO_LOGIN_SOURCE_FAILURES": "10",
+            },
         ).start()
         try:
             yield running
@@ -268,3 +273,28 @@ def test_behind_https_cookies_are_secure_and_one_client_cannot_try_many_password
     assert statuses[:10] == [400] * 10, statuses
     assert statuses[10:] == [429, 429], statuses
     assert "Vui lòng đợi" in answer.text
+    # the API's token endpoint counts the same client ...
+    guess = {"grant_type": "password", "username": "api@example.vn", "password": "wrong pw 12"}
+    rest = httpx.post(f"{lone_server.url}/v1/auth/token", data=guess, timeout=30)
+    assert (rest.status_code, rest.json()["code"]) == (429, "auth.throttled")
+    # ... and another client (behind the proxy kyso trusts) is not slowed down by it
+    other = httpx.post(f"{lone_server.url}/v1/auth/token", data=guess, timeout=30,
+                       headers={"X-Forwarded-For": "198.51.100.7"})  # fmt: skip
+    assert (other.status_code, other.json()["code"]) == (400, "auth.invalid_credentials")
+
+
+def test_a_file_too_large_for_a_page_is_explained_in_words(lone_server: KysoServer) -> None:
+    big = b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024)
+    answer = httpx.post(
+        f"{lone_server.url}/sign",
+        timeout=30,
+        files={"file": ("big.pdf", big)},
+        headers={"Accept": "text/html,application/xhtml+xml"},
+    )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Tệp quá lớn" in answer.text
+    assert "You have not been charged" in answer.text
+    program = httpx.post(f"{lone_server.url}/sign", timeout=30, files={"file": ("big.pdf", big)})
+    assert program.status_code == 413
+    assert program.json()["code"] == "request.too_large"

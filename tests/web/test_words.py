@@ -49,6 +49,8 @@ def _table_phrases() -> set[str]:
         words.PRODUCT_WORDS,
         words.CHANGE_WORDS,
         words.REVOCATION_WORDS,
+        words.REASON_WORDS,
+        words.TIER_WORDS,
         agency.VERDICTS,
     ]
     found = {v for table in tables for v in table.values()}
@@ -57,6 +59,7 @@ def _table_phrases() -> set[str]:
     found |= {name for _, name in admin_pages.STAFF_ROLES}
     found |= {label for role in Role for _, label in menu_of(role.value)}
     found |= {words.funding_phrase(f) for f in ("wallet", "pack:1", "allowance", "quota", "none")}
+    found.add(words.tier_phrase("tier:999+")[0])
     return found
 
 
