@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
-from signing.errors import EncryptedPdf, HostilePdf, NotAPdf, TooManyPages, UnparsablePdf
+from signing.errors import (
+    EncryptedPdf,
+    HostilePdf,
+    NotAPdf,
+    SigningError,
+    TooManyPages,
+    UnparsablePdf,
+)
 
 __all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_pdf", "open_reader"]
 
@@ -20,8 +27,53 @@ _MAX_INFLATED = 64 * 1024 * 1024
 """Largest a page content stream may inflate to, and at most 100x its compressed size."""
 
 
+def _run_length(data: bytes, limit: int) -> bytes:
+    out, at = bytearray(), 0
+    while at < len(data) and data[at] != 128 and len(out) <= limit:
+        length = data[at]
+        if length < 128:
+            out += data[at + 1 : at + 2 + length]
+            at += 2 + length
+        else:
+            out += data[at + 1 : at + 2] * (257 - length)
+            at += 2
+    return bytes(out)
+
+
+def _decoded(raw: bytes, filters: list[str], limit: int) -> bytes:
+    """A page content stream decoded with a bound on its size (so no filter chain can be a
+    bomb); ``ValueError`` when it cannot be decoded."""
+    data = raw
+    for name in filters:
+        if name in ("/FlateDecode", "/Fl"):
+            try:
+                data = zlib.decompressobj().decompress(data, limit + 1)
+            except zlib.error as exc:
+                raise ValueError(f"its Flate data is damaged ({exc})") from None
+        elif name in ("/ASCII85Decode", "/A85"):
+            text = data.strip().removeprefix(b"<~").split(b"~>")[0]
+            data = base64.a85decode(b"".join(text.split()))
+        elif name in ("/ASCIIHexDecode", "/AHx"):
+            digits = b"".join(data.split(b">")[0].split())
+            data = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
+        elif name in ("/RunLengthDecode", "/RL"):
+            data = _run_length(data, limit)
+        else:
+            raise ValueError(f"it uses the filter {name}, which a signing service does not read")
+        if len(data) > limit:
+            raise _Bomb(limit)
+    return data
+
+
+class _Bomb(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 def _check_content_streams(reader: PdfFileReader, count: int) -> None:
-    """Refuse decompression bombs in page contents, inflating each stream with a bound."""
+    """What is signed must be what is shown: every page's content must decode, within a
+    bound (decompression bombs are refused)."""
     for index in range(count):
         page_ref, _ = reader.find_page_for_modification(index)
         contents = page_ref.get_object().get("/Contents")
@@ -32,19 +84,23 @@ def _check_content_streams(reader: PdfFileReader, count: int) -> None:
         for stream in streams:
             stream = stream.get_object()
             raw = getattr(stream, "encoded_data", None) or b""
-            if stream.get("/Filter") not in ("/FlateDecode", ["/FlateDecode"]):
-                continue
-            inflater = zlib.decompressobj()
+            named = stream.get("/Filter")
+            filters = [str(f) for f in named] if isinstance(named, list) else (
+                [str(named)] if named is not None else []
+            )  # fmt: skip
             limit = min(_MAX_INFLATED, max(100 * len(raw), 4 * 1024 * 1024))
             try:
-                inflated = inflater.decompress(raw, limit + 1)
-            except zlib.error:
-                continue  # damaged streams are a viewer's problem, not a bomb
-            if len(inflated) > limit:
+                _decoded(raw, filters, limit)
+            except _Bomb as bomb:
                 raise HostilePdf(
                     f"page {index + 1} holds a decompression bomb (a stream inflating past "
-                    f"{limit // (1024 * 1024)} MB): the document is refused"
-                )
+                    f"{bomb.limit // (1024 * 1024)} MB): the document is refused"
+                ) from None
+            except ValueError as exc:
+                raise UnparsablePdf(
+                    f"the content of page {index + 1} cannot be decoded: {exc}; a viewer would "
+                    "not show what is signed"
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -61,6 +117,10 @@ class PdfFacts:
     """Names of signature fields that carry a signature already."""
 
 
+def _said(exc: Exception) -> str:
+    return str(exc)[:200] or type(exc).__name__
+
+
 def open_reader(stream: BinaryIO) -> PdfFileReader:
     """A pyHanko reader, with errors turned into signing's own."""
     head = stream.read(1024)
@@ -69,10 +129,12 @@ def open_reader(stream: BinaryIO) -> PdfFileReader:
         raise NotAPdf("the file is not a PDF document")
     try:
         reader = PdfFileReader(stream, strict=False)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise UnparsablePdf(f"the PDF cannot be read (truncated or damaged): {exc}") from None
     except RecursionError:
         raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
+    except Exception as exc:  # untrusted bytes: whatever the parser trips on, it is unreadable
+        raise UnparsablePdf(
+            f"the PDF cannot be read (truncated or damaged): {_said(exc)}"
+        ) from None
     if reader.encrypted:
         raise EncryptedPdf(
             "the PDF is encrypted or password-protected: upload the decrypted document"
@@ -130,10 +192,12 @@ def inspect_pdf(
             signed: list[str] = []
             for name, value, _ref in enumerate_sig_fields(reader):
                 (signed if value is not None else empty).append(name)
-        except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise UnparsablePdf(f"the PDF structure is broken: {exc}") from None
         except RecursionError:
             raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
+        except SigningError:
+            raise
+        except Exception as exc:  # (pyHanko asserts on some broken structures)
+            raise UnparsablePdf(f"the PDF structure is broken: {_said(exc)}") from None
     return PdfFacts(
         page_count=count,
         page_sizes=sizes,

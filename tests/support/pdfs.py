@@ -153,3 +153,47 @@ def page_geometry_pdf(*, tree: str = "", page: str = "/MediaBox [0 0 595 842]") 
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         ]
     )  # fmt: skip
+
+
+def write_large_pdf(path: Path, size: int) -> None:
+    """A valid one-page PDF of about ``size`` bytes (an unfiltered image of random pixels),
+    written in chunks so that the test never holds it whole."""
+    import random
+
+    width = 2048
+    height = max(1, size // (width * 3))
+    length = width * height * 3
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
+    rng = random.Random(size)
+    offsets: list[int] = []
+    with path.open("wb") as out:
+        out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        for body in (
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        ):
+            offsets.append(out.tell())
+            out.write(b"%d 0 obj\n" % len(offsets) + body + b"\nendobj\n")
+        offsets.append(out.tell())
+        out.write(
+            b"5 0 obj\n<< /Type /XObject /Subtype /Image /Width %d /Height %d "
+            b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n"
+            % (width, height, length)
+        )
+        left = length
+        while left:
+            chunk = min(left, 4 * 1024 * 1024)
+            out.write(rng.randbytes(chunk))
+            left -= chunk
+        out.write(b"\nendstream\nendobj\n")
+        xref = out.tell()
+        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
+        for offset in offsets:
+            out.write(b"%010d 00000 n \n" % offset)
+        out.write(
+            b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+            % (len(offsets) + 1, xref)
+        )
