@@ -22,14 +22,13 @@ from api.signing_services import SigningServices
 from api.web.context import Web, WebCaller, WebRoute
 from api.web.drafts import DraftStore
 from api.web.public import WebDep
-from api.web.words import explain_field
 from billing.accounts import peek_account
 from billing.charges import quote
 from billing.errors import BillingError
 from billing.metering import usage_of
 from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
-from identity.errors import IdentityError, InvalidField
+from identity.errors import IdentityError
 from identity.models import Credential, CredentialStatus, Role
 from signing.errors import NotAPdf, SignatureNotFound, SigningError
 from signing.models import SignatureRecord
@@ -148,9 +147,6 @@ def certificate(
             issued = create_certificate(
                 CertificateRequest(pin=pin), caller.principal, session, web.identity
             )
-    except InvalidField as exc:
-        words = " ".join(explain_field(f, m, web.lang) for f, m in exc.errors.items())
-        return _certificate_page(web, caller, status=422, error=words)
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _certificate_page(web, caller, status=status, error=words)
@@ -178,9 +174,6 @@ def unlock_with_puk(
         with unit_of_work(web.runtime.engine) as session:
             puk_unlock(current.id, PukUnlock(puk=puk.strip(), new_pin=new_pin), caller.principal,
                        session, web.identity)  # fmt: skip
-    except InvalidField as exc:
-        words = " ".join(explain_field(f, m, web.lang) for f, m in exc.errors.items())
-        return _certificate_page(web, caller, status=422, error=words)
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _certificate_page(web, caller, status=status, error=words)

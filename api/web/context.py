@@ -25,7 +25,7 @@ from api.deps import utc_now
 from api.errors import DOMAIN_ERRORS, lookup_status
 from api.identity_services import IdentityServices
 from api.web.render import render_page
-from api.web.words import Language, explain, language_from_header, translate
+from api.web.words import Language, explain, explain_field, language_from_header, translate
 from identity.models import User, WebSession
 from identity.sessions import Principal
 
@@ -208,6 +208,9 @@ class Web:
         detail = str(getattr(exc, "detail", "") or exc)
         if status >= 500 and code not in ("signing.tsa_unavailable",):
             return status, self.t("Đã có lỗi phía dịch vụ. Bạn chưa bị trừ tiền; hãy thử lại sau.")
+        errors = getattr(exc, "errors", None)
+        if isinstance(errors, dict) and errors:  # a form's fields: what is wrong with each
+            return status, " ".join(explain_field(f, str(m), self.lang) for f, m in errors.items())
         fields = getattr(exc, "fields", None)
         return status, explain(
             code, detail, self.lang, fields if isinstance(fields, dict) else None

@@ -8,41 +8,25 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 
 import httpx
 import pytest
 
 from tests.e2e.signing_helpers import PIN, Signer, make_signers
-from tests.support.databases import fresh_database
+from tests.support.pair import Pair, two_servers
 from tests.support.pdfs import simple_pdf
-from tests.support.server import KysoServer, free_port
 from tests.support.snapshot import table_records
 
 K = 5
 PRICE = 4_000
 
 
-@dataclass
-class Pair:
-    first: KysoServer
-    second: KysoServer
-
-
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    directory = tmp_path_factory.mktemp("two-processes")
-    with fresh_database("postgresql", directory) as url:
-        port = free_port()
-        env = {"KYSO_PUBLIC_URL": f"http://127.0.0.1:{port}", "KYSO_PAYMENT_PROVIDER": "fake"}
-        first = KysoServer(data_dir=directory / "kyso-data", database_url=url, port=port,
-                           extra_env=env).start()  # fmt: skip
-        second = replace(first, port=free_port(), process=None).start()
-        try:
-            yield Pair(first, second)
-        finally:
-            second.stop()
-            first.stop()
+    with two_servers(
+        tmp_path_factory.mktemp("two-processes"), KYSO_PAYMENT_PROVIDER="fake"
+    ) as both:
+        yield both
 
 
 def _sign(url: str, token: str, key: str) -> httpx.Response:

@@ -18,7 +18,7 @@ from tests.support.api import staff
 from tests.support.artifacts import record
 from tests.support.server import KysoServer
 
-EXAMPLES = int(os.environ.get("KYSO_SCHEMATHESIS_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("KYSO_SCHEMATHESIS_EXAMPLES", "6"))
 ROLES = ("anonymous", "citizen", "registration_officer", "agency_officer", "billing_staff", "admin")
 SKIPPED = {("POST", "/v1/admin/token-keys/rotate")}
 """Rotating the token key signs everyone out: it would turn the rest of the run into 401s."""
