@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.signing_helpers import PIN, make_signers
+from tests.support.api import proof, register_citizen, staff
 from tests.support.pdfs import page_geometry_pdf
 from tests.support.server import KysoServer
 from tests.support.web import WebClient
@@ -120,3 +121,29 @@ def test_pressing_sign_twice_signs_and_charges_once(
     assert again.status_code == 303
     assert again.headers["location"] == answers[0].headers["location"].split("?")[0]
     assert client.http.get("/me/signatures").text.count("/document") == before + 1
+
+
+def test_a_locked_certificate_is_unlocked_with_the_puk_on_its_page(server: KysoServer) -> None:
+    officer = staff(server, "registration_officer")
+    citizen = register_citizen(server)
+    proof(officer, citizen)
+    issued = citizen.client.post("/v1/me/certificate", json={"pin": PIN}).json()
+    for _ in range(5):  # five wrong PINs lock it, as a smart card
+        citizen.client.post("/v1/me/authorisations", json={
+            "credential_id": issued["credential_id"], "pin": "000000", "count": 1})  # fmt: skip
+    client = WebClient(server)
+    client.sign_in(citizen.email, citizen.password)
+    page = client.http.get("/me/certificate").text
+    assert "Mở khoá bằng mã PUK" in page
+    wrong = client.post_form("/me/certificate/unlock", {"puk": "WRONG-PUK", "new_pin": "613592",
+                                                         "new_pin_again": "613592"},
+                             token_from="/me/certificate")  # fmt: skip
+    assert wrong.status_code == 403
+    done = client.post_form("/me/certificate/unlock", {"puk": issued["puk"], "new_pin": "613592",
+                                                        "new_pin_again": "613592"},
+                            token_from="/me/certificate")  # fmt: skip
+    assert done.status_code == 303
+    assert "Đã mở khoá chứng thư" in client.http.get(done.headers["location"]).text
+    (credential,) = citizen.client.get("/v1/me/credentials").json()
+    assert credential["status"] == "active"
+    assert credential["credential_id"] == issued["credential_id"]
