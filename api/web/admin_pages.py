@@ -19,8 +19,8 @@ from api.routes.billing import new_plan_version, plans
 from api.routes.verifications import AnchorIn, add, anchors, remove
 from api.web.context import Web, WebRoute
 from api.web.public import WebDep
-from api.web.render import VIETNAM
 from api.web.words import REASON_WORDS, explain_field
+from billing.calendar import VIETNAM
 from billing.errors import BillingError
 from certs.errors import CertsError
 from certs.models import IssuedCertificate

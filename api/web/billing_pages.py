@@ -46,6 +46,11 @@ MAX_DAYS_BY_DAY = 92
 """A chart by day covers at most this many days; longer periods are drawn by month."""
 
 
+def _digits(amount: str) -> str:
+    """An amount of đồng as typed (``100.000``, ``100,000``, ``100 000``) without separators."""
+    return amount.replace(".", "").replace(",", "").replace(" ", "")
+
+
 def _dates(first: str, last: str) -> tuple[date, date, bool]:
     """The period asked for (this month so far by default); False when a day was not one."""
     today = local(utc_now()).date()
@@ -288,7 +293,7 @@ def credit_note(
 ) -> Response:
     caller = web.require(*STAFF)
     web.check_form(csrf)
-    cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
+    cleaned = _digits(amount)
     if cleaned and not (cleaned.isascii() and cleaned.isdigit() and int(cleaned) > 0):
         return _invoice_page(
             web,
@@ -337,7 +342,7 @@ def top_up(
     web.check_form(csrf)
     values = {"email": email, "amount": amount, "reference": reference}
     title = web.t("Ghi nhận nạp tiền")
-    cleaned = amount.replace(".", "").replace(",", "").replace(" ", "")
+    cleaned = _digits(amount)
     if not (cleaned.isascii() and cleaned.isdigit()) or not reference.strip():
         return web.page(
             "billing/top_up.html",

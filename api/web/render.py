@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -21,11 +20,11 @@ from api.web.words import (
     funding_phrase,
     tier_phrase,
 )
+from billing.calendar import VIETNAM
 
 __all__ = ["TEMPLATES", "money", "render_page", "when"]
 
 TEMPLATES = Path(__file__).parent / "templates"
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def money(amount: int | None, lang: str = "vi") -> str:
