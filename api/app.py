@@ -16,6 +16,7 @@ from api.database import unit_of_work
 from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
 from api.limits import BodySizeLimit
+from api.ocsp_fast_path import OcspFastPath
 from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
 from api.routes import (
     admin,
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            app.state.pki.ocsp_source.close()
             runtime.engine.dispose()
 
     app = FastAPI(
@@ -172,5 +174,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/pki/": settings_.max_pki_request_bytes,
         },
         default=settings_.max_api_request_bytes,
+    )
+    app.add_middleware(
+        OcspFastPath,
+        pki=app.state.pki,
+        limit=settings_.max_pki_request_bytes,
     )
     return app

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from certs.crl import current_crl
-from certs.ocsp import OcspResponder
+from certs.ocsp import OcspResponder, error_response
+from certs.revocation import KeptConnectionRevocationSource
 from certs.tsa import TimeStampAuthority
 
-__all__ = ["CRL_ISSUERS", "PkiServices", "build_pki_services", "crl_for"]
+__all__ = ["CRL_ISSUERS", "PkiServices", "build_pki_services", "crl_for", "ocsp_answer"]
+
+logger = logging.getLogger("kyso.pki")
 
 CRL_ISSUERS = ("issuing", "root")
 
@@ -20,6 +24,7 @@ CRL_ISSUERS = ("issuing", "root")
 @dataclass(frozen=True)
 class PkiServices:
     ocsp: OcspResponder
+    ocsp_source: KeptConnectionRevocationSource
     tsa: TimeStampAuthority
 
 
@@ -32,10 +37,20 @@ def build_pki_services(runtime: Runtime) -> PkiServices:
             key=authority.ocsp_key,
             validity=timedelta(minutes=runtime.settings.ocsp_validity_minutes),
         ),
+        ocsp_source=KeptConnectionRevocationSource(runtime.engine),
         tsa=TimeStampAuthority(
             certificate=authority.tsa, chain=[authority.issuing], key=authority.tsa_key
         ),
     )
+
+
+def ocsp_answer(pki: PkiServices, request_der: bytes) -> bytes:
+    """The OCSP response, in OCSP's own terms even when something breaks (``internalError``)."""
+    try:
+        return pki.ocsp.respond(request_der, pki.ocsp_source, datetime.now(UTC))
+    except Exception:
+        logger.exception("OCSP responder failure")
+        return error_response("internal_error")
 
 
 def crl_for(runtime: Runtime, session: Session, issuer: str, now: datetime) -> bytes:

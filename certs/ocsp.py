@@ -1,4 +1,13 @@
-"""An RFC 6960 OCSP responder, signing as the issuing CA's delegated responder."""
+"""An RFC 6960 OCSP responder, signing as the issuing CA's delegated responder.
+
+Requests are read and responses written as bytes (:mod:`certs.der`): the fixed parts of every
+response (responder id, signature algorithm, the responder's certificate) are encoded once, and a
+response is its statuses and times spliced between them, then signed. Requests the strict reader
+does not accept are read again by asn1crypto, so the answer to any request is the same as a schema
+library's reading of it. Responses to requests without a nonce are pre-produced (RFC 5019 2.2):
+the same request for the same status is answered with the response signed for it less than
+``reuse`` ago, so the status is still read for every request but not signed again.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +15,44 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from asn1crypto import algos, core, ocsp
+from asn1crypto import algos, ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from certs import der
 from certs.keys import SigningKey, signature_algorithm_identifier
-from certs.revocation import RevocationSource, Status
+from certs.revocation import RevocationReason, RevocationSource, Status
 
 __all__ = ["MAX_NONCE_BYTES", "OcspResponder", "build_request", "error_response"]
 
 MAX_NONCE_BYTES = 128
 _HASHES = ("sha1", "sha256", "sha384", "sha512")
+_NONCE_OID = bytes.fromhex("2b0601050507300102")  # 1.3.6.1.5.5.7.48.1.2
+_BASIC_OID = bytes.fromhex("2b0601050507300101")  # 1.3.6.1.5.5.7.48.1.1
+_GOOD = b"\x80\x00"  # [0] IMPLICIT NULL
+_UNKNOWN = b"\x82\x00"  # [2] IMPLICIT NULL
+_CRL_REASON_CODES = {
+    RevocationReason.UNSPECIFIED: 0,
+    RevocationReason.KEY_COMPROMISE: 1,
+    RevocationReason.CA_COMPROMISE: 2,
+    RevocationReason.AFFILIATION_CHANGED: 3,
+    RevocationReason.SUPERSEDED: 4,
+    RevocationReason.CESSATION_OF_OPERATION: 5,
+    RevocationReason.CERTIFICATE_HOLD: 6,
+    RevocationReason.PRIVILEGE_WITHDRAWN: 9,
+    RevocationReason.AA_COMPROMISE: 10,
+}
+_MAX_PREBUILT = 10_000
 
 
 def error_response(status: str) -> bytes:
     """An unsigned OCSP error: ``malformed_request``, ``internal_error``, ``unauthorized`` …"""
-    der: bytes = ocsp.OCSPResponse({"response_status": status}).dump()
-    return der
+    response: bytes = ocsp.OCSPResponse({"response_status": status}).dump()
+    return response
 
 
 MALFORMED = error_response("malformed_request")
-
-
-def _frozen(value: core.Asn1Value) -> core.Asn1Value:
-    """Re-read from its own encoding, so that asn1crypto reuses the bytes in every response."""
-    return type(value).load(value.dump())
 
 
 class _Malformed(Exception):
@@ -39,9 +60,163 @@ class _Malformed(Exception):
 
 
 @dataclass(frozen=True)
-class _IssuerHashes:
-    name: bytes
-    key: bytes
+class _CertId:
+    """One requested certificate: its CertID as sent (echoed verbatim) and its parts."""
+
+    encoded: bytes
+    hash_oid: bytes
+    name_hash: bytes
+    key_hash: bytes
+    serial: int
+
+
+@dataclass(frozen=True)
+class _Request:
+    cert_ids: list[_CertId]
+    nonce: bytes | None
+
+
+def _parse_der(data: bytes) -> _Request:
+    """The strict byte-level reading of an OCSPRequest; DerError for anything unusual."""
+    tag, start, end = der.read(data, 0, len(data))
+    if tag != der.SEQUENCE or end != len(data):
+        raise der.DerError("not one SEQUENCE")
+    tag, pos, tbs_end = der.read(data, start, end)
+    if tag != der.SEQUENCE:
+        raise der.DerError("no TBSRequest")
+    if tbs_end != end:  # optionalSignature [0]
+        tag, _, after = der.read(data, tbs_end, end)
+        if tag != 0xA0 or after != end:
+            raise der.DerError("trailing data")
+    tag, value, after = der.read(data, pos, tbs_end)
+    for optional in (0xA0, 0xA1):  # version, requestorName
+        if tag == optional:
+            tag, value, after = der.read(data, after, tbs_end)
+    if tag != der.SEQUENCE:
+        raise der.DerError("no requestList")
+    cert_ids = _read_request_list(data, value, after)
+    nonce = None
+    if after != tbs_end:
+        tag, value, extensions_end = der.read(data, after, tbs_end)
+        if tag != 0xA2 or extensions_end != tbs_end:
+            raise der.DerError("unexpected field in TBSRequest")
+        nonce = _read_nonce(data, value, extensions_end)
+    return _Request(cert_ids, nonce)
+
+
+def _read_request_list(data: bytes, pos: int, end: int) -> list[_CertId]:
+    cert_ids = []
+    while pos < end:
+        tag, value, request_end = der.read(data, pos, end)
+        if tag != der.SEQUENCE:
+            raise der.DerError("Request is not a SEQUENCE")
+        tag, cert_value, cert_end = der.read(data, value, request_end)
+        if tag != der.SEQUENCE:
+            raise der.DerError("CertID is not a SEQUENCE")
+        if cert_end != request_end:  # singleRequestExtensions [0]
+            tag, _, after = der.read(data, cert_end, request_end)
+            if tag != 0xA0 or after != request_end:
+                raise der.DerError("unexpected field in Request")
+        cert_ids.append(_read_cert_id(data, value, cert_value, cert_end))
+        pos = request_end
+    return cert_ids
+
+
+def _read_cert_id(data: bytes, start: int, pos: int, end: int) -> _CertId:
+    """The CertID whose TLV starts at ``start`` and whose content is ``pos`` to ``end``."""
+    tag, algorithm, after = der.read(data, pos, end)
+    if tag != der.SEQUENCE:
+        raise der.DerError("no AlgorithmIdentifier")
+    tag, oid, oid_end = der.read(data, algorithm, after)
+    if tag != der.OBJECT_IDENTIFIER or oid == oid_end:
+        raise der.DerError("no algorithm OID")
+    fields = []
+    pos = after
+    for wanted in (der.OCTET_STRING, der.OCTET_STRING, der.INTEGER):
+        tag, value, pos = der.read(data, pos, end)
+        if tag != wanted:
+            raise der.DerError("CertID field of the wrong type")
+        fields.append(data[value:pos])
+    if pos != end or not fields[2]:
+        raise der.DerError("CertID has trailing fields or an empty serial")
+    return _CertId(
+        encoded=data[start:end],
+        hash_oid=data[oid:oid_end],
+        name_hash=fields[0],
+        key_hash=fields[1],
+        serial=int.from_bytes(fields[2], "big", signed=True),
+    )
+
+
+def _read_nonce(data: bytes, pos: int, end: int) -> bytes | None:
+    """The nonce among the request's Extensions (``[2]`` content from ``pos`` to ``end``)."""
+    tag, pos, extensions_end = der.read(data, pos, end)
+    if tag != der.SEQUENCE or extensions_end != end:
+        raise der.DerError("Extensions is not one SEQUENCE")
+    nonce = None
+    while pos < end:
+        tag, value, extension_end = der.read(data, pos, end)
+        if tag != der.SEQUENCE:
+            raise der.DerError("Extension is not a SEQUENCE")
+        tag, oid, after = der.read(data, value, extension_end)
+        if tag != der.OBJECT_IDENTIFIER:
+            raise der.DerError("Extension without an OID")
+        tag, value, value_end = der.read(data, after, extension_end)
+        if tag == der.BOOLEAN:
+            tag, value, value_end = der.read(data, value_end, extension_end)
+        if tag != der.OCTET_STRING or value_end != extension_end:
+            raise der.DerError("Extension without its value")
+        if data[oid:after] == _NONCE_OID:
+            tag, inner, inner_end = der.read(data, value, value_end)
+            if tag != der.OCTET_STRING or inner_end != value_end:
+                raise der.DerError("nonce is not one OCTET STRING")
+            nonce = data[inner:inner_end]
+        pos = extension_end
+    return nonce
+
+
+def _parse_asn1(data: bytes) -> _Request:
+    """asn1crypto's reading, for requests the strict reader refused; _Malformed if none."""
+    try:
+        request = ocsp.OCSPRequest.load(data, strict=True)
+        tbs = request["tbs_request"]
+        cert_ids = []
+        for item in tbs["request_list"]:
+            cert_id = item["req_cert"]
+            cert_ids.append(
+                _CertId(
+                    encoded=cert_id.dump(),
+                    hash_oid=cert_id["hash_algorithm"]["algorithm"].contents,
+                    name_hash=cert_id["issuer_name_hash"].native,
+                    key_hash=cert_id["issuer_key_hash"].native,
+                    serial=cert_id["serial_number"].native,
+                )
+            )
+            cert_id["hash_algorithm"]["algorithm"].native  # noqa: B018 - force parsing
+        nonce = None
+        for extension in tbs["request_extensions"] or []:
+            if extension["extn_id"].native == "nonce":
+                nonce = extension["extn_value"].parsed.native
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise _Malformed from exc
+    return _Request(cert_ids, nonce)
+
+
+def parse_request(data: bytes) -> _Request:
+    """The certificates asked about and the nonce; _Malformed when it is no OCSPRequest."""
+    try:
+        request = _parse_der(data)
+    except der.DerError:
+        request = _parse_asn1(data)
+    nonce = request.nonce
+    if not request.cert_ids or (nonce is not None and not 0 < len(nonce) <= MAX_NONCE_BYTES):
+        raise _Malformed
+    return request
+
+
+def _oid_contents(dotted: str) -> bytes:
+    contents: bytes = algos.DigestAlgorithmId(dotted).contents
+    return contents
 
 
 class OcspResponder:
@@ -57,121 +232,108 @@ class OcspResponder:
         responder: x509.Certificate,
         key: SigningKey,
         validity: timedelta = timedelta(minutes=15),
+        reuse: timedelta = timedelta(minutes=1),
     ) -> None:
         issuer_asn1 = asn1_x509.Certificate.load(issuer.public_bytes(serialization.Encoding.DER))
-        responder_asn1 = asn1_x509.Certificate.load(
-            responder.public_bytes(serialization.Encoding.DER)
-        )
         subject_der = issuer_asn1.subject.dump()
         key_bits = bytes(issuer_asn1.public_key["public_key"].contents[1:])
         self._issuer_hashes = {
-            name: _IssuerHashes(
-                hashlib.new(name, subject_der).digest(), hashlib.new(name, key_bits).digest()
+            _oid_contents(name): (
+                hashlib.new(name, subject_der).digest(),
+                hashlib.new(name, key_bits).digest(),
             )
             for name in _HASHES
         }
+        responder_der = responder.public_bytes(serialization.Encoding.DER)
+        responder_asn1 = asn1_x509.Certificate.load(responder_der)
         responder_key_bits = bytes(responder_asn1.public_key["public_key"].contents[1:])
-        self._responder_id = ocsp.ResponderId(
-            name="by_key",
-            value=hashlib.sha1(responder_key_bits).digest(),  # noqa: S324 - RFC 6960 KeyHash
-        )
-        self._responder_certificates = _frozen(ocsp.Certificates([responder_asn1]))
+        key_hash = hashlib.sha1(responder_key_bits).digest()  # noqa: S324 - RFC 6960 KeyHash
+        self._responder_id = der.encode(0xA2, der.encode(der.OCTET_STRING, key_hash))
+        self._certificates = der.encode(0xA0, der.encode(der.SEQUENCE, responder_der))
+        self._signature_algorithm = algos.SignedDigestAlgorithm(
+            signature_algorithm_identifier(key.algorithm)
+        ).dump()
         self._key = key
-        self._signature_algorithm = _frozen(
-            algos.SignedDigestAlgorithm(signature_algorithm_identifier(key.algorithm))
-        )
         self._validity = validity
+        self._reuse = min(reuse, validity / 4)
+        self._prebuilt: dict[bytes, tuple[datetime, bytes]] = {}
 
-    def _is_ours(self, cert_id: ocsp.CertId) -> bool:
-        hashes = self._issuer_hashes.get(cert_id["hash_algorithm"]["algorithm"].native)
-        return (
-            hashes is not None
-            and cert_id["issuer_name_hash"].native == hashes.name
-            and cert_id["issuer_key_hash"].native == hashes.key
-        )
+    def _is_ours(self, cert_id: _CertId) -> bool:
+        hashes = self._issuer_hashes.get(cert_id.hash_oid)
+        return hashes is not None and hashes == (cert_id.name_hash, cert_id.key_hash)
 
     @staticmethod
-    def _parse(request_der: bytes) -> tuple[list[ocsp.CertId], bytes | None]:
-        try:
-            request = ocsp.OCSPRequest.load(request_der, strict=True)
-            tbs = request["tbs_request"]
-            cert_ids = [item["req_cert"] for item in tbs["request_list"]]
-            for cert_id in cert_ids:
-                cert_id["hash_algorithm"]["algorithm"].native  # noqa: B018 - force parsing
-                cert_id["serial_number"].native  # noqa: B018
-            nonce = None
-            for extension in tbs["request_extensions"] or []:
-                if extension["extn_id"].native == "nonce":
-                    nonce = extension["extn_value"].parsed.native
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _Malformed from exc
-        if not cert_ids or (nonce is not None and not 0 < len(nonce) <= MAX_NONCE_BYTES):
-            raise _Malformed
-        return cert_ids, nonce
+    def _status(cert_id: _CertId, ours: bool, source: RevocationSource) -> bytes:
+        found = source.status(cert_id.serial) if ours else None
+        if found is None or found.status is Status.UNKNOWN:
+            return _UNKNOWN
+        if found.status is Status.GOOD:
+            return _GOOD
+        assert found.revoked_at is not None
+        assert found.reason is not None
+        reason = der.encode(der.ENUMERATED, bytes((_CRL_REASON_CODES[found.reason],)))
+        revoked_info = der.generalized_time(found.revoked_at) + der.encode(0xA0, reason)
+        return der.encode(0xA1, revoked_info)
 
     def respond(self, request_der: bytes, source: RevocationSource, now: datetime) -> bytes:
         """The DER OCSPResponse for a DER OCSPRequest; never raises on bad input."""
         try:
-            cert_ids, nonce = self._parse(request_der)
+            request = parse_request(request_der)
         except _Malformed:
             return MALFORMED
+        statuses = [
+            (c.encoded, self._status(c, self._is_ours(c), source)) for c in request.cert_ids
+        ]
         now = now.replace(microsecond=0)
-        responses = []
-        for cert_id in cert_ids:
-            if self._is_ours(cert_id):
-                found = source.status(cert_id["serial_number"].native)
-            else:
-                found = None
-            if found is None or found.status is Status.UNKNOWN:
-                status = ocsp.CertStatus(name="unknown", value=core.Null())
-            elif found.status is Status.GOOD:
-                status = ocsp.CertStatus(name="good", value=core.Null())
-            else:
-                assert found.revoked_at is not None
-                assert found.reason is not None
-                status = ocsp.CertStatus(
-                    name="revoked",
-                    value={
-                        "revocation_time": found.revoked_at.replace(microsecond=0),
-                        "revocation_reason": found.reason.asn1_name,
-                    },
-                )
-            responses.append(
-                {
-                    "cert_id": cert_id,
-                    "cert_status": status,
-                    "this_update": now,
-                    "next_update": now + self._validity,
-                }
+        if request.nonce is not None:
+            return self._sign(statuses, request.nonce, now)
+        key = b"".join(encoded + b"\x00" + status for encoded, status in statuses)
+        prebuilt = self._prebuilt.get(key)
+        if prebuilt is not None and now - self._reuse < prebuilt[0] <= now:
+            return prebuilt[1]
+        response = self._sign(statuses, None, now)
+        if len(self._prebuilt) >= _MAX_PREBUILT:
+            self._prebuilt.clear()
+        self._prebuilt[key] = (now, response)
+        return response
+
+    def response_data(
+        self, statuses: list[tuple[bytes, bytes]], nonce: bytes | None, now: datetime
+    ) -> bytes:
+        """The DER ResponseData for (CertID, CertStatus) pairs, produced at ``now``."""
+        this_update = der.generalized_time(now)
+        next_update = der.encode(0xA0, der.generalized_time(now + self._validity))
+        responses = b"".join(
+            der.encode(der.SEQUENCE, cert_id + status + this_update + next_update)
+            for cert_id, status in statuses
+        )
+        extensions = b""
+        if nonce is not None:
+            value = der.encode(der.OCTET_STRING, der.encode(der.OCTET_STRING, nonce))
+            extension = der.encode(der.OBJECT_IDENTIFIER, _NONCE_OID) + value
+            extensions = der.encode(
+                0xA1, der.encode(der.SEQUENCE, der.encode(der.SEQUENCE, extension))
             )
-        response_data = ocsp.ResponseData(
-            {
-                "responder_id": self._responder_id,
-                "produced_at": now,
-                "responses": responses,
-                "response_extensions": (
-                    [{"extn_id": "nonce", "critical": False, "extn_value": nonce}]
-                    if nonce is not None
-                    else None
-                ),
-            }
+        return der.encode(
+            der.SEQUENCE,
+            self._responder_id + this_update + der.encode(der.SEQUENCE, responses) + extensions,
         )
-        basic = ocsp.BasicOCSPResponse(
-            {
-                "tbs_response_data": response_data,
-                "signature_algorithm": self._signature_algorithm,
-                "signature": self._key.sign(response_data.dump()),
-                "certs": self._responder_certificates,
-            }
+
+    def _sign(
+        self, statuses: list[tuple[bytes, bytes]], nonce: bytes | None, now: datetime
+    ) -> bytes:
+        tbs = self.response_data(statuses, nonce, now)
+        signature = der.encode(der.BIT_STRING, b"\x00" + self._key.sign(tbs))
+        basic = der.encode(
+            der.SEQUENCE, tbs + self._signature_algorithm + signature + self._certificates
         )
-        response = ocsp.OCSPResponse(
-            {
-                "response_status": "successful",
-                "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
-            }
+        response_bytes = der.encode(der.OBJECT_IDENTIFIER, _BASIC_OID) + der.encode(
+            der.OCTET_STRING, basic
         )
-        der: bytes = response.dump()
-        return der
+        return der.encode(
+            der.SEQUENCE,
+            b"\x0a\x01\x00" + der.encode(0xA0, der.encode(der.SEQUENCE, response_bytes)),
+        )
 
 
 def build_request(issuer: x509.Certificate, serial: int) -> bytes:
@@ -185,5 +347,5 @@ def build_request(issuer: x509.Certificate, serial: int) -> bytes:
         "serial_number": serial,
     }
     request = ocsp.OCSPRequest({"tbs_request": {"request_list": [{"req_cert": cert_id}]}})
-    der: bytes = request.dump()
-    return der
+    encoded: bytes = request.dump()
+    return encoded

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy import Engine, PoolProxiedConnection
 from sqlmodel import Session
 
 from certs.errors import (
@@ -21,6 +24,7 @@ from certs.models import IssuedCertificate, serial_hex
 __all__ = [
     "CertificateStatus",
     "DatabaseRevocationSource",
+    "KeptConnectionRevocationSource",
     "RevocationReason",
     "RevocationSource",
     "Status",
@@ -119,6 +123,16 @@ class RevocationSource(Protocol):
         ...
 
 
+def _status_of(revoked_at: datetime | None, reason: str | None) -> CertificateStatus:
+    if revoked_at is None:
+        return CertificateStatus(Status.GOOD)
+    return CertificateStatus(
+        Status.REVOKED,
+        revoked_at=revoked_at,
+        reason=RevocationReason(reason or "unspecified"),
+    )
+
+
 class DatabaseRevocationSource:
     """Reads the issuing CA's records: unknown serials are ``unknown``, never ``good``."""
 
@@ -130,10 +144,68 @@ class DatabaseRevocationSource:
         record = self._session.get(IssuedCertificate, serial_hex(serial))
         if record is None or record.issuer != self._issuer:
             return CertificateStatus(Status.UNKNOWN)
-        if record.revoked_at is None:
-            return CertificateStatus(Status.GOOD)
-        return CertificateStatus(
-            Status.REVOKED,
-            revoked_at=record.revoked_at,
-            reason=RevocationReason(record.revocation_reason or "unspecified"),
-        )
+        return _status_of(record.revoked_at, record.revocation_reason)
+
+
+_TABLE = IssuedCertificate.__table__  # type: ignore[attr-defined]
+_STATUS_SQL = "SELECT issuer, revoked_at, revocation_reason FROM issued_certificate WHERE serial = "
+_STATUS_SQL_BY_PARAMSTYLE = {
+    "qmark": _STATUS_SQL + "?",
+    "format": _STATUS_SQL + "%s",
+    "pyformat": _STATUS_SQL + "%s",
+}
+
+
+class KeptConnectionRevocationSource:
+    """The answers of :class:`DatabaseRevocationSource`, read over one connection kept open.
+
+    For the OCSP responder, whose every answer is one status read: no ORM session, no pool
+    checkout, no statement compilation. The connection is in autocommit, so every read sees what
+    is committed at that moment (a revocation counts at once). A failed read drops the
+    connection and is tried once more on a new one. One thread at a time (a lock).
+    """
+
+    def __init__(self, engine: Engine, issuer: str = "issuing") -> None:
+        sql = _STATUS_SQL_BY_PARAMSTYLE.get(engine.dialect.paramstyle)
+        if sql is None:
+            raise ValueError(f"no placeholder known for paramstyle {engine.dialect.paramstyle}")
+        self._sql = sql
+        self._engine = engine
+        self._issuer = issuer
+        column_type = _TABLE.c.revoked_at.type.dialect_impl(engine.dialect)
+        self._revoked_at = column_type.result_processor(engine.dialect, None)
+        self._connection: PoolProxiedConnection | None = None
+        self._lock = threading.Lock()
+
+    def _read(self, serial: str) -> tuple[Any, ...] | None:
+        if self._connection is None:
+            connection = self._engine.raw_connection()
+            if self._engine.dialect.name != "sqlite":
+                connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            self._connection = connection
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(self._sql, (serial,))
+            row: tuple[Any, ...] | None = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row
+
+    def status(self, serial: int) -> CertificateStatus:
+        with self._lock:
+            try:
+                row = self._read(serial_hex(serial))
+            except Exception:
+                self.close()
+                row = self._read(serial_hex(serial))
+        if row is None or row[0] != self._issuer:
+            return CertificateStatus(Status.UNKNOWN)
+        revoked_at = self._revoked_at(row[1]) if self._revoked_at else row[1]
+        return _status_of(revoked_at, row[2])
+
+    def close(self) -> None:
+        """Let the connection go (it is invalidated: it may be broken)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                connection.invalidate()

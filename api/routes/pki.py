@@ -10,14 +10,12 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session
 from starlette.requests import ClientDisconnect
 
 from api.deps import PkiDep, RuntimeDep, SessionDep
 from api.errors import ClientGone, PayloadTooLarge
-from api.pki_services import crl_for
-from certs.ocsp import MALFORMED, error_response
-from certs.revocation import DatabaseRevocationSource
+from api.pki_services import crl_for, ocsp_answer
+from certs.ocsp import MALFORMED
 from certs.tsa import rejection
 
 __all__ = ["router"]
@@ -71,23 +69,14 @@ def root_crl(runtime: RuntimeDep, session: SessionDep) -> Response:
     return Response(crl_for(runtime, session, "root", datetime.now(UTC)), media_type=PKIX_CRL)
 
 
-def _ocsp_answer(runtime: RuntimeDep, pki: PkiDep, request_der: bytes) -> Response:
-    """Answer in OCSP's own terms, even when something breaks (``internalError``, not a 500)."""
-    try:
-        with Session(runtime.engine) as session:
-            der = pki.ocsp.respond(
-                request_der, DatabaseRevocationSource(session), datetime.now(UTC)
-            )
-    except Exception:
-        logger.exception("OCSP responder failure")
-        der = error_response("internal_error")
-    return Response(der, media_type=OCSP_RESPONSE)
+def _ocsp_answer(pki: PkiDep, request_der: bytes) -> Response:
+    return Response(ocsp_answer(pki, request_der), media_type=OCSP_RESPONSE)
 
 
 @router.post("/ocsp", response_class=Response, summary="OCSP (RFC 6960), POST binding")
 async def ocsp_post(request: Request, runtime: RuntimeDep, pki: PkiDep) -> Response:
     body = await _read_limited(request, runtime.settings.max_pki_request_bytes)
-    return _ocsp_answer(runtime, pki, body)
+    return _ocsp_answer(pki, body)
 
 
 @router.get("/ocsp/{encoded:path}", response_class=Response, summary="OCSP, GET binding")
@@ -99,7 +88,7 @@ def ocsp_get(encoded: str, runtime: RuntimeDep, pki: PkiDep) -> Response:
         request_der = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         return Response(MALFORMED, media_type=OCSP_RESPONSE)
-    return _ocsp_answer(runtime, pki, request_der)
+    return _ocsp_answer(pki, request_der)
 
 
 @router.post("/tsa", response_class=Response, summary="Time-stamping (RFC 3161)")
