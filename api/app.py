@@ -16,7 +16,7 @@ from api.database import unit_of_work
 from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
 from api.limits import BodySizeLimit
-from api.ocsp_fast_path import OcspFastPath
+from api.pki_fast_path import PkiFastPath
 from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
 from api.routes import (
     admin,
@@ -176,7 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default=settings_.max_api_request_bytes,
     )
     app.add_middleware(
-        OcspFastPath,
+        PkiFastPath,
         pki=app.state.pki,
         limit=settings_.max_pki_request_bytes,
     )

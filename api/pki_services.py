@@ -12,9 +12,16 @@ from api.bootstrap import Runtime
 from certs.crl import current_crl
 from certs.ocsp import OcspResponder, error_response
 from certs.revocation import KeptConnectionRevocationSource
-from certs.tsa import TimeStampAuthority
+from certs.tsa import TimeStampAuthority, rejection
 
-__all__ = ["CRL_ISSUERS", "PkiServices", "build_pki_services", "crl_for", "ocsp_answer"]
+__all__ = [
+    "CRL_ISSUERS",
+    "PkiServices",
+    "build_pki_services",
+    "crl_for",
+    "ocsp_answer",
+    "tsa_answer",
+]
 
 logger = logging.getLogger("kyso.pki")
 
@@ -51,6 +58,15 @@ def ocsp_answer(pki: PkiServices, request_der: bytes) -> bytes:
     except Exception:
         logger.exception("OCSP responder failure")
         return error_response("internal_error")
+
+
+def tsa_answer(pki: PkiServices, request_der: bytes) -> bytes:
+    """The TimeStampResp: a token, a rejection of the request, or ``systemFailure``."""
+    try:
+        return pki.tsa.respond(request_der, datetime.now(UTC))
+    except Exception:
+        logger.exception("time-stamping failure")
+        return rejection("system_failure", "the time-stamping unit failed; try again")
 
 
 def crl_for(runtime: Runtime, session: Session, issuer: str, now: datetime) -> bytes:

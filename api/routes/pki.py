@@ -14,9 +14,8 @@ from starlette.requests import ClientDisconnect
 
 from api.deps import PkiDep, RuntimeDep, SessionDep
 from api.errors import ClientGone, PayloadTooLarge
-from api.pki_services import crl_for, ocsp_answer
+from api.pki_services import crl_for, ocsp_answer, tsa_answer
 from certs.ocsp import MALFORMED
-from certs.tsa import rejection
 
 __all__ = ["router"]
 
@@ -94,9 +93,4 @@ def ocsp_get(encoded: str, runtime: RuntimeDep, pki: PkiDep) -> Response:
 @router.post("/tsa", response_class=Response, summary="Time-stamping (RFC 3161)")
 async def timestamp(request: Request, runtime: RuntimeDep, pki: PkiDep) -> Response:
     body = await _read_limited(request, runtime.settings.max_pki_request_bytes)
-    try:
-        der = pki.tsa.respond(body, datetime.now(UTC))
-    except Exception:
-        logger.exception("time-stamping failure")
-        der = rejection("system_failure", "the time-stamping unit failed; try again")
-    return Response(der, media_type=TIMESTAMP_REPLY)
+    return Response(tsa_answer(pki, body), media_type=TIMESTAMP_REPLY)
