@@ -4,6 +4,9 @@ Measured: OCSP responses per second, over HTTP POST on 127.0.0.1, of
 
 * ours: ``kyso serve`` answering ``POST /pki/ocsp`` (ECDSA P-256 delegated responder, its
   revocation records in SQLite), with ``--workers N``;
+* the ceiling, for context: uvicorn (as ``kyso serve`` runs it) serving an ASGI app that reads
+  the body and answers fixed bytes of the same size: no responder written in Python and served
+  this way can answer faster;
 * the reference: ``openssl ocsp -index index.txt -port P -multi N`` (the same key type: an
   ECDSA P-256 root, a delegated OCSP signer and leaf certificates made here with openssl).
 
@@ -61,6 +64,7 @@ from asn1crypto import ocsp as asn1_ocsp
 
 KYSO_PORT = 8123
 REFERENCE_PORT = 8124
+CEILING_PORT = 8125
 KYSO = str(Path(sys.executable).with_name("kyso"))
 NETNS_MARK = "KYSO_BENCH_NETNS"
 CERTIFICATES = 4
@@ -374,7 +378,9 @@ def kyso_log_counts(log: Path) -> dict[str, int]:
 # --- the benchmark ---------------------------------------------------------------------------
 
 
-def measure_kyso(work: Path, options: Options, script: Path) -> tuple[WrkResult, dict[str, int]]:
+def measure_kyso(
+    work: Path, options: Options, script: Path
+) -> tuple[WrkResult, dict[str, int], list[Path]]:
     env = kyso_env(work / "kyso-data", KYSO_PORT)
     leaves = make_kyso_certificates(work / "kyso-certs", env)
     log = work / "kyso.log"
@@ -399,7 +405,43 @@ def measure_kyso(work: Path, options: Options, script: Path) -> tuple[WrkResult,
         result = wrk(script, side, options, options.duration)
     finally:
         stop(server)
-    return result, kyso_log_counts(log)
+    return result, kyso_log_counts(log), side.requests
+
+
+CEILING_APP = """
+ANSWER = bytes(471)  # about the size of kyso's signed OCSP response
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    headers = [(b"content-type", b"application/ocsp-response"), (b"content-length", b"471")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": ANSWER})
+"""
+
+
+def measure_ceiling(work: Path, options: Options, script: Path, requests: list[Path]) -> WrkResult:
+    """uvicorn serving an app that answers fixed bytes, as ``kyso serve`` runs uvicorn: what
+    no Python responder on this server can exceed."""
+    (work / "ceiling_app.py").write_text(CEILING_APP)
+    server = spawn(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(work), "ceiling_app:app",
+         "--host", HOST, "--port", str(CEILING_PORT), "--workers", str(options.processes),
+         "--no-access-log", "--log-level", "warning"],
+        work / "ceiling.log",
+    )  # fmt: skip
+    side = Side("ceiling", f"http://{HOST}:{CEILING_PORT}/pki/ocsp", requests, [], Path(), None)
+    try:
+        wait_until(lambda: bool(fetch("POST", side.url, b"x", OCSP_REQUEST)), server)
+        wrk(script, side, options, options.warmup)
+        return wrk(script, side, options, options.duration)
+    finally:
+        stop(server)
 
 
 def wait_for_reference(server: Server, side: Side) -> None:
@@ -459,8 +501,15 @@ def parse_options(argv: list[str]) -> Options:
     )
 
 
-def report(options: Options, ours: WrkResult, reference: WrkResult, log: dict[str, int]) -> None:
+def report(
+    options: Options,
+    ours: WrkResult,
+    reference: WrkResult,
+    ceiling: WrkResult,
+    log: dict[str, int],
+) -> None:
     ratio = ours.per_second / reference.per_second if reference.per_second else float("inf")
+    ceiling_ratio = ceiling.per_second / reference.per_second if reference.per_second else 0.0
     figures = {
         "metric": "P5",
         "ratio": round(ratio, 2),
@@ -486,6 +535,8 @@ def report(options: Options, ours: WrkResult, reference: WrkResult, log: dict[st
         "client": "wrk",
         "reference": "openssl ocsp -multi",
         "cpus": os.cpu_count(),
+        "uvicorn_ceiling_per_s": round(ceiling.per_second, 1),
+        "uvicorn_ceiling_ratio": round(ceiling_ratio, 2),
     }
     if options.as_json:
         print(json.dumps(figures))
@@ -505,6 +556,10 @@ def report(options: Options, ours: WrkResult, reference: WrkResult, log: dict[st
             f"p99 {result.p99_ms:.2f} ms  bad {result.bad}  socket errors "
             f"{sum(result.socket_errors.values())}  ({processes} process(es))"
         )
+    print(
+        f"  {'uvicorn answering fixed bytes (the ceiling)':<42} {ceiling.per_second:9.1f} /s  "
+        f"= {ceiling_ratio:.2f} x openssl: no Python responder served by uvicorn can do more"
+    )
     print(f"  kyso log: {log}")
     print(f"  ratio ours/openssl: {ratio:.2f} (goal >= 3)")
 
@@ -520,9 +575,10 @@ def main(argv: list[str]) -> None:
     try:
         script = work / "ocsp.lua"
         script.write_text(WRK_SCRIPT)
-        ours, log = measure_kyso(work, options, script)
+        ours, log, requests = measure_kyso(work, options, script)
+        ceiling = measure_ceiling(work, options, script, requests)
         reference = measure_reference(work, options, script)
-        report(options, ours, reference, log)
+        report(options, ours, reference, ceiling, log)
     finally:
         if options.keep:
             sys.stdout.flush()

@@ -69,7 +69,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -338,7 +338,7 @@ def login(base: str, email: str) -> str:
     return token
 
 
-def make_citizen(kyso: Kyso) -> Citizen:
+def make_citizen(kyso: Kyso, cccd: str = CITIZEN_CCCD) -> Citizen:
     """A registered, proofed citizen with a signing credential under ``PIN``."""
     officer = f"officer-{uuid.uuid4().hex[:8]}@kyso.test"
     kyso.cli("admin", "create-user", "--email", officer, "--password", PASSWORD,
@@ -346,7 +346,7 @@ def make_citizen(kyso: Kyso) -> Citizen:
     email = f"citizen-{uuid.uuid4().hex[:8]}@example.vn"
     registration = {
         "full_name": "Nguyễn Thị Mai",
-        "cccd": CITIZEN_CCCD,
+        "cccd": cccd,
         "date_of_birth": "1990-05-17",
         "gender": "female",
         "email": email,
@@ -453,11 +453,12 @@ def _failure(response: httpx.Response) -> str:
 
 def api_rate(
     base: str, token: str, pdf: bytes, level: str, clients: int, seconds: float,
-    *, batch: int = 0, credential_id: str = "",
+    *, batch: int = 0, credential_id: str = "", signers: Sequence[tuple[str, str]] = (),
 ) -> Rate:  # fmt: skip
     """``clients`` threads signing back to back until the deadline; completed per second.
     With ``batch``, each thread authorises ``batch`` signatures at a time (the PIN once per
-    batch, its cost counted) and spends them one request each."""
+    batch, its cost counted) and spends them one request each. With ``signers`` (access
+    token, credential id), thread ``i`` signs as ``signers[i % len(signers)]``."""
     counts = [0] * clients
     failures: list[Counter[str]] = [Counter() for _ in range(clients)]
     start = time.monotonic()
@@ -465,11 +466,13 @@ def api_rate(
 
     def client_loop(index: int) -> None:
         sad, left = None, 0
-        with api_client(base, token) as client:
+        own_token, own_credential = signers[index % len(signers)] if signers else (
+            token, credential_id)  # fmt: skip
+        with api_client(base, own_token) as client:
             while time.monotonic() < deadline and counts[index] < MAX_REQUESTS:
                 try:
                     if batch and left == 0:
-                        sad, left = api_authorise(client, credential_id, batch), batch
+                        sad, left = api_authorise(client, own_credential, batch), batch
                     left -= 1 if batch else 0
                     response = api_sign(client, pdf, level, sad)
                 except httpx.HTTPError as exc:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from asn1crypto import algos
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
+from pyhanko.sign.attributes import CMSAttributeProvider, SigningCertificateV2Provider
+from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -12,6 +18,34 @@ from certs.keys import KeyAlgorithm, SigningKey
 __all__ = ["KeyStoreSigner"]
 
 _MAX_SIGNATURE_BYTES = {KeyAlgorithm.ECDSA_P256: 72, KeyAlgorithm.RSA_3072: 384}
+
+
+@functools.lru_cache(maxsize=1024)
+def _signing_certificate_attribute(certificate_der: bytes) -> bytes:
+    """pyHanko's own signing-certificate-v2 attribute for a certificate, encoded once."""
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    attribute = simple_cms_attribute(
+        "signing_certificate_v2", as_signing_certificate_v2(certificate)
+    )
+    encoded: bytes = attribute.dump()
+    return encoded
+
+
+class _EncodedSigningCertificate(CMSAttributeProvider):
+    """The signing-certificate-v2 attribute, read from its encoding made once per certificate.
+
+    pyHanko builds it anew for every signature, and asn1crypto then re-encodes the issuer's
+    name at every level of the attribute: measured at two thirds of the whole ``sign_pdf``
+    call for a one-page PDF (17 ms against 5 ms). A loaded value is written back as it was read.
+    """
+
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, certificate: asn1_x509.Certificate) -> None:
+        self._encoded = _signing_certificate_attribute(certificate.dump())
+
+    async def get_attribute(self, dry_run: bool = False) -> cms.CMSAttribute:
+        return cms.CMSAttribute.load(self._encoded)
 
 
 class KeyStoreSigner(Signer):
@@ -42,6 +76,14 @@ class KeyStoreSigner(Signer):
     def certificates_size(self) -> int:
         """Bytes of the certificates embedded in every signature (signer and chain)."""
         return self._certificates_size
+
+    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Iterator[CMSAttributeProvider]:
+        """pyHanko's providers, with the signing certificate's attribute from its encoding."""
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if isinstance(provider, SigningCertificateV2Provider):
+                yield _EncodedSigningCertificate(provider.signing_cert)
+            else:
+                yield provider
 
     @property
     def max_signature_size(self) -> int:

@@ -209,30 +209,35 @@ def create_signature(
         with unit_of_work(runtime.engine) as writing:  # priced and covered before any work
             priced = reserve(writing, payer, product, purpose=purpose, now=now)
             hold_id = hold(writing, payer.account_id, priced.amount, now)
+            # a batch authorisation's use is spent with the hold: refused, nothing is held
+            batch_key = None if sad is None else identity.authoriser.spend_one(
+                writing, sad, credential_id=credential.id, now=now)[1]  # fmt: skip
         try:
+            # the final transaction releases the hold as it charges (or replays) …
             return _sign_and_charge(
                 runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
-                credential=credential, pin=pin, sad=sad, otp=otp, options=options, facts=facts,
-                upload=upload, signed=signed, now=now, key=key, request_sha256=request_sha256,
-                original_sha256=original_sha256, purpose=purpose, hold_id=hold_id,
-                filename=(file.filename or "document.pdf")[:255],
+                credential=credential, pin=pin, batch_key=batch_key, otp=otp, options=options,
+                facts=facts, upload=upload, signed=signed, now=now, key=key,
+                request_sha256=request_sha256, original_sha256=original_sha256, purpose=purpose,
+                hold_id=hold_id, filename=(file.filename or "document.pdf")[:255],
             )  # fmt: skip
-        finally:
-            _release(runtime.engine, hold_id)
+        except BaseException:
+            _release(runtime.engine, hold_id)  # … and a failure gives it back at once
+            raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def _sign_and_charge(
     *, runtime: Runtime, identity: IdentityServices, signing: SigningServices, user: User,
-    payer: Payer, credential: Credential, pin: str | None, sad: str | None, otp: str | None,
-    options: SignatureOptions,
+    payer: Payer, credential: Credential, pin: str | None, batch_key: SigningKey | None,
+    otp: str | None, options: SignatureOptions,
     facts: PdfFacts, upload: Path, signed: Path, now: datetime, key: str,
     request_sha256: str, original_sha256: str, purpose: str | None, hold_id: str | None,
     filename: str,
 ) -> FileResponse:  # fmt: skip
-    key_handle = _unlock(runtime.engine, identity, user, credential, pin=pin, sad=sad, otp=otp,
-                         now=now)  # fmt: skip
+    key_handle = batch_key or _unlock(runtime.engine, identity, user, credential, pin=pin,
+                                      otp=otp, now=now)  # fmt: skip
     signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
                             signing.chain)  # fmt: skip
     material = None
@@ -251,6 +256,7 @@ def _sign_and_charge(
         winner = find_replay(writing, user_id=user.id, idempotency_key=key,
                              request_sha256=request_sha256)  # fmt: skip
         if winner is not None:  # a concurrent retry committed first: deliver its result
+            release(writing, hold_id)
             return _replayed(writing, signing, user.id, winner)
         identity.credentials.confirm_signing(writing, credential.id, now)
         record = SignatureRecord(
@@ -276,16 +282,9 @@ def _sign_and_charge(
 
 def _unlock(
     engine: Engine, identity: IdentityServices, user: User, credential: Credential, *,
-    pin: str | None, sad: str | None, otp: str | None, now: datetime,
+    pin: str | None, otp: str | None, now: datetime,
 ) -> SigningKey:  # fmt: skip
-    """The citizen's key, opened by this request's PIN (and one-time code), or by one use of
-    a batch authorisation made earlier with them."""
-    if sad is not None:
-        with unit_of_work(engine) as writing:
-            _row, key = identity.authoriser.spend_one(
-                writing, sad, credential_id=credential.id, now=now
-            )
-        return key
+    """The citizen's key, opened by this request's PIN (and one-time code)."""
     assert pin is not None
     if user.totp_enabled:
         with unit_of_work(engine) as writing:
@@ -325,7 +324,8 @@ def _spend_pin_attempt(engine: Engine, identity: IdentityServices, user: User,
 
 
 def _release(engine: Engine, hold_id: str | None) -> None:
-    """Give back the money held for a request that ended (a charged one released it already)."""
+    """Give back the money held for a request that failed (its final transaction, which
+    releases the hold when it charges or replays, did not commit)."""
     if hold_id is None:
         return
     try:
