@@ -30,7 +30,8 @@ from api.deps import (
     require_roles_reading,
     utc_now,
 )
-from api.downloads import attachment
+from api.downloads import LargeFileResponse, attachment
+from api.file_digests import ReceivedFile, receive, signed_sha256
 from api.identity_services import IdentityServices
 from api.payers import lock_payer, payer_for
 from api.signing_services import SigningServices
@@ -115,17 +116,9 @@ def _options(
     )  # fmt: skip
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _download(path: str, record: SignatureRecord, replayed: bool) -> FileResponse:
     name = Path(record.filename).stem + "-signed.pdf"
-    return FileResponse(
+    return LargeFileResponse(
         path,
         media_type="application/pdf",
         headers={
@@ -188,7 +181,8 @@ def create_signature(
     work.mkdir(mode=0o700)
     try:
         upload, signed = work / "upload.pdf", work / "signed.pdf"
-        original_sha256 = _receive(file, upload)
+        received = receive(file.file, upload)
+        original_sha256 = received.sha256
         request_sha256 = hashlib.sha256(json.dumps(
             [original_sha256, options.level.value, reason, location, page, rect, field,
              invisible, language, certify, credential_id]
@@ -217,8 +211,8 @@ def create_signature(
             return _sign_and_charge(
                 runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
                 credential=credential, pin=pin, batch_key=batch_key, otp=otp, options=options,
-                facts=facts, upload=upload, signed=signed, now=now, key=key,
-                request_sha256=request_sha256, original_sha256=original_sha256, purpose=purpose,
+                facts=facts, received=received, signed=signed, now=now, key=key,
+                request_sha256=request_sha256, purpose=purpose,
                 hold_id=hold_id, filename=(file.filename or "document.pdf")[:255],
             )  # fmt: skip
         except BaseException:
@@ -232,8 +226,8 @@ def _sign_and_charge(
     *, runtime: Runtime, identity: IdentityServices, signing: SigningServices, user: User,
     payer: Payer, credential: Credential, pin: str | None, batch_key: SigningKey | None,
     otp: str | None, options: SignatureOptions,
-    facts: PdfFacts, upload: Path, signed: Path, now: datetime, key: str,
-    request_sha256: str, original_sha256: str, purpose: str | None, hold_id: str | None,
+    facts: PdfFacts, received: ReceivedFile, signed: Path, now: datetime, key: str,
+    request_sha256: str, purpose: str | None, hold_id: str | None,
     filename: str,
 ) -> FileResponse:  # fmt: skip
     key_handle = batch_key or _unlock(runtime.engine, identity, user, credential, pin=pin,
@@ -246,10 +240,11 @@ def _sign_and_charge(
             material = signing.validation_material(
                 writing, x509.load_der_x509_certificate(credential.certificate)
             )
-    sign_document(upload, signed, options=options, signer=signer,
+    sign_document(received.path, signed, options=options, signer=signer,
                   timestamper=signing.timestamper() if options.level.timestamped else None,
                   material=material, font=runtime.settings.stamp_font, now=now,
                   facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
+    signed_digest = signed_sha256(received, signed)  # before the transaction: no lock held
 
     with unit_of_work(runtime.engine) as writing:
         lock_payer(writing, user, now)  # the account first, then the credential, then the audit
@@ -264,7 +259,7 @@ def _sign_and_charge(
             request_sha256=request_sha256, level=options.level.value,
             visible=options.placement is not None, certified=options.certify,
             reason=options.reason, location=options.location, filename=filename,
-            original_sha256=original_sha256, signed_sha256=_file_sha256(signed),
+            original_sha256=received.sha256, signed_sha256=signed_digest,
             signed_size=signed.stat().st_size, created_at=now,
             retain_until=now + timedelta(days=runtime.settings.retention_days),
         )  # fmt: skip
@@ -333,16 +328,6 @@ def _release(engine: Engine, hold_id: str | None) -> None:
             release(writing, hold_id)
     except Exception:  # the hold expires by itself; never hide the request's own outcome
         logger.exception("could not release charge hold %s", hold_id)
-
-
-def _receive(file: UploadFile, destination: Path) -> str:
-    """Copy the upload to our own file, hashing it on the way."""
-    digest = hashlib.sha256()
-    with destination.open("wb") as out:
-        while chunk := file.file.read(1024 * 1024):
-            digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()
 
 
 def _replayed(session: Session, signing: SigningServices, user_id: str,

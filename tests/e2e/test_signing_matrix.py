@@ -3,6 +3,7 @@ not write (pdfsig, qpdf, openssl cms, pyHanko fetching revocation over HTTP from
 
 from __future__ import annotations
 
+import hashlib
 import io
 import subprocess
 from collections.abc import Iterator
@@ -163,6 +164,8 @@ def test_history_lists_signatures(server: KysoServer, ecdsa_signers: list[Signer
     signature_id = made.headers["x-signature-id"]
     listed = signer.account.client.get("/v1/signatures").json()
     assert signature_id in [entry["id"] for entry in listed]
+    entry = next(e for e in listed if e["id"] == signature_id)
+    assert entry["signed_sha256"] == hashlib.sha256(made.content).hexdigest()
     again = signer.account.client.get(f"/v1/signatures/{signature_id}/document")
     assert again.status_code == 200
     assert again.content == made.content
