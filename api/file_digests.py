@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["ReceivedFile", "file_sha256", "receive", "signed_sha256"]
+__all__ = ["FileReceiver", "ReceivedFile", "file_sha256", "receive", "signed_sha256"]
 
 _CHUNK = 1024 * 1024
 _SEAM = 4096
@@ -31,16 +31,50 @@ class ReceivedFile:
         return self.digest.hexdigest()
 
 
+class FileReceiver:
+    """Writes pieces of a file as they arrive, hashing them, in writes of about 1 MiB."""
+
+    def __init__(self, destination: Path) -> None:
+        self._path = destination
+        self._out = destination.open("wb")
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def write(self, piece: bytes) -> None:
+        self._digest.update(piece)
+        self._size += len(piece)
+        self._pending.append(piece)
+        self._pending_size += len(piece)
+        if self._pending_size >= _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._out.write(b"".join(self._pending))
+        self._pending.clear()
+        self._pending_size = 0
+
+    def finish(self) -> ReceivedFile:
+        """The file, complete and closed."""
+        self._flush()
+        self._out.close()
+        return ReceivedFile(self._path, self._size, self._digest)
+
+    def close(self) -> None:
+        """Stop writing (the file stays as far as it got: its folder is removed by the caller)."""
+        self._out.close()
+
+
 def receive(source: BinaryIO, destination: Path) -> ReceivedFile:
     """Copy ``source`` to ``destination``, hashing it on the way."""
-    digest = hashlib.sha256()
-    size = 0
-    with destination.open("wb") as out:
+    receiver = FileReceiver(destination)
+    try:
         while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    return ReceivedFile(destination, size, digest)
+            receiver.write(chunk)
+        return receiver.finish()
+    finally:
+        receiver.close()
 
 
 def file_sha256(path: Path) -> str:

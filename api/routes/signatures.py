@@ -8,6 +8,7 @@ import logging
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -50,7 +51,7 @@ from signing.pades import Level, Placement, SignatureOptions, sign_document
 from signing.records import find_replay, history, owned_document
 from signing.signer import KeyStoreSigner
 
-__all__ = ["router"]
+__all__ = ["SignatureRequest", "new_upload_folder", "router", "sign_received"]
 
 router = APIRouter(tags=["signatures"])
 logger = logging.getLogger("kyso.api")
@@ -169,57 +170,120 @@ def create_signature(
     """Reads and the signing itself take no write lock; the PIN's bookkeeping, the one-time
     code and, at the end, the signature record with its usage event are each written in a
     short transaction. Nothing signed is delivered unless that last one commits."""
-    runtime = signing.runtime
-    user = caller.user
-    if (pin is None) == (sad is None):
-        raise InvalidOption("give the signing PIN (pin) or a signature authorisation (sad)")
-    options = _options(level=level, reason=reason, location=location, page=page, rect=rect,
-                       field=field, invisible=invisible, language=language, certify=certify,
-                       signer_name=user.full_name)  # fmt: skip
-    key = idempotency_key or f"auto-{uuid.uuid4()}"
-    work = runtime.settings.upload_dir / uuid.uuid4().hex
-    work.mkdir(mode=0o700)
+    request = SignatureRequest(
+        pin=pin, sad=sad, otp=otp, level=level, reason=reason, location=location, page=page,
+        rect=rect, field=field, invisible=invisible, language=language, certify=certify,
+        credential_id=credential_id, purpose=purpose, idempotency_key=idempotency_key,
+        filename=file.filename,
+    )  # fmt: skip
+    options = request.options(caller.user)  # refused before the upload is read
+    work = new_upload_folder(signing.runtime)
     try:
-        upload, signed = work / "upload.pdf", work / "signed.pdf"
-        received = receive(file.file, upload)
-        original_sha256 = received.sha256
-        request_sha256 = hashlib.sha256(json.dumps(
-            [original_sha256, options.level.value, reason, location, page, rect, field,
-             invisible, language, certify, credential_id]
-            + ([purpose] if purpose else [])).encode()).hexdigest()  # fmt: skip
-        replay = find_replay(session, user_id=user.id, idempotency_key=key,
-                             request_sha256=request_sha256)  # fmt: skip
-        if replay is not None:
-            return _replayed(session, signing, user.id, replay)
-
-        # The document is judged before the key is touched: a bad upload never unlocks it.
-        facts = inspect_pdf(upload, pages=(page,) if page else (),
-                            max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
-        now = utc_now()
-        credential = identity.credentials.signing_credential(session, user, credential_id, now)
-        payer = payer_for(session, user)
-        session.close()  # one connection at a time from here on: each step is a short transaction
-        product = SIGNATURE_PRODUCTS[options.level.value]
-        with unit_of_work(runtime.engine) as writing:  # priced and covered before any work
-            priced = reserve(writing, payer, product, purpose=purpose, now=now)
-            hold_id = hold(writing, payer.account_id, priced.amount, now)
-            # a batch authorisation's use is spent with the hold: refused, nothing is held
-            batch_key = None if sad is None else identity.authoriser.spend_one(
-                writing, sad, credential_id=credential.id, now=now)[1]  # fmt: skip
-        try:
-            # the final transaction releases the hold as it charges (or replays) …
-            return _sign_and_charge(
-                runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
-                credential=credential, pin=pin, batch_key=batch_key, otp=otp, options=options,
-                facts=facts, received=received, signed=signed, now=now, key=key,
-                request_sha256=request_sha256, purpose=purpose,
-                hold_id=hold_id, filename=(file.filename or "document.pdf")[:255],
-            )  # fmt: skip
-        except BaseException:
-            _release(runtime.engine, hold_id)  # … and a failure gives it back at once
-            raise
+        received = receive(file.file, work / "upload.pdf")
+        return sign_received(caller.user, session, identity, signing, request, options,
+                             received, work / "signed.pdf")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SignatureRequest:
+    """What a signing request asks, as sent (the multipart form or the PDF body's parameters)."""
+
+    pin: str | None
+    sad: str | None
+    otp: str | None
+    level: str
+    reason: str | None
+    location: str | None
+    page: int | None
+    rect: str | None
+    field: str | None
+    invisible: bool
+    language: str
+    certify: int | None
+    credential_id: str | None
+    purpose: str | None
+    idempotency_key: str | None
+    filename: str | None
+
+    def options(self, user: User) -> SignatureOptions:
+        """The signature's options, or ``InvalidOption`` (before any document is read)."""
+        if (self.pin is None) == (self.sad is None):
+            raise InvalidOption("give the signing PIN (pin) or a signature authorisation (sad)")
+        return _options(level=self.level, reason=self.reason, location=self.location,
+                        page=self.page, rect=self.rect, field=self.field,
+                        invisible=self.invisible, language=self.language,
+                        certify=self.certify, signer_name=user.full_name)  # fmt: skip
+
+    def fingerprint(self, document_sha256: str, level: str) -> str:
+        """What makes two requests with one idempotency key the same request."""
+        fields = [
+            document_sha256,
+            level,
+            self.reason,
+            self.location,
+            self.page,
+            self.rect,
+            self.field,
+            self.invisible,
+            self.language,
+            self.certify,
+            self.credential_id,
+        ]
+        return hashlib.sha256(
+            json.dumps(fields + ([self.purpose] if self.purpose else [])).encode()
+        ).hexdigest()  # fmt: skip
+
+
+def new_upload_folder(runtime: Runtime) -> Path:
+    """A private folder for one request's files (the caller removes it with them)."""
+    work = runtime.settings.upload_dir / uuid.uuid4().hex
+    work.mkdir(mode=0o700)
+    return work
+
+
+def sign_received(
+    user: User, session: Session, identity: IdentityServices, signing: SigningServices,
+    request: SignatureRequest, options: SignatureOptions, received: ReceivedFile, signed: Path,
+) -> FileResponse:  # fmt: skip
+    """Sign and charge a document received in full (``signed``: where the result goes)."""
+    runtime = signing.runtime
+    key = request.idempotency_key or f"auto-{uuid.uuid4()}"
+    request_sha256 = request.fingerprint(received.sha256, options.level.value)
+    replay = find_replay(session, user_id=user.id, idempotency_key=key,
+                         request_sha256=request_sha256)  # fmt: skip
+    if replay is not None:
+        return _replayed(session, signing, user.id, replay)
+
+    # The document is judged before the key is touched: a bad upload never unlocks it.
+    page = request.page
+    facts = inspect_pdf(received.path, pages=(page,) if page else (),
+                        max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
+    now = utc_now()
+    credential = identity.credentials.signing_credential(session, user, request.credential_id, now)
+    payer = payer_for(session, user)
+    session.close()  # one connection at a time from here on: each step is a short transaction
+    product = SIGNATURE_PRODUCTS[options.level.value]
+    purpose, sad = request.purpose, request.sad
+    with unit_of_work(runtime.engine) as writing:  # priced and covered before any work
+        priced = reserve(writing, payer, product, purpose=purpose, now=now)
+        hold_id = hold(writing, payer.account_id, priced.amount, now)
+        # a batch authorisation's use is spent with the hold: refused, nothing is held
+        batch_key = None if sad is None else identity.authoriser.spend_one(
+            writing, sad, credential_id=credential.id, now=now)[1]  # fmt: skip
+    try:
+        # the final transaction releases the hold as it charges (or replays) …
+        return _sign_and_charge(
+            runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
+            credential=credential, pin=request.pin, batch_key=batch_key, otp=request.otp,
+            options=options, facts=facts, received=received, signed=signed, now=now, key=key,
+            request_sha256=request_sha256, purpose=purpose, hold_id=hold_id,
+            filename=(request.filename or "document.pdf")[:255],
+        )  # fmt: skip
+    except BaseException:
+        _release(runtime.engine, hold_id)  # … and a failure gives it back at once
+        raise
 
 
 def _sign_and_charge(
