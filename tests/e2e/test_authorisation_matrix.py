@@ -53,6 +53,7 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/v1/me/credentials/{credential_id}/revoke"): ((CITIZEN,), {"reason": "removeFromCRL", "password": "x"}, True),
     ("POST", "/v1/me/authorisations"): ((CITIZEN,), {"credential_id": "{credential_id}", "pin": "739201", "count": 1}, True),
     ("POST", "/v1/signatures"): ((CITIZEN,), {}, False),
+    ("POST", "/v1/signatures/pdf"): ((CITIZEN,), {}, False),
     ("GET", "/v1/signatures"): ((CITIZEN,), None, False),
     ("GET", "/v1/signatures/{signature_id}/document"): ((CITIZEN,), None, True),
     ("GET", "/v1/me/usage"): (EVERY_ROLE, None, False),

@@ -67,6 +67,10 @@ def test_every_hostile_pdf_is_refused_on_every_upload_path(
         signed = api.post("/v1/signatures", files=upload, data={"pin": PIN, "level": "B-T"})
         assert 400 <= signed.status_code < 500, (name, signed.status_code, signed.text[:200])
         assert signed.json()["code"], name
+        as_body = api.post("/v1/signatures/pdf", content=data, params={"level": "B-T"},
+                           headers={"Content-Type": "application/pdf", "Kyso-PIN": PIN})  # fmt: skip
+        assert as_body.status_code == signed.status_code, (name, as_body.text[:200])
+        assert as_body.json()["code"] == signed.json()["code"], name
 
         verified = api.post("/v1/verifications", files=upload)
         if verified.status_code == 200:  # the contract: an unreadable file is judged, not 4xx
@@ -87,11 +91,11 @@ def test_every_hostile_pdf_is_refused_on_every_upload_path(
             assert "TOTAL_PASSED" not in shown.text, name
         else:
             assert 400 <= report.status_code < 500, (name, report.status_code)
-        seen[name] = [signed.status_code, verified.status_code, page.status_code,
-                      report.status_code]  # fmt: skip
+        seen[name] = [signed.status_code, as_body.status_code, verified.status_code,
+                      page.status_code, report.status_code]  # fmt: skip
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200, name
     growth = _rss_mb(server.process.pid) - before_memory
-    record(f"hostile-{backend}", {"files": len(corpus), "paths": 4, "requests": 4 * len(corpus),
+    record(f"hostile-{backend}", {"files": len(corpus), "paths": 5, "requests": 5 * len(corpus),
                                   "statuses": seen, "memory_growth_mb": round(growth, 1)})  # fmt: skip
     assert len(seen) == len(corpus)
     assert _charged(signer) == before_money  # nothing charged for any of them

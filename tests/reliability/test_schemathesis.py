@@ -16,10 +16,15 @@ from hypothesis import strategies as st
 from tests.e2e.signing_helpers import make_signers
 from tests.support.api import staff
 from tests.support.artifacts import record
+from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 
 EXAMPLES = int(os.environ.get("KYSO_SCHEMATHESIS_EXAMPLES", "6"))
 ROLES = ("anonymous", "citizen", "registration_officer", "agency_officer", "billing_staff", "admin")
+# PDF bodies (POST /v1/signatures/pdf): a real one-page PDF, or any bytes at all
+schemathesis.openapi.media_type(
+    "application/pdf", st.one_of(st.just(simple_pdf()), st.binary(max_size=4096))
+)
 SKIPPED = {("POST", "/v1/admin/token-keys/rotate")}
 """Rotating the token key signs everyone out: it would turn the rest of the run into 401s."""
 
