@@ -42,22 +42,28 @@ class FileReceiver:
         self._pending: list[bytes] = []
         self._pending_size = 0
 
-    def write(self, piece: bytes) -> None:
+    def add(self, piece: bytes) -> bool:
+        """Take a piece (hashed at once); True when about 1 MiB waits for :meth:`flush`."""
         self._digest.update(piece)
         self._size += len(piece)
         self._pending.append(piece)
         self._pending_size += len(piece)
-        if self._pending_size >= _CHUNK:
-            self._flush()
+        return self._pending_size >= _CHUNK
 
-    def _flush(self) -> None:
+    def write(self, piece: bytes) -> None:
+        """Take a piece, writing what waits when it reaches about 1 MiB."""
+        if self.add(piece):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pieces taken so far."""
         self._out.write(b"".join(self._pending))
         self._pending.clear()
         self._pending_size = 0
 
     def finish(self) -> ReceivedFile:
         """The file, complete and closed."""
-        self._flush()
+        self.flush()
         self._out.close()
         return ReceivedFile(self._path, self._size, self._digest)
 

@@ -44,6 +44,10 @@ _CRL_REASON_CODES = {
     RevocationReason.AA_COMPROMISE: 10,
 }
 _MAX_PREBUILT = 10_000
+"""Pre-produced responses kept (one certificate each, about 0.5 KiB with its key)."""
+MAX_CERTIFICATES_PER_REQUEST = 64
+"""More in one request is answered ``malformedRequest``: one request is one signature's work
+per certificate, on the event loop (stock clients ask for one; RFC 5019 allows only one)."""
 
 
 def error_response(status: str) -> bytes:
@@ -130,6 +134,8 @@ def _read_cert_id(data: bytes, start: int, pos: int, end: int) -> _CertId:
     tag, oid, oid_end = der.read(data, algorithm, after)
     if tag != der.OBJECT_IDENTIFIER or oid == oid_end:
         raise der.DerError("no algorithm OID")
+    if oid_end != after and der.read(data, oid_end, after)[2] != after:
+        raise der.DerError("AlgorithmIdentifier parameters are not one value")
     fields = []
     pos = after
     for wanted in (der.OCTET_STRING, der.OCTET_STRING, der.INTEGER):
@@ -209,7 +215,9 @@ def parse_request(data: bytes) -> _Request:
     except der.DerError:
         request = _parse_asn1(data)
     nonce = request.nonce
-    if not request.cert_ids or (nonce is not None and not 0 < len(nonce) <= MAX_NONCE_BYTES):
+    if not 0 < len(request.cert_ids) <= MAX_CERTIFICATES_PER_REQUEST:
+        raise _Malformed
+    if nonce is not None and not 0 < len(nonce) <= MAX_NONCE_BYTES:
         raise _Malformed
     return request
 
@@ -285,9 +293,10 @@ class OcspResponder:
             (c.encoded, self._status(c, self._is_ours(c), source)) for c in request.cert_ids
         ]
         now = now.replace(microsecond=0)
-        if request.nonce is not None:
+        if request.nonce is not None or len(statuses) != 1:  # RFC 5019: one certificate
             return self._sign(statuses, request.nonce, now)
-        key = b"".join(encoded + b"\x00" + status for encoded, status in statuses)
+        ((encoded, status),) = statuses
+        key = encoded + b"\x00" + status
         prebuilt = self._prebuilt.get(key)
         if prebuilt is not None and now - self._reuse < prebuilt[0] <= now:
             return prebuilt[1]

@@ -180,8 +180,12 @@ class KeptConnectionRevocationSource:
     def _read(self, serial: str) -> tuple[Any, ...] | None:
         if self._connection is None:
             connection = self._engine.raw_connection()
-            if self._engine.dialect.name != "sqlite":
-                connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            try:
+                if self._engine.dialect.name != "sqlite":
+                    connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+            except Exception:
+                connection.invalidate()
+                raise
             self._connection = connection
         cursor = self._connection.cursor()
         try:

@@ -49,8 +49,9 @@ async def _receive_body(request: Request, destination: Path) -> ReceivedFile:
     receiver = FileReceiver(destination)
     try:
         async for piece in request.stream():
-            receiver.write(piece)
-        return receiver.finish()
+            if receiver.add(piece):  # hashed here; each MiB written by a worker thread
+                await run_in_threadpool(receiver.flush)
+        return await run_in_threadpool(receiver.finish)
     except ClientDisconnect:
         raise ClientGone("the client closed the connection before sending its document") from None
     finally:
@@ -98,6 +99,9 @@ async def create_signature_from_body(
         filename=filename,
     )  # fmt: skip
     options = wanted.options(caller.user)  # refused before the body is read
+    # Signing in was read through the session: let its connection go back to the pool while
+    # the body streams (a slow 100 MB upload would hold it, mid-transaction, all along).
+    session.close()
     work = new_upload_folder(signing.runtime)
     try:
         received = await _receive_body(request, work / "upload.pdf")

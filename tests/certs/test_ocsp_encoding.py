@@ -272,3 +272,30 @@ def test_requests_with_a_nonce_are_signed_each_time(local_ca: LocalCa) -> None:
         for r in (first, second)
     ]
     assert nonces == [b"a", b"b"]
+
+
+def test_algorithm_parameters_that_are_no_value_are_malformed(local_ca: LocalCa) -> None:
+    request = _request([_cert_id(local_ca, 1)])
+    sha1_with_null = bytes.fromhex("06052b0e03021a0500")
+    assert request.count(sha1_with_null) == 1
+    broken = request.replace(sha1_with_null, bytes.fromhex("06052b0e03021a0557"))
+    response = _responder(local_ca).respond(broken, _source(), datetime.now(UTC))
+    assert ocsp.OCSPResponse.load(response)["response_status"].native == "malformed_request"
+
+
+def test_at_most_64_certificates_per_request(local_ca: LocalCa) -> None:
+    responder = _responder(local_ca)
+    now = datetime.now(UTC)
+    for count, expected in ((64, "successful"), (65, "malformed_request")):
+        request = _request([_cert_id(local_ca, serial) for serial in range(1, count + 1)])
+        response = ocsp.OCSPResponse.load(responder.respond(request, _source(), now))
+        assert response["response_status"].native == expected, count
+
+
+def test_only_single_certificate_requests_are_pre_produced(local_ca: LocalCa) -> None:
+    responder = _responder(local_ca)
+    now = datetime.now(UTC)
+    pair = _request([_cert_id(local_ca, 1), _cert_id(local_ca, 2)])
+    assert responder.respond(pair, _source(), now) != responder.respond(pair, _source(), now)
+    single = _request([_cert_id(local_ca, 1)])
+    assert responder.respond(single, _source(), now) == responder.respond(single, _source(), now)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
 from tests.e2e.signing_helpers import PIN, Signer, make_signers, usage
+from tests.support.databases import POSTGRES_ADMIN_URL
 from tests.support.pdfs import simple_pdf
 from tests.support.pki import PkiFiles
 from tests.support.server import KysoServer
@@ -101,3 +106,39 @@ def test_the_pin_is_not_taken_from_the_url(signer: Signer) -> None:
     )
     assert refused.status_code == 422
     assert refused.json()["code"] == "signing.invalid_option"
+
+
+def test_no_database_connection_waits_in_a_transaction_while_the_body_streams(
+    server: KysoServer, signer: Signer, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("pg_stat_activity shows the connections on PostgreSQL")
+    database = server.database_url.rpartition("/")[2]
+    document = simple_pdf(1)
+    started, go_on = threading.Event(), threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield document[:200]
+        started.set()
+        go_on.wait(30)
+        yield document[200:]
+
+    answers: list[httpx.Response] = []
+    headers = {"Content-Type": "application/pdf", "Kyso-PIN": PIN}
+    sender = threading.Thread(target=lambda: answers.append(signer.account.client.post(
+        PATH, content=body(), headers=headers, params={"level": "B-B"}, timeout=60)))  # fmt: skip
+    sender.start()
+    try:
+        assert started.wait(30)
+        time.sleep(0.5)  # the server has read the first piece and waits for the rest
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            waiting = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                " AND state LIKE 'idle in transaction%%'",
+                (database,),
+            ).fetchone()
+    finally:
+        go_on.set()
+        sender.join(60)
+    assert waiting == (0,)
+    assert answers[0].status_code == 200, answers[0].text
