@@ -53,6 +53,19 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Serv
     return Server(" ".join(args[:2]), process, log)
 
 
+def spawn_answering_app(
+    port: int, log: Path, *, workers: int = 1, answer: dict[str, str] | None = None
+) -> Server:
+    """uvicorn serving ``_answer_app`` (reads the body, answers fixed bytes) as ``kyso serve``
+    runs uvicorn; ``answer``: its ``KYSO_BENCH_ANSWER_*`` settings."""
+    return spawn(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
+         "_answer_app:app", "--host", HOST, "--port", str(port), "--workers", str(workers),
+         "--no-access-log", "--log-level", "warning"],
+        log, {**os.environ, **(answer or {})},
+    )  # fmt: skip
+
+
 def exited(pid: int) -> bool:
     """Whether the process has exited, without reaping it (so its group id stays reserved)."""
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None

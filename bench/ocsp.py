@@ -57,6 +57,7 @@ from _common import (
     openssl,
     run,
     spawn,
+    spawn_answering_app,
     stop,
     wait_until,
 )
@@ -408,33 +409,13 @@ def measure_kyso(
     return result, kyso_log_counts(log), side.requests
 
 
-CEILING_APP = """
-ANSWER = bytes(471)  # about the size of kyso's signed OCSP response
-
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    headers = [(b"content-type", b"application/ocsp-response"), (b"content-length", b"471")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": ANSWER})
-"""
-
-
 def measure_ceiling(work: Path, options: Options, script: Path, requests: list[Path]) -> WrkResult:
     """uvicorn serving an app that answers fixed bytes, as ``kyso serve`` runs uvicorn: what
     no Python responder on this server can exceed."""
-    (work / "ceiling_app.py").write_text(CEILING_APP)
-    server = spawn(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(work), "ceiling_app:app",
-         "--host", HOST, "--port", str(CEILING_PORT), "--workers", str(options.processes),
-         "--no-access-log", "--log-level", "warning"],
-        work / "ceiling.log",
-    )  # fmt: skip
+    answer = {"KYSO_BENCH_ANSWER_BYTES": "471",  # about the size of kyso's signed answer
+              "KYSO_BENCH_ANSWER_TYPE": "application/ocsp-response"}  # fmt: skip
+    server = spawn_answering_app(CEILING_PORT, work / "ceiling.log", workers=options.processes,
+                                 answer=answer)  # fmt: skip
     side = Side("ceiling", f"http://{HOST}:{CEILING_PORT}/pki/ocsp", requests, [], Path(), None)
     try:
         wait_until(lambda: bool(fetch("POST", side.url, b"x", OCSP_REQUEST)), server)

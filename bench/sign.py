@@ -77,7 +77,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import HOST, Server, free_port, kyso_env, run, spawn, stop, wait_until
+from _common import (
+    HOST,
+    Server,
+    free_port,
+    kyso_env,
+    run,
+    spawn,
+    spawn_answering_app,
+    stop,
+    wait_until,
+)
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -709,39 +719,12 @@ def api_big(
 # --- the benchmark ---------------------------------------------------------------------------
 
 
-ECHO_APP = """
-import os
-
-ANSWER = os.environ["KYSO_BENCH_ANSWER"]
-
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    size = str(os.path.getsize(ANSWER)).encode()
-    headers = [(b"content-type", b"application/pdf"), (b"content-length", size)]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    with open(ANSWER, "rb") as answer:
-        while piece := answer.read(1 << 20):
-            await send({"type": "http.response.body", "body": piece, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
-"""
-
-
 def transfer_floor(work: Path, source: Path, target: Path) -> float:
     """The client's time for the same request to uvicorn serving an app that reads the body
     and sends the same file back, doing nothing else: what HTTP alone costs here."""
-    (work / "echo_app.py").write_text(ECHO_APP)
     port = free_port()
-    server = spawn(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(work), "echo_app:app", "--host", HOST,
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        work / "echo.log", {**os.environ, "KYSO_BENCH_ANSWER": str(source)},
-    )  # fmt: skip
+    answer = {"KYSO_BENCH_ANSWER_FILE": str(source), "KYSO_BENCH_ANSWER_TYPE": "application/pdf"}
+    server = spawn_answering_app(port, work / "echo.log", answer=answer)
     base = f"http://{HOST}:{port}"
     try:
         wait_until(lambda: httpx.post(base, content=b"x", timeout=2).status_code == 200, server,
