@@ -83,7 +83,15 @@ def init() -> None:
     show_default=True,
     help="Log every request (costs throughput on the PKI endpoints).",
 )
-def serve(host: str, port: int, workers: int, access_log: bool) -> None:
+@click.option(
+    "--keep-alive",
+    default=75,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle connection stays open. Longer than a client's usual pause (and a "
+    "load balancer's 60 s), so a client rarely sends on a connection the server is closing.",
+)
+def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int) -> None:
     """Initialise on first start, then serve the API, PKI endpoints and web pages."""
     import uvicorn
 
@@ -105,6 +113,7 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         proxy_headers=True,
         log_level="info",
         access_log=access_log,
+        timeout_keep_alive=keep_alive,
     )
 
 
