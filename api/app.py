@@ -17,7 +17,7 @@ from api.errors import install_error_handlers
 from api.identity_services import build_identity_services
 from api.limits import BodySizeLimit
 from api.pki_fast_path import PkiFastPath
-from api.pki_services import CRL_ISSUERS, build_pki_services, crl_for
+from api.pki_services import build_pki_services, crl_for, crl_issuers
 from api.routes import (
     admin,
     auth,
@@ -57,7 +57,7 @@ def refresh_crls(runtime: Runtime) -> None:
     """Publish a new CRL for each issuer whose current one is due for refresh."""
     now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
-        for issuer in CRL_ISSUERS:
+        for issuer in crl_issuers(runtime):
             crl_for(runtime, session, issuer, now)
 
 

@@ -130,6 +130,8 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     certs_errors.InvalidSerial: (422, "Invalid serial number"),
     certs_errors.InvalidCsr: (422, "Invalid certificate signing request"),
     certs_errors.InvalidSubject: (422, "Invalid certificate subject"),
+    certs_errors.TokenUnavailable: (503, "Key token unavailable"),
+    certs_errors.InvalidChain: (422, "Invalid certificate chain"),
     certs_errors.MasterKeyError: (500, "Key store unavailable"),
     certs_errors.KeyStoreError: (500, "Key store unavailable"),
     certs_errors.CertsError: (500, "Certificate authority error"),
@@ -144,7 +146,11 @@ OAUTH_ERRORS: dict[type[Exception], str] = {
 
 # 5xx details may name files or keys: people see only the title. These 5xx are safe to explain.
 _HIDE_DETAIL_FROM = 500
-_EXPLAINED_5XX = (signing_errors.TimestampUnavailable, signing_errors.StampFontMissing)
+_EXPLAINED_5XX = (
+    signing_errors.TimestampUnavailable,
+    signing_errors.StampFontMissing,
+    certs_errors.TokenUnavailable,
+)
 
 
 def problem(
@@ -194,6 +200,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = problem(status, exc.code, title, exc.detail, **fields)
         if isinstance(exc, identity_errors.Throttled):
             response.headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, certs_errors.TokenUnavailable):
+            response.headers["Retry-After"] = "1"
         if isinstance(exc, identity_errors.InvalidToken):
             response.headers["WWW-Authenticate"] = (
                 'Bearer realm="kyso"'

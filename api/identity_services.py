@@ -34,11 +34,12 @@ def build_identity_services(runtime: Runtime) -> IdentityServices:
     codes = OneTimeCodes(runtime.master_key)
     tokens = TokenSigner(runtime.keystore, TokenPolicy(issuer=runtime.urls.base))
     credentials = CredentialService(
-        vault=ProtectedKeyVault(runtime.master_key),
+        vault=ProtectedKeyVault(runtime.master_key, runtime.custody),
         authority=runtime.authority,
         urls=runtime.urls,
         algorithm=runtime.settings.key_algorithm,
         crl_policy=runtime.settings.crl_policy,
+        lifetime=timedelta(days=runtime.settings.subscriber_validity_days),
     )
     return IdentityServices(
         passwords=passwords,

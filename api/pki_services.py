@@ -10,15 +10,19 @@ from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from certs.crl import current_crl
+from certs.errors import CertificateNotFound, TokenUnavailable
+from certs.keys import SigningKey
 from certs.ocsp import OcspResponder, error_response
 from certs.revocation import KeptConnectionRevocationSource
 from certs.tsa import TimeStampAuthority, rejection
+from identity.audit import record_ca_key_use
 
 __all__ = [
     "CRL_ISSUERS",
     "PkiServices",
     "build_pki_services",
     "crl_for",
+    "crl_issuers",
     "ocsp_answer",
     "tsa_answer",
 ]
@@ -55,6 +59,9 @@ def ocsp_answer(pki: PkiServices, request_der: bytes) -> bytes:
     """The OCSP response, in OCSP's own terms even when something breaks (``internalError``)."""
     try:
         return pki.ocsp.respond(request_der, pki.ocsp_source, datetime.now(UTC))
+    except TokenUnavailable:  # RFC 6960 2.3: the responder cannot answer now
+        logger.warning("OCSP: the key token is unavailable")
+        return error_response("try_later")
     except Exception:
         logger.exception("OCSP responder failure")
         return error_response("internal_error")
@@ -69,23 +76,32 @@ def tsa_answer(pki: PkiServices, request_der: bytes) -> bytes:
         return rejection("system_failure", "the time-stamping unit failed; try again")
 
 
+def crl_issuers(runtime: Runtime) -> tuple[str, ...]:
+    """The issuers whose CRLs we publish: not a parent authority's root."""
+    return CRL_ISSUERS if runtime.authority.root_is_ours else ("issuing",)
+
+
 def crl_for(runtime: Runtime, session: Session, issuer: str, now: datetime) -> bytes:
-    """The CRL to serve for ``issuer`` (``issuing`` or ``root``), published anew when due."""
+    """The CRL to serve for ``issuer`` (``issuing`` or ``root``), published anew when due.
+
+    A new CRL is a use of a CA key: it is audited in the same savepoint as the CRL itself."""
     authority = runtime.authority
-    if issuer == "root":
-        return current_crl(
-            session,
-            issuer="root",
-            issuer_certificate=authority.root,
-            open_issuer_key=authority.root_key,
-            now=now,
-            policy=runtime.settings.crl_policy,
+    if issuer == "root" and not authority.root_is_ours:
+        raise CertificateNotFound(
+            "the root CA is the parent authority's: its CRL is published by that authority"
         )
+
+    def open_key() -> SigningKey:
+        key = authority.root_key() if issuer == "root" else authority.issuing_key
+        record_ca_key_use(session, at=now, actor="system:crl", key_id=key.key_id,
+                          purpose="crl", target=f"{issuer}-crl:refresh")  # fmt: skip
+        return key
+
     return current_crl(
         session,
-        issuer="issuing",
-        issuer_certificate=authority.issuing,
-        open_issuer_key=lambda: authority.issuing_key,
+        issuer=issuer,
+        issuer_certificate=authority.root if issuer == "root" else authority.issuing,
+        open_issuer_key=open_key,
         now=now,
         policy=runtime.settings.crl_policy,
     )

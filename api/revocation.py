@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from api.bootstrap import Runtime
 from certs.crl import publish_crl
 from certs.revocation import RevocationReason, parse_serial, revoke
-from identity.audit import record_audit
+from identity.audit import record_audit, record_ca_key_use
 from identity.models import Credential, CredentialStatus
 
 __all__ = ["Revoked", "revoke_certificate"]
@@ -64,4 +64,6 @@ def revoke_certificate(
         reason=parsed_reason.value,
         crl_number=crl.number,
     )
+    record_ca_key_use(session, at=now, actor=actor, key_id=issuer_key.key_id, purpose="crl",
+                      target=f"{record.issuer}-crl:{crl.number}")  # fmt: skip
     return Revoked(record.serial, parsed_reason.value, now, crl.number)

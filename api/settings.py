@@ -32,6 +32,21 @@ class Settings(BaseSettings):
     """32 bytes (64 hex digits or base64); a 0600 file in the data directory when unset."""
     key_algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
     """Key type of the CA hierarchy created at first start (``ecdsa-p256`` or ``rsa-3072``)."""
+    rsa_signature_scheme: Literal["pkcs1v15", "pss"] = "pkcs1v15"
+    """How RSA keys sign certificates, CRLs, OCSP answers, time-stamps and PAdES signatures:
+    PKCS#1 v1.5 or RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt)."""
+    subscriber_validity_days: int = Field(default=730, ge=1, le=1095)
+    """Validity of a subscriber's signing certificate: at most 3 years (Circular 15/2025)."""
+    keystore: Literal["file", "pkcs11"] = "file"
+    """Where private keys live: sealed files in the data directory, or a PKCS#11 token."""
+    pkcs11_module: Path | None = None
+    """The PKCS#11 module (e.g. ``/usr/lib/softhsm/libsofthsm2.so``)."""
+    pkcs11_token_label: str | None = None
+    """The label of the token holding kyso's keys."""
+    pkcs11_pin: SecretStr | None = None
+    """The token's user PIN (or ``KYSO_PKCS11_PIN_FILE``)."""
+    pkcs11_pin_file: Path | None = None
+    """A file whose first line is the token's user PIN."""
     crl_validity_hours: int = Field(default=168, ge=1)
     crl_refresh_hours: int = Field(default=24, ge=1)
     ocsp_validity_minutes: int = Field(default=15, ge=1)
@@ -78,6 +93,24 @@ class Settings(BaseSettings):
     def _no_fake_payments_in_production(self) -> Settings:
         if self.env == "production" and self.payment_provider == "fake":
             raise ValueError("KYSO_PAYMENT_PROVIDER=fake is refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _pkcs11_is_complete(self) -> Settings:
+        if self.keystore != "pkcs11":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("KYSO_PKCS11_MODULE", self.pkcs11_module),
+                ("KYSO_PKCS11_TOKEN_LABEL", self.pkcs11_token_label),
+            )
+            if not value
+        ]
+        if self.pkcs11_pin is None and self.pkcs11_pin_file is None:
+            missing.append("KYSO_PKCS11_PIN (or KYSO_PKCS11_PIN_FILE)")
+        if missing:
+            raise ValueError(f"KYSO_KEYSTORE=pkcs11 needs {', '.join(missing)}")
         return self
 
     @field_validator("public_url")

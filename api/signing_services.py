@@ -56,7 +56,7 @@ class SigningServices:
             trust_roots=[self.chain[1]],
             other_certs=[self.chain[0], _asn1(authority.tsa)],
             ocsps=ocsps,
-            crls=[crl_for(self.runtime, session, "root", now)],
+            crls=[crl_for(self.runtime, session, "root", now)] if authority.root_is_ours else [],
         )
 
 

@@ -106,7 +106,7 @@ class VerificationServices:
                     now,
                 )
             return [asn1_ocsp.OCSPResponse.load(answer)], []
-        if cert.dump() == issuing.dump():
+        if cert.dump() == issuing.dump() and authority.root_is_ours:
             with unit_of_work(self.runtime.engine) as session:
                 crl = crl_for(self.runtime, session, "root", now)
             return [], [asn1_crl.CertificateList.load(crl)]

@@ -6,12 +6,14 @@ __all__ = [
     "AlreadyRevoked",
     "CertificateNotFound",
     "CertsError",
+    "InvalidChain",
     "InvalidCsr",
     "InvalidSerial",
     "InvalidSubject",
     "KeyNotFound",
     "KeyStoreError",
     "MasterKeyError",
+    "TokenUnavailable",
     "UnknownRevocationReason",
     "WrongSecret",
 ]
@@ -47,6 +49,18 @@ class KeyNotFound(KeyStoreError):
     """No key under that id."""
 
     code = "certs.key_not_found"
+
+
+class TokenUnavailable(KeyStoreError):
+    """The PKCS#11 token cannot be reached (removed, unreachable, busy): try again later."""
+
+    code = "certs.token_unavailable"
+
+
+class InvalidChain(CertsError):
+    """A certificate chain to import does not fit the pending key, the profile or itself."""
+
+    code = "certs.invalid_chain"
 
 
 class InvalidCsr(CertsError):

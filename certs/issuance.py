@@ -16,11 +16,19 @@ from certs.models import IssuedCertificate, serial_hex
 from certs.profiles import PkiUrls, SignerSubject, signing_profile
 from certs.x509sign import sign_certificate
 
-__all__ = ["issue_signing_certificate", "public_key_from_csr", "record_issued"]
+__all__ = [
+    "DEFAULT_LIFETIME",
+    "MAX_LIFETIME",
+    "issue_signing_certificate",
+    "public_key_from_csr",
+    "record_issued",
+]
 
 _ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 DEFAULT_LIFETIME = timedelta(days=730)
 """Validity of a person's signing certificate (capped at the issuing CA's own)."""
+MAX_LIFETIME = timedelta(days=3 * 365)
+"""The longest a subscriber's certificate may live (Circular 15/2025: three years)."""
 
 
 def public_key_from_csr(data: bytes) -> CertificatePublicKeyTypes:
@@ -76,18 +84,12 @@ def issue_signing_certificate(
     public_key: CertificatePublicKeyTypes,
     urls: PkiUrls,
     now: datetime,
+    lifetime: timedelta = DEFAULT_LIFETIME,
 ) -> x509.Certificate:
-    """Issue and record a person's signing certificate for ``public_key``."""
+    """Issue and record a subscriber's signing certificate for ``public_key``."""
     # Never outlive the issuing CA: a relying party could not build the chain afterwards.
-    lifetime = min(DEFAULT_LIFETIME, issuing_certificate.not_valid_after_utc - now)
-    builder = signing_profile(
-        subject,
-        public_key,
-        issuing_certificate.public_key(),
-        urls,
-        now,
-        lifetime,
-    )
+    lifetime = min(lifetime, MAX_LIFETIME, issuing_certificate.not_valid_after_utc - now)
+    builder = signing_profile(subject, public_key, issuing_certificate, urls, now, lifetime)
     certificate = sign_certificate(builder, issuing_key)
     record_issued(session, certificate, issuer="issuing", profile="signing", now=now)
     return certificate

@@ -12,9 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 __all__ = [
     "KeyAlgorithm",
+    "SignatureScheme",
     "SigningKey",
     "SoftwareSigningKey",
     "generate_private_key",
+    "rsa_padding",
     "signature_algorithm_identifier",
 ]
 
@@ -28,9 +30,23 @@ class KeyAlgorithm(enum.StrEnum):
     RSA_3072 = "rsa-3072"
 
     @property
-    def cms_signature_algorithm(self) -> str:
-        """asn1crypto's name for the signature algorithm over SHA-256 with this key type."""
-        return "sha256_ecdsa" if self is KeyAlgorithm.ECDSA_P256 else "sha256_rsa"
+    def is_rsa(self) -> bool:
+        return self is KeyAlgorithm.RSA_3072
+
+    @property
+    def key_size(self) -> int:
+        """Bits of the modulus (RSA) or of the curve's order (ECDSA)."""
+        return 3072 if self is KeyAlgorithm.RSA_3072 else 256
+
+    @property
+    def curve_oid(self) -> str:
+        """The named curve's OID (ECDSA only)."""
+        return "secp256r1"
+
+    @property
+    def max_signature_bytes(self) -> int:
+        """The longest signature such a key makes (DER ECDSA, or the RSA modulus)."""
+        return 384 if self is KeyAlgorithm.RSA_3072 else 72
 
     @classmethod
     def of(cls, public_key: PublicKeyTypes) -> KeyAlgorithm:
@@ -42,6 +58,26 @@ class KeyAlgorithm(enum.StrEnum):
         if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size == 3072:
             return cls.RSA_3072
         raise ValueError("unsupported key type")
+
+
+class SignatureScheme(enum.StrEnum):
+    """How a key signs: ECDSA, or RSA with PKCS#1 v1.5 or RSASSA-PSS (SHA-256, MGF1-SHA-256,
+    salt of the digest's length: what Circular 15/2025 and RFC 4055 name)."""
+
+    ECDSA = "ecdsa"
+    RSA_PKCS1V15 = "rsa-pkcs1v15"
+    RSA_PSS = "rsa-pss"
+
+    @classmethod
+    def default(cls, algorithm: KeyAlgorithm) -> SignatureScheme:
+        return cls.RSA_PKCS1V15 if algorithm.is_rsa else cls.ECDSA
+
+    @classmethod
+    def for_key(cls, algorithm: KeyAlgorithm, *, rsa_pss: bool) -> SignatureScheme:
+        """The scheme for a key type, PSS when asked and the key is RSA."""
+        if not algorithm.is_rsa:
+            return cls.ECDSA
+        return cls.RSA_PSS if rsa_pss else cls.RSA_PKCS1V15
 
 
 def generate_private_key(algorithm: KeyAlgorithm) -> SoftwarePrivateKey:
@@ -65,12 +101,21 @@ class SigningKey(Protocol):
         """The key type."""
         ...
 
+    @property
+    def scheme(self) -> SignatureScheme:
+        """How it signs (ECDSA; RSA PKCS#1 v1.5 unless made PSS by :meth:`with_scheme`)."""
+        ...
+
+    def with_scheme(self, scheme: SignatureScheme) -> SigningKey:
+        """The same key, signing with another scheme (an RSA key with PSS)."""
+        ...
+
     def public_key(self) -> PublicKeyTypes:
         """The public half."""
         ...
 
     def sign(self, data: bytes) -> bytes:
-        """Signature over SHA-256(data): DER ECDSA, or RSA PKCS#1 v1.5."""
+        """Signature over SHA-256(data): DER ECDSA, or RSA by the handle's scheme."""
         ...
 
     def sign_digest(self, digest: bytes, hash_algorithm: hashes.HashAlgorithm) -> bytes:
@@ -81,12 +126,19 @@ class SigningKey(Protocol):
 class SoftwareSigningKey:
     """A key opened from a software key store, held in memory only while the handle lives."""
 
-    __slots__ = ("_algorithm", "_key", "_key_id")
+    __slots__ = ("_algorithm", "_key", "_key_id", "_scheme")
 
-    def __init__(self, key_id: str, private_key: SoftwarePrivateKey) -> None:
+    def __init__(
+        self,
+        key_id: str,
+        private_key: SoftwarePrivateKey,
+        scheme: SignatureScheme | None = None,
+    ) -> None:
         self._key_id = key_id
         self._key = private_key
         self._algorithm = KeyAlgorithm.of(private_key.public_key())
+        wanted = scheme or SignatureScheme.default(self._algorithm)
+        self._scheme = wanted if self._algorithm.is_rsa else SignatureScheme.ECDSA
 
     def __repr__(self) -> str:
         return f"SoftwareSigningKey({self._key_id!r}, {self._algorithm.value})"
@@ -99,23 +151,49 @@ class SoftwareSigningKey:
     def algorithm(self) -> KeyAlgorithm:
         return self._algorithm
 
+    @property
+    def scheme(self) -> SignatureScheme:
+        return self._scheme
+
+    def with_scheme(self, scheme: SignatureScheme) -> SigningKey:
+        return SoftwareSigningKey(self._key_id, self._key, scheme)
+
     def public_key(self) -> PublicKeyTypes:
         return self._key.public_key()
 
     def sign(self, data: bytes) -> bytes:
         if isinstance(self._key, ec.EllipticCurvePrivateKey):
             return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
-        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return self._key.sign(data, rsa_padding(self._scheme, hashes.SHA256()), hashes.SHA256())
 
     def sign_digest(self, digest: bytes, hash_algorithm: hashes.HashAlgorithm) -> bytes:
         prehashed = Prehashed(hash_algorithm)
         if isinstance(self._key, ec.EllipticCurvePrivateKey):
             return self._key.sign(digest, ec.ECDSA(prehashed))
-        return self._key.sign(digest, padding.PKCS1v15(), prehashed)
+        return self._key.sign(digest, rsa_padding(self._scheme, hash_algorithm), prehashed)
 
 
-def signature_algorithm_identifier(algorithm: KeyAlgorithm) -> dict[str, object]:
-    """The AlgorithmIdentifier (asn1crypto form) of a SHA-256 signature by such a key."""
-    if algorithm is KeyAlgorithm.ECDSA_P256:
+def rsa_padding(
+    scheme: SignatureScheme, hash_algorithm: hashes.HashAlgorithm
+) -> padding.PSS | padding.PKCS1v15:
+    """cryptography's padding for an RSA signature scheme (PSS: MGF1 and salt of the hash)."""
+    if scheme is SignatureScheme.RSA_PSS:
+        return padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
+    return padding.PKCS1v15()
+
+
+def signature_algorithm_identifier(key: SigningKey) -> dict[str, object]:
+    """The AlgorithmIdentifier (asn1crypto form) of a SHA-256 signature by this handle."""
+    if key.scheme is SignatureScheme.ECDSA:
         return {"algorithm": "sha256_ecdsa"}
+    if key.scheme is SignatureScheme.RSA_PSS:
+        return {
+            "algorithm": "rsassa_pss",
+            "parameters": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
+                "salt_length": 32,
+                "trailer_field": "trailer_field_bc",
+            },
+        }
     return {"algorithm": "sha256_rsa", "parameters": None}

@@ -23,6 +23,9 @@ _KEY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 class KeyStore(Protocol):
     """Where private keys live. They are generated inside and only signing handles come out."""
 
+    kind: str
+    """``file`` or ``pkcs11``."""
+
     def generate(self, key_id: str, algorithm: KeyAlgorithm) -> SigningKey:
         """Create and keep a new key under a fresh ``key_id``; ``KeyStoreError`` if taken."""
         ...
@@ -35,9 +38,16 @@ class KeyStore(Protocol):
         """Whether a key is kept under ``key_id``."""
         ...
 
+    def kept_files(self) -> list[Path]:
+        """The files this store keeps in the data directory (what a backup must copy besides
+        the database and the master key); none for a token, whose objects the HSM backs up."""
+        ...
+
 
 class FileKeyStore:
     """Keys as sealed envelopes, one file each (mode 0600) in a private directory."""
+
+    kind = "file"
 
     def __init__(self, directory: Path, master_key: MasterKey) -> None:
         self._directory = directory
@@ -83,3 +93,8 @@ class FileKeyStore:
 
     def exists(self, key_id: str) -> bool:
         return self._path(key_id).exists()
+
+    def kept_files(self) -> list[Path]:
+        if not self._directory.is_dir():
+            return []
+        return sorted(self._directory.glob("*.key"))

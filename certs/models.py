@@ -10,7 +10,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["CaCertificate", "IssuedCertificate", "RevocationList", "UtcDateTime", "serial_hex"]
+__all__ = [
+    "CaCertificate",
+    "CaKeyRequest",
+    "IssuedCertificate",
+    "RevocationList",
+    "UtcDateTime",
+    "serial_hex",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -55,6 +62,20 @@ class CaCertificate(SQLModel, table=True):
     certificate: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     not_after: datetime = Field(sa_column=utc_column())
     created_at: datetime = Field(sa_column=utc_column())
+
+
+class CaKeyRequest(SQLModel, table=True):
+    """A CA key made in the key store whose certificate another CA (a national root) is to
+    issue: the request written out, until the certificate is imported."""
+
+    __tablename__ = "ca_key_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(index=True, max_length=16)
+    key_id: str = Field(max_length=128)
+    csr: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+    completed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class IssuedCertificate(SQLModel, table=True):

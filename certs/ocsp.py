@@ -259,7 +259,7 @@ class OcspResponder:
         self._responder_id = der.encode(0xA2, der.encode(der.OCTET_STRING, key_hash))
         self._certificates = der.encode(0xA0, der.encode(der.SEQUENCE, responder_der))
         self._signature_algorithm = algos.SignedDigestAlgorithm(
-            signature_algorithm_identifier(key.algorithm)
+            signature_algorithm_identifier(key)
         ).dump()
         self._key = key
         self._validity = validity

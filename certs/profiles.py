@@ -26,6 +26,7 @@ __all__ = [
     "PkiUrls",
     "SignerSubject",
     "issuing_ca_profile",
+    "issuing_ca_request",
     "ocsp_signer_profile",
     "random_serial",
     "root_ca_profile",
@@ -43,6 +44,8 @@ DOCUMENT_SIGNING_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 """id-kp-documentSigning (RFC 9336)."""
 
 _CCCD = re.compile(r"^\d{12}$")
+_MST = re.compile(r"^\d{10}(-\d{3})?$")
+"""A tax code (mã số thuế): 10 digits, or 13 for a branch written ``0101234567-001``."""
 _ORG = "kyso"
 _COUNTRY = "VN"
 
@@ -85,33 +88,57 @@ class PkiUrls:
 
 @dataclass(frozen=True)
 class SignerSubject:
-    """Who an end-entity signing certificate names."""
+    """Who an end-entity signing certificate names: a citizen (CCCD) or an organisation (MST).
+
+    As Vietnamese CAs write them, the identification code is the UID attribute: ``CCCD:`` and
+    the 12-digit citizen ID for a person, ``MST:`` and the tax code for an organisation.
+    """
 
     full_name: str
-    """The person's name as proofed, e.g. ``Nguyễn Văn An``."""
-    cccd: str
-    """The 12-digit citizen ID number."""
+    """The person's name as proofed (``Nguyễn Văn An``), or the organisation's registered name."""
+    cccd: str | None = None
+    """The 12-digit citizen ID number (a person's certificate)."""
     email: str | None = None
     """An e-mail address for the subjectAltName, when known."""
+    tax_code: str | None = None
+    """The organisation's tax code, MST (an organisation's certificate)."""
+    organisation: str | None = None
+    """O= of the subject: the organisation a person signs for, or the organisation itself."""
 
     def __post_init__(self) -> None:
         if not self.full_name.strip() or len(self.full_name) > 64:
             raise InvalidSubject("the full name must be 1 to 64 characters", field="full_name")
-        if not _CCCD.match(self.cccd):
+        if (self.cccd is None) == (self.tax_code is None):
+            raise InvalidSubject(
+                "a certificate names either a citizen (CCCD) or an organisation (MST)",
+                field="cccd",
+            )
+        if self.cccd is not None and not _CCCD.match(self.cccd):
             raise InvalidSubject("the CCCD must be exactly 12 digits", field="cccd")
+        if self.tax_code is not None and not _MST.match(self.tax_code):
+            raise InvalidSubject(
+                "the tax code (MST) must be 10 digits, or 13 written 0101234567-001",
+                field="tax_code",
+            )
+        if self.organisation is not None and not 0 < len(self.organisation.strip()) <= 64:
+            raise InvalidSubject(
+                "the organisation must be 1 to 64 characters", field="organisation"
+            )
 
     @property
     def uid(self) -> str:
-        return f"CCCD:{self.cccd}"
+        return f"MST:{self.tax_code}" if self.tax_code else f"CCCD:{self.cccd}"
 
     def name(self) -> x509.Name:
-        return x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, _COUNTRY),
-                x509.NameAttribute(NameOID.COMMON_NAME, self.full_name.strip()),
-                x509.NameAttribute(NameOID.USER_ID, self.uid),
-            ]
-        )
+        attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, _COUNTRY)]
+        organisation = self.organisation or (self.full_name if self.tax_code else None)
+        if organisation:
+            attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation.strip()))
+        attributes += [
+            x509.NameAttribute(NameOID.COMMON_NAME, self.full_name.strip()),
+            x509.NameAttribute(NameOID.USER_ID, self.uid),
+        ]
+        return x509.Name(attributes)
 
 
 def _ca_name(common_name: str) -> x509.Name:
@@ -130,6 +157,21 @@ OCSP_NAME = _ca_name("kyso OCSP Responder 1")
 TSA_NAME = _ca_name("kyso Time-Stamping Authority 1")
 
 
+def _authority_key_identifier(
+    issuer_public_key: CertificatePublicKeyTypes, issuer: x509.Certificate | None
+) -> x509.AuthorityKeyIdentifier:
+    """The issuer's own subject key identifier when it has one (a parent CA may compute it
+    otherwise than we would), else the one derived from its key."""
+    if issuer is not None:
+        try:
+            ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        except x509.ExtensionNotFound:
+            pass
+        else:
+            return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key)  # type: ignore[arg-type]
+
+
 def _base(
     subject: x509.Name,
     issuer: x509.Name,
@@ -137,6 +179,7 @@ def _base(
     issuer_public_key: CertificatePublicKeyTypes,
     now: datetime,
     lifetime: timedelta,
+    issuer_certificate: x509.Certificate | None = None,
 ) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
@@ -148,8 +191,7 @@ def _base(
         .not_valid_after(now + lifetime)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key),  # type: ignore[arg-type]
-            critical=False,
+            _authority_key_identifier(issuer_public_key, issuer_certificate), critical=False
         )
     )
 
@@ -245,14 +287,45 @@ def issuing_ca_profile(
     )
 
 
+def _under_issuing(
+    subject: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    issuing: x509.Certificate,
+    now: datetime,
+    lifetime: timedelta,
+) -> x509.CertificateBuilder:
+    """A certificate the issuing CA signs: its issuer is the issuing CA's subject as certified
+    (by our root, or by a national root that may have written it otherwise)."""
+    return _base(
+        subject,
+        issuing.subject,
+        public_key,
+        issuing.public_key(),
+        now,
+        lifetime,
+        issuing,
+    )
+
+
+def issuing_ca_request() -> x509.CertificateSigningRequestBuilder:
+    """What kyso asks a parent (national) root to certify for its issuing CA: the issuing
+    name, a CA limited to end entities (path length 0), certificate and CRL signing."""
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(ISSUING_NAME)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
+    )
+
+
 def ocsp_signer_profile(
     public_key: CertificatePublicKeyTypes,
-    issuing_public_key: CertificatePublicKeyTypes,
+    issuing: x509.Certificate,
     now: datetime,
 ) -> x509.CertificateBuilder:
     """The delegated OCSP responder: EKU OCSPSigning, id-pkix-ocsp-nocheck, 2 years."""
     return (
-        _base(OCSP_NAME, ISSUING_NAME, public_key, issuing_public_key, now, timedelta(days=730))
+        _under_issuing(OCSP_NAME, public_key, issuing, now, timedelta(days=730))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=True)
@@ -262,13 +335,13 @@ def ocsp_signer_profile(
 
 def tsa_profile(
     public_key: CertificatePublicKeyTypes,
-    issuing_public_key: CertificatePublicKeyTypes,
+    issuing: x509.Certificate,
     urls: PkiUrls,
     now: datetime,
 ) -> x509.CertificateBuilder:
     """The time-stamping unit: EKU timeStamping only, critical (RFC 3161 2.3); 5 years."""
     return _issued_by_issuing_ca(
-        _base(TSA_NAME, ISSUING_NAME, public_key, issuing_public_key, now, timedelta(days=5 * 365))
+        _under_issuing(TSA_NAME, public_key, issuing, now, timedelta(days=5 * 365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True, non_repudiation=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
@@ -283,14 +356,15 @@ def tsa_profile(
 def signing_profile(
     subject: SignerSubject,
     public_key: CertificatePublicKeyTypes,
-    issuing_public_key: CertificatePublicKeyTypes,
+    issuing: x509.Certificate,
     urls: PkiUrls,
     now: datetime,
     lifetime: timedelta = timedelta(days=730),
 ) -> x509.CertificateBuilder:
-    """A person's signing certificate (C=VN, CN, UID CCCD:…; non-repudiation; documentSigning)."""
+    """A signing certificate (C=VN, [O,] CN, UID CCCD:… or MST:…; non-repudiation;
+    documentSigning)."""
     builder = _issued_by_issuing_ca(
-        _base(subject.name(), ISSUING_NAME, public_key, issuing_public_key, now, lifetime)
+        _under_issuing(subject.name(), public_key, issuing, now, lifetime)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True, non_repudiation=True), critical=True)
         .add_extension(

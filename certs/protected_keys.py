@@ -4,9 +4,12 @@ A key is sealed (AES-256-GCM) under a key-encryption key derived from both the s
 and a secret only the holder has: the signing PIN, the PUK, or a signature authorisation's
 random secret. The service alone cannot open it, nor can a stolen database alone.
 
-What this does not protect against: whoever holds both the database and the master key can try
-all 10^6-10^8 PINs offline (argon2id makes each try cost ~30 ms and 19 MiB, not impossible). The
-PKCS#11 backend, where the HSM counts the tries, is the production answer.
+With the software custody (the file key store), whoever holds both the database and the master
+key can try all 10^6-10^8 PINs offline (argon2id makes each try cost ~30 ms and 19 MiB, not
+impossible). With the PKCS#11 custody (:mod:`certs.pkcs11_store`), the key is generated in the
+token and kept here only wrapped by a token key, and the stretched PIN enters the
+key-encryption key through an HMAC computed by the token: every try needs the token, and goes
+through the service that counts it.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from collections.abc import Sequence
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from certs.custody import HolderKeyCustody, SoftwareCustody
 from certs.errors import KeyStoreError, MasterKeyError, WrongSecret
-from certs.keys import KeyAlgorithm, SigningKey, SoftwareSigningKey, generate_private_key
+from certs.keys import KeyAlgorithm, SigningKey
 from certs.masterkey import MasterKey
 
 __all__ = ["ProtectedKeyVault", "WrongSecret"]
@@ -42,8 +45,14 @@ def _b64(data: bytes) -> str:
 class ProtectedKeyVault:
     """Seals keys under master key + holder secret; the sealed blobs are the caller's to keep."""
 
-    def __init__(self, master_key: MasterKey) -> None:
+    def __init__(self, master_key: MasterKey, custody: HolderKeyCustody | None = None) -> None:
         self._master_key = master_key
+        self._custody: HolderKeyCustody = custody or SoftwareCustody()
+
+    @property
+    def custody(self) -> str:
+        """Which custody makes and opens the keys (``software`` or ``pkcs11``)."""
+        return self._custody.kind
 
     def _kek(self, name: str, secret: bytes, salt: bytes, kdf: str) -> bytes:
         if kdf == "argon2id":
@@ -55,7 +64,7 @@ class ProtectedKeyVault:
         server_part = self._master_key.derive(b"kyso protected key v1")
         return HKDF(
             algorithm=hashes.SHA256(), length=32, salt=salt, info=f"{_FORMAT}:{name}".encode()
-        ).derive(server_part + stretched)
+        ).derive(server_part + self._custody.bind(name, stretched))
 
     def _seal(self, name: str, der: bytes, secret: bytes, kdf: str) -> bytes:
         salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
@@ -63,6 +72,7 @@ class ProtectedKeyVault:
         ciphertext = AESGCM(self._kek(name, secret, salt, kdf)).encrypt(nonce, der, aad)
         envelope = {
             "format": _FORMAT,
+            "custody": self._custody.kind,
             "master_key_id": self._master_key.key_id,
             "kdf": kdf,
             "salt": _b64(salt),
@@ -76,6 +86,12 @@ class ProtectedKeyVault:
             envelope = json.loads(sealed)
             if envelope["master_key_id"] != self._master_key.key_id:
                 raise MasterKeyError(f"{name} was sealed under another master key")
+            custody = envelope.get("custody", SoftwareCustody.kind)
+            if custody != self._custody.kind:
+                raise KeyStoreError(
+                    f"{name} is kept by the {custody} custody, not by the configured "
+                    f"{self._custody.kind} key store"
+                )
             kek = self._kek(name, secret, base64.b64decode(envelope["salt"]), envelope["kdf"])
             return AESGCM(kek).decrypt(
                 base64.b64decode(envelope["nonce"]),
@@ -91,23 +107,13 @@ class ProtectedKeyVault:
         self, name: str, algorithm: KeyAlgorithm, holder_secrets: Sequence[bytes]
     ) -> tuple[PublicKeyTypes, list[bytes]]:
         """A new key, sealed once per secret (argon2id-stretched); the key itself is dropped."""
-        private_key = generate_private_key(algorithm)
-        der = private_key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        sealed = [self._seal(name, der, secret, "argon2id") for secret in holder_secrets]
-        return private_key.public_key(), sealed
+        public_key, material = self._custody.generate(name, algorithm)
+        sealed = [self._seal(name, material, secret, "argon2id") for secret in holder_secrets]
+        return public_key, sealed
 
     def open(self, name: str, sealed: bytes, secret: bytes) -> SigningKey:
         """A signing handle; ``WrongSecret`` when the secret does not fit."""
-        key = serialization.load_der_private_key(
-            self._open_der(name, sealed, secret), password=None
-        )
-        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-            raise KeyStoreError(f"{name}: unsupported key type")
-        return SoftwareSigningKey(name, key)
+        return self._custody.open(name, self._open_der(name, sealed, secret))
 
     def rewrap(
         self, name: str, sealed: bytes, secret: bytes, new_secret: bytes, *, random_secret: bool

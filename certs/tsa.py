@@ -124,7 +124,7 @@ class TimeStampAuthority:
             cms.DigestAlgorithms([algos.DigestAlgorithm({"algorithm": "sha256"})])
         )
         self._signature_algorithm = _frozen(
-            algos.SignedDigestAlgorithm(signature_algorithm_identifier(key.algorithm))
+            algos.SignedDigestAlgorithm(signature_algorithm_identifier(key))
         )
 
     def _check(self, request_der: bytes) -> tuple[tsp.MessageImprint, int | None, bool]:

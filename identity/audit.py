@@ -12,7 +12,14 @@ from sqlmodel import Session, col, select
 
 from identity.models import AuditEvent, AuditHead
 
-__all__ = ["GENESIS_HASH", "AuditVerdict", "record_audit", "verify_audit_chain"]
+__all__ = [
+    "GENESIS_HASH",
+    "AuditVerdict",
+    "record_audit",
+    "record_ca_key_use",
+    "record_key_generation",
+    "verify_audit_chain",
+]
 
 GENESIS_HASH = "0" * 64
 
@@ -78,3 +85,43 @@ def verify_audit_chain(session: Session) -> AuditVerdict:
     if (head_seq, head_hash) != (expected_seq - 1, expected_prev):
         return AuditVerdict(False, count, f"records after {expected_seq - 1} were removed")
     return AuditVerdict(True, count)
+
+
+def record_key_generation(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    key_id: str,
+    purpose: str,
+    algorithm: str,
+    key_store: str,
+) -> AuditEvent:
+    """A key made in a key store or token: CA, OCSP, TSA, token-signing or a citizen's."""
+    return record_audit(
+        session,
+        at=at,
+        actor=actor,
+        action="key.generate",
+        target=key_id,
+        purpose=purpose,
+        algorithm=algorithm,
+        key_store=key_store,
+    )
+
+
+def record_ca_key_use(
+    session: Session, *, at: datetime, actor: str, key_id: str, purpose: str, target: str
+) -> AuditEvent:
+    """A use of a CA key (root or issuing): a certificate, a CRL or a request signed.
+
+    OCSP and TSA keys are not CA keys: their answers are not audited one by one."""
+    return record_audit(
+        session,
+        at=at,
+        actor=actor,
+        action="ca_key.use",
+        target=target,
+        key_id=key_id,
+        purpose=purpose,
+    )

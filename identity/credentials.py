@@ -21,12 +21,12 @@ from sqlmodel import Session, col, select
 from certs.authority import Authority
 from certs.crl import CrlPolicy, publish_crl
 from certs.errors import AlreadyRevoked, WrongSecret
-from certs.issuance import issue_signing_certificate, public_key_from_csr
+from certs.issuance import DEFAULT_LIFETIME, issue_signing_certificate, public_key_from_csr
 from certs.keys import KeyAlgorithm, SigningKey
 from certs.profiles import PkiUrls, SignerSubject
 from certs.protected_keys import ProtectedKeyVault
 from certs.revocation import DatabaseRevocationSource, RevocationReason, Status, revoke
-from identity.audit import record_audit
+from identity.audit import record_audit, record_ca_key_use, record_key_generation
 from identity.errors import (
     AlreadyExists,
     CredentialLocked,
@@ -98,12 +98,14 @@ class CredentialService:
         urls: PkiUrls,
         algorithm: KeyAlgorithm,
         crl_policy: CrlPolicy,
+        lifetime: timedelta = DEFAULT_LIFETIME,
     ) -> None:
         self._vault = vault
         self._authority = authority
         self._urls = urls
         self._algorithm = algorithm
         self._crl_policy = crl_policy
+        self._lifetime = lifetime
 
     @staticmethod
     def key_name(credential_id: str) -> str:
@@ -148,6 +150,7 @@ class CredentialService:
             public_key=public_key,  # type: ignore[arg-type]
             urls=self._urls,
             now=now,
+            lifetime=self._lifetime,
         )
         credential = Credential(
             id=credential_id,
@@ -173,6 +176,14 @@ class CredentialService:
             credential_id=credential.id,
             key_source=credential.key_source,
         )
+        record_ca_key_use(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            key_id=self._authority.issuing_key.key_id,
+            purpose="certificate",
+            target=credential.serial,
+        )
         return credential, certificate
 
     def create(self, session: Session, user: User, pin: str, now: datetime) -> NewCredential:
@@ -183,6 +194,15 @@ class CredentialService:
         credential_id, puk = new_id(), _new_puk()
         public_key, sealed = self._vault.generate(
             self.key_name(credential_id), self._algorithm, [pin.encode(), _puk_secret(puk)]
+        )
+        record_key_generation(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            key_id=self.key_name(credential_id),
+            purpose="citizen signing key",
+            algorithm=self._algorithm.value,
+            key_store=self._vault.custody,
         )
         credential, certificate = self._store(
             session, user, credential_id, public_key, sealed, now, subject
@@ -520,13 +540,21 @@ class CredentialService:
             revoke(session, int(credential.serial, 16), reason, now)
         except AlreadyRevoked:  # an operator revoked it at the desk: end the credential only
             return
-        publish_crl(
+        crl = publish_crl(
             session,
             issuer="issuing",
             issuer_certificate=self._authority.issuing,
             issuer_key=self._authority.issuing_key,
             now=now,
             policy=self._crl_policy,
+        )
+        record_ca_key_use(
+            session,
+            at=now,
+            actor=actor,
+            key_id=self._authority.issuing_key.key_id,
+            purpose="crl",
+            target=f"issuing-crl:{crl.number}",
         )
         record_audit(
             session,

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from certs.keys import KeyAlgorithm, SigningKey
 from certs.keystore import KeyStore
+from identity.audit import record_key_generation
 from identity.errors import InvalidToken, OidcError
 from identity.models import TokenSigningKey
 
@@ -124,9 +125,25 @@ class TokenSigner:
                 handle = self._handles[row.kid] = self._keystore.load(row.key_id)
             return handle
 
+    def _generate(
+        self, session: Session, kid: str, algorithm: KeyAlgorithm, now: datetime
+    ) -> SigningKey:
+        """A token-signing key made in the key store (in the token, with PKCS#11), audited."""
+        handle = self._keystore.generate(kid, algorithm)
+        record_key_generation(
+            session,
+            at=now,
+            actor="system:tokens",
+            key_id=handle.key_id,
+            purpose="token-signing key",
+            algorithm=algorithm.value,
+            key_store=self._keystore.kind,
+        )
+        return handle
+
     def _create_key(self, session: Session, now: datetime) -> TokenSigningKey:
         kid = f"tok-{now:%Y%m%d}-{secrets.token_hex(4)}"
-        handle = self._keystore.generate(kid, KeyAlgorithm.ECDSA_P256)
+        handle = self._generate(session, kid, KeyAlgorithm.ECDSA_P256, now)
         row = TokenSigningKey(
             kid=kid,
             key_id=handle.key_id,
@@ -158,7 +175,7 @@ class TokenSigner:
         if row is not None:
             return row
         kid = f"rsa-{now:%Y%m%d}-{secrets.token_hex(4)}"
-        handle = self._keystore.generate(kid, KeyAlgorithm.RSA_3072)
+        handle = self._generate(session, kid, KeyAlgorithm.RSA_3072, now)
         public = handle.public_key()
         assert isinstance(public, rsa.RSAPublicKey)
         numbers = public.public_numbers()

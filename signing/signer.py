@@ -13,11 +13,9 @@ from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from certs.keys import KeyAlgorithm, SigningKey
+from certs.keys import SigningKey, signature_algorithm_identifier
 
 __all__ = ["KeyStoreSigner"]
-
-_MAX_SIGNATURE_BYTES = {KeyAlgorithm.ECDSA_P256: 72, KeyAlgorithm.RSA_3072: 384}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -64,9 +62,7 @@ class KeyStoreSigner(Signer):
         super().__init__(
             signing_cert=certificate,
             cert_registry=SimpleCertificateStore.from_certs(chain),
-            signature_mechanism=algos.SignedDigestAlgorithm(
-                {"algorithm": key.algorithm.cms_signature_algorithm}
-            ),
+            signature_mechanism=algos.SignedDigestAlgorithm(signature_algorithm_identifier(key)),
             embed_roots=True,
         )
         self._key = key
@@ -87,7 +83,7 @@ class KeyStoreSigner(Signer):
 
     @property
     def max_signature_size(self) -> int:
-        return _MAX_SIGNATURE_BYTES[self._key.algorithm]
+        return self._key.algorithm.max_signature_bytes
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
