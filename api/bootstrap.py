@@ -29,6 +29,7 @@ __all__ = [
     "KeyCustody",
     "Runtime",
     "initialise",
+    "master_key_for",
     "open_key_custody",
     "open_runtime",
     "pki_urls",
@@ -58,7 +59,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _master_key(settings: Settings, *, create: bool) -> MasterKey:
+def master_key_for(settings: Settings, *, create: bool) -> MasterKey:
     env_value = settings.master_key.get_secret_value() if settings.master_key else None
     if env_value is None and create:
         create_master_key_file(settings.master_key_path)
@@ -171,7 +172,7 @@ def _audit_new_hierarchy(session: Session, settings: Settings, keystore_kind: st
 
 def _prepare(settings: Settings) -> tuple[MasterKey, KeyCustody, PkiUrls]:
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    master_key = _master_key(settings, create=True)
+    master_key = master_key_for(settings, create=True)
     urls = pki_urls(settings)
     _check_public_url(urls.base)
     return master_key, open_key_custody(settings, master_key), urls
@@ -262,7 +263,7 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
     if not create:
         _require_installation(settings)
     initialise(settings)
-    master_key = _master_key(settings, create=False)
+    master_key = master_key_for(settings, create=False)
     keys = open_key_custody(settings, master_key)
     engine = make_engine(settings.sqlalchemy_url)
     with Session(engine) as session:

@@ -6,7 +6,7 @@ import getpass
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -27,7 +27,7 @@ from certs.errors import CertsError
 from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.profiles import SignerSubject
 from identity.accounts import NewUser, create_organisation, create_user
-from identity.audit import record_audit, verify_audit_chain
+from identity.audit import record_audit, record_ca_key_use, verify_audit_chain
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField, NotFound
 from identity.models import Organisation, Role, User
@@ -53,9 +53,24 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
+@click.option(
+    "--issuing-csr",
+    "issuing_csr",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Make no root: make the issuing CA's key and write its request (PEM) to this file, "
+    "for a parent (national) root to certify; then `kyso admin import-issuing-ca`.",
+)
+def init(issuing_csr: str | None) -> None:
     """Create the data directory, master key, database and CA hierarchy (idempotent)."""
     settings = _settings()
+    if issuing_csr:
+        from api.ca_setup import request_issuing_ca
+
+        request = request_issuing_ca(settings, Path(issuing_csr), actor=_operator())
+        click.echo(json.dumps({"issuing_key": request.key_id, "created": request.created,
+                               "csr": str(request.csr_path)}, indent=2))  # fmt: skip
+        return
     created = initialise(settings)
     runtime = open_runtime(settings)
     fingerprint = runtime.authority.root.fingerprint(hashes.SHA256()).hex(":").upper()
@@ -124,17 +139,32 @@ def admin() -> None:
 
 @admin.command("issue-cert")
 @click.option("--csr", "csr_path", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--full-name", required=True, help="The holder's name as proofed at the desk.")
-@click.option("--cccd", required=True, help="The holder's 12-digit citizen ID number.")
+@click.option("--full-name", required=True,
+              help="The holder's name as proofed at the desk (an organisation's registered name "
+              "with --mst).")  # fmt: skip
+@click.option("--cccd", default=None, help="The holder's 12-digit citizen ID number.")
+@click.option("--mst", default=None,
+              help="An organisation's tax code (10 digits, or 0101234567-001): UID=MST:… "
+              "instead of CCCD.")  # fmt: skip
+@click.option("--organisation", default=None, help="O= of the subject (defaults to the name "
+              "for an organisation).")  # fmt: skip
 @click.option("--email", default=None, help="Optional e-mail for the subjectAltName.")
 @click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False))
 def issue_cert(
-    csr_path: str, full_name: str, cccd: str, email: str | None, out_path: str | None
+    csr_path: str,
+    full_name: str,
+    cccd: str | None,
+    mst: str | None,
+    organisation: str | None,
+    email: str | None,
+    out_path: str | None,
 ) -> None:
     """Issue a signing certificate for a key the holder keeps (a token), from its CSR."""
-    runtime = open_runtime(_settings(), create=False)
+    settings = _settings()
+    runtime = open_runtime(settings, create=False)
     public_key = public_key_from_csr(Path(csr_path).read_bytes())
-    subject = SignerSubject(full_name=full_name, cccd=cccd, email=email)
+    subject = SignerSubject(full_name=full_name, cccd=cccd, tax_code=mst,
+                            organisation=organisation, email=email)  # fmt: skip
     now = datetime.now(UTC)
     with unit_of_work(runtime.engine) as session:
         certificate = issue_signing_certificate(
@@ -145,6 +175,7 @@ def issue_cert(
             public_key=public_key,
             urls=runtime.urls,
             now=now,
+            lifetime=timedelta(days=settings.subscriber_validity_days),
         )
         record_audit(
             session,
@@ -155,6 +186,9 @@ def issue_cert(
             subject=certificate.subject.rfc4514_string(),
             source="csr",
         )
+        record_ca_key_use(session, at=now, actor=_operator(),
+                          key_id=runtime.authority.issuing_key.key_id, purpose="certificate",
+                          target=format(certificate.serial_number, "x"))  # fmt: skip
     runtime.engine.dispose()
     pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
     if out_path:
@@ -162,6 +196,18 @@ def issue_cert(
         click.echo(f"serial {certificate.serial_number:x} written to {out_path}", err=True)
     else:
         click.echo(pem, nl=False)
+
+
+@admin.command("import-issuing-ca")
+@click.option("--chain", "chain_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="PEM: the issuing CA's certificate and the root that issued it.")  # fmt: skip
+def import_issuing_ca_command(chain_path: str) -> None:
+    """Install the issuing CA's certificate a parent (national) root issued for the request
+    of `kyso init --issuing-csr`, after checking it against the key and the profile."""
+    from api.ca_setup import import_issuing_ca
+
+    summary = import_issuing_ca(_settings(), Path(chain_path), actor=_operator())
+    click.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
 
 
 @admin.command("revoke")

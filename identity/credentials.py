@@ -429,6 +429,13 @@ class CredentialService:
             return
         self._wrong_pin(session, credential, user, now)
 
+    def release_pin_attempt(self, session: Session, user: User, credential_id: str) -> None:
+        """After :meth:`spend_pin_attempt`, when the PIN could not be checked at all (the key
+        token was unavailable): the attempt leaves the flight, counted neither way."""
+        credential = self.get_own(session, user, credential_id)
+        credential.pins_in_flight = max(credential.pins_in_flight - 1, 0)
+        session.add(credential)
+
     def confirm_signing(self, session: Session, credential_id: str, now: datetime) -> None:
         """Inside the transaction that records a signature: the credential must still be
         active and unrevoked (it may have changed while signing); a good PIN clears failures."""

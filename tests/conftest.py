@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from tests.support.databases import BACKENDS, fresh_database
 from tests.support.pki import PkiFiles, fetch_pki_files
 from tests.support.server import KysoServer
+from tests.support.softhsm import SoftHsm
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -39,3 +41,19 @@ def pki(server: KysoServer, tmp_path_factory: pytest.TempPathFactory) -> PkiFile
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
+    """This session's SoftHSM2 (its own configuration and token directory). The test process
+    reads the same configuration, so tests can open the tokens their servers use."""
+    hsm = SoftHsm.create(tmp_path_factory.mktemp("softhsm"))
+    before = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(hsm.conf)
+    try:
+        yield hsm
+    finally:
+        if before is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = before

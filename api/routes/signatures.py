@@ -355,6 +355,10 @@ def _unlock(
         key_handle: SigningKey | None = identity.credentials.unlock(credential, pin)
     except WrongSecret:
         key_handle = None
+    except Exception:  # not checked at all (the key token is unavailable): not counted
+        with unit_of_work(engine) as writing:
+            identity.credentials.release_pin_attempt(writing, user, credential.id)
+        raise
     with unit_of_work(engine) as writing:  # a wrong PIN raises here, counted
         identity.credentials.settle_pin_attempt(
             writing, user, credential.id, right=key_handle is not None, now=now

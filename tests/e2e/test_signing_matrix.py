@@ -11,8 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asn1crypto import pem
-from asn1crypto import x509 as asn1_x509
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -21,7 +19,7 @@ from tests.support.databases import fresh_database
 from tests.support.pdfs import simple_pdf, with_empty_field
 from tests.support.pki import PkiFiles, fetch_pki_files
 from tests.support.server import KysoServer, require_tool
-from tests.support.validate import openssl_cms_verifies, pdfsig_report, pyhanko_verdicts, qpdf_clean
+from tests.support.validate import judge_signed_pdf
 
 LEVELS = ["B-B", "B-T", "B-LT", "B-LTA"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artefacts"
@@ -50,29 +48,8 @@ def rsa_signers(rsa_server: KysoServer) -> list[Signer]:
     return make_signers(rsa_server)
 
 
-def _root(pki: PkiFiles) -> asn1_x509.Certificate:
-    _, _, der = pem.unarmor(pki.root.read_bytes())
-    return asn1_x509.Certificate.load(der)
-
-
 def _judge(document: Path, pki: PkiFiles, level: str, signatures: int, workdir: Path) -> None:
-    pdfsig = [
-        s for s in pdfsig_report(document) if s.get("Signature Type") == "ETSI.CAdES.detached"
-    ]
-    assert len(pdfsig) == signatures
-    assert all(s["Signature Validation"] == "Signature is Valid." for s in pdfsig), pdfsig
-    assert qpdf_clean(document)
-    assert openssl_cms_verifies(document, pki.root, workdir) == [True] * signatures
-    verdicts = pyhanko_verdicts(document, _root(pki))
-    assert len(verdicts) == signatures
-    for verdict in verdicts:
-        assert (verdict.intact, verdict.valid, verdict.trusted) == (True, True, True), verdict
-        assert verdict.timestamp_trusted == (level != "B-B"), verdict
-        assert verdict.long_term == (level in ("B-LT", "B-LTA")) or signatures > 1, verdict
-    if level == "B-LTA":
-        assert verdicts[-1].archive_timestamp
-    if level in ("B-LT", "B-LTA"):
-        assert verdicts[-1].long_term
+    judge_signed_pdf(document, pki.root, level, signatures, workdir)
 
 
 def _matrix(signers: list[Signer], pki: PkiFiles, level: str, visible: bool, workdir: Path) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
@@ -114,3 +115,32 @@ def pyhanko_verdicts(path: Path, root: asn1_x509.Certificate) -> list[PyhankoVer
         return verdicts
 
     return asyncio.run(run())
+
+
+def _root(root_pem: Path) -> asn1_x509.Certificate:
+    _, _, der = pem.unarmor(root_pem.read_bytes())
+    return asn1_x509.Certificate.load(der)
+
+
+def judge_signed_pdf(
+    document: Path, root_pem: Path, level: str, signatures: int, workdir: Path
+) -> None:
+    """pdfsig, qpdf, openssl cms and pyHanko (trusting only ``root_pem``) all accept every
+    signature of ``document`` at ``level``."""
+    pdfsig = [
+        s for s in pdfsig_report(document) if s.get("Signature Type") == "ETSI.CAdES.detached"
+    ]
+    assert len(pdfsig) == signatures
+    assert all(s["Signature Validation"] == "Signature is Valid." for s in pdfsig), pdfsig
+    assert qpdf_clean(document)
+    assert openssl_cms_verifies(document, root_pem, workdir) == [True] * signatures
+    verdicts = pyhanko_verdicts(document, _root(root_pem))
+    assert len(verdicts) == signatures
+    for verdict in verdicts:
+        assert (verdict.intact, verdict.valid, verdict.trusted) == (True, True, True), verdict
+        assert verdict.timestamp_trusted == (level != "B-B"), verdict
+        assert verdict.long_term == (level in ("B-LT", "B-LTA")) or signatures > 1, verdict
+    if level == "B-LTA":
+        assert verdicts[-1].archive_timestamp
+    if level in ("B-LT", "B-LTA"):
+        assert verdicts[-1].long_term
