@@ -70,7 +70,10 @@ def load_authority(session: Session, keystore: KeyStore, *, rsa_pss: bool = Fals
 
     def own(role: str) -> SigningKey:
         key = issuing_key if role == "issuing" else keystore.load(rows[role].key_id)
-        return key.with_scheme(SignatureScheme.for_key(key.algorithm, rsa_pss=rsa_pss))
+        # Time-stamp tokens stay PKCS#1 v1.5: stock `openssl ts -verify` reads them with its
+        # PKCS#7 code, which has no RSASSA-PSS (pyHanko would accept either).
+        pss = rsa_pss and role != "tsa"
+        return key.with_scheme(SignatureScheme.for_key(key.algorithm, rsa_pss=pss))
 
     root_key_id = rows["root"].key_id
     return Authority(

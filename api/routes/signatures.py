@@ -39,7 +39,7 @@ from api.signing_services import SigningServices
 from billing.charges import Payer, charge, hold, release, reserve
 from billing.plans import SIGNATURE_PRODUCTS
 from certs.errors import WrongSecret
-from certs.keys import SigningKey
+from certs.keys import SignatureScheme, SigningKey
 from identity.audit import record_audit
 from identity.errors import PinAttemptsBusy
 from identity.models import Credential, Role, User
@@ -296,7 +296,11 @@ def _sign_and_charge(
 ) -> FileResponse:  # fmt: skip
     key_handle = batch_key or _unlock(runtime.engine, identity, user, credential, pin=pin,
                                       otp=otp, now=now)  # fmt: skip
-    signer = KeyStoreSigner(key_handle, asn1_x509.Certificate.load(credential.certificate),
+    scheme = SignatureScheme.for_key(
+        key_handle.algorithm, rsa_pss=runtime.settings.rsa_signature_scheme == "pss"
+    )
+    signer = KeyStoreSigner(key_handle.with_scheme(scheme),
+                            asn1_x509.Certificate.load(credential.certificate),
                             signing.chain)  # fmt: skip
     material = None
     if options.level.long_term:

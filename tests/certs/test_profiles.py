@@ -163,3 +163,46 @@ def test_signing_certificate_never_outlives_the_issuing_ca(
         now=late,
     )
     assert cert.not_valid_after_utc <= issuing_end
+
+
+def test_organisation_certificate_names_its_tax_code_as_vietnamese_cas_do(
+    local_ca: LocalCa, session: Session
+) -> None:
+    subject = SignerSubject(full_name="Công ty TNHH Sao Mai", tax_code="0101234567-001")
+    cert = _issue(local_ca, session, subject)
+    assert cert.subject.get_attributes_for_oid(NameOID.USER_ID)[0].value == "MST:0101234567-001"
+    assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == (
+        "Công ty TNHH Sao Mai"
+    )
+    assert cert.issuer == local_ca.authority.issuing.subject
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"tax_code": "01012345"}, "tax_code"),
+        ({"tax_code": "0101234567", "cccd": "079195001234"}, "cccd"),
+        ({}, "cccd"),
+    ],
+    ids=["short-mst", "both-codes", "no-code"],
+)
+def test_identification_code_is_one_cccd_or_one_mst(fields: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidSubject) as refused:
+        SignerSubject(full_name="Sao Mai", **fields)
+    assert refused.value.fields["field"] == field
+
+
+def test_subscriber_validity_is_capped_at_three_years(local_ca: LocalCa, session: Session) -> None:
+    now = datetime.now(UTC)
+    cert = issue_signing_certificate(
+        session,
+        issuing_certificate=local_ca.authority.issuing,
+        issuing_key=local_ca.authority.issuing_key,
+        subject=SignerSubject(full_name="Lê Văn Cường", cccd="001090000123"),
+        public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+        urls=URLS,
+        now=now,
+        lifetime=timedelta(days=3650),
+    )
+    assert cert.not_valid_after_utc - now <= timedelta(days=3 * 365)
+    assert cert.not_valid_after_utc - now > timedelta(days=3 * 365 - 1)

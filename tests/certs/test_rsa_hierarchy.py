@@ -1,4 +1,5 @@
-"""An RSA-3072 hierarchy (KYSO_KEY_ALGORITHM=rsa-3072): openssl accepts its OCSP and TSA answers."""
+"""An RSA-3072 hierarchy (KYSO_KEY_ALGORITHM=rsa-3072), signing with PKCS#1 v1.5 or RSASSA-PSS
+(KYSO_RSA_SIGNATURE_SCHEME): openssl accepts its certificates, OCSP and TSA answers."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from certs.tsa import TimeStampAuthority
 from tests.support.local_ca import URLS, LocalCa, build_local_ca
 
 
-@pytest.fixture(scope="module")
-def rsa_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCa, Path]]:
+@pytest.fixture(scope="module", params=["pkcs1v15", "pss"])
+def rsa_ca(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LocalCa, Path]]:
     directory = tmp_path_factory.mktemp("rsa-ca")
-    ca = build_local_ca(directory, KeyAlgorithm.RSA_3072)
+    ca = build_local_ca(directory, KeyAlgorithm.RSA_3072, rsa_pss=request.param == "pss")
     for name in ("root", "issuing", "tsa"):
         cert: x509.Certificate = getattr(ca.authority, name)
         (directory / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -48,6 +51,9 @@ def test_every_certificate_is_rsa_3072(rsa_ca: tuple[LocalCa, Path]) -> None:
     chain = ["-CAfile", str(directory / "root.pem"), "-untrusted", str(directory / "issuing.pem")]
     verified = _openssl("verify", "-purpose", "timestampsign", *chain, str(directory / "tsa.pem"))
     assert verified.strip().endswith("OK")
+    wanted = "rsassaPss" if ca.authority.scheme.value == "rsa-pss" else "sha256WithRSAEncryption"
+    text = _openssl("x509", "-in", str(directory / "tsa.pem"), "-noout", "-text")
+    assert f"Signature Algorithm: {wanted}" in text
 
 
 def test_rsa_ocsp_answer_verifies_in_openssl(rsa_ca: tuple[LocalCa, Path]) -> None:

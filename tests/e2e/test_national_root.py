@@ -178,7 +178,9 @@ def test_import_and_key_ceremony_are_in_the_audit_log(
     events = table_records(installation.server.database_url, "audit_log")
     actions = [e["action"] for e in events]
     assert "ca.import_issuing" in actions
-    generated = [json.loads(e["details"])["purpose"] for e in events if e["action"] == "key.generate"]
+    generated = [
+        json.loads(e["details"])["purpose"] for e in events if e["action"] == "key.generate"
+    ]
     assert {"issuing CA key", "ocsp key", "tsa key"} <= set(generated)
     uses = [json.loads(e["details"])["purpose"] for e in events if e["action"] == "ca_key.use"]
     assert {"certificate request", "certificate", "crl"} <= set(uses)

@@ -30,7 +30,7 @@ class LocalCa:
     keystore: FileKeyStore
 
 
-def build_local_ca(directory: Path, algorithm: KeyAlgorithm) -> LocalCa:
+def build_local_ca(directory: Path, algorithm: KeyAlgorithm, *, rsa_pss: bool = False) -> LocalCa:
     engine = make_engine(f"sqlite:///{directory / 'ca.db'}")
     SQLModel.metadata.create_all(engine)
     keystore = FileKeyStore(directory / "keys", MasterKey(b"\x01" * 32))
@@ -42,7 +42,8 @@ def build_local_ca(directory: Path, algorithm: KeyAlgorithm) -> LocalCa:
             urls=URLS,
             now=datetime.now(UTC),
             crl_policy=CrlPolicy(),
+            rsa_pss=rsa_pss,
         )
         session.commit()
-        authority = load_authority(session, keystore)
+        authority = load_authority(session, keystore, rsa_pss=rsa_pss)
     return LocalCa(engine=engine, authority=authority, keystore=keystore)
