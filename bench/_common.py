@@ -144,8 +144,46 @@ def ec_key(path: Path) -> Path:
     return path
 
 
+KEYSTORES = ("file", "pkcs11")
+"""Key stores a benchmark can run kyso on (``--keystore``): sealed files, or SoftHSM2."""
+_SOFTHSM_MODULES = (
+    Path("/usr/lib/softhsm/libsofthsm2.so"),
+    Path("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
+)
+_TOKEN_PIN = "246813"  # noqa: S105 - a throw-away SoftHSM2 token of the benchmark
+
+
+def select_keystore(kind: str | None) -> str:
+    """Run the kyso processes this benchmark starts on ``kind`` (default: the file store)."""
+    if kind:
+        os.environ["KYSO_BENCH_KEYSTORE"] = kind
+    return os.environ.get("KYSO_BENCH_KEYSTORE", "file")
+
+
+def keystore_env(data_dir: Path) -> dict[str, str]:
+    """The key-store settings of a kyso process: nothing for the file store; for ``pkcs11`` a
+    SoftHSM2 configuration and token of its own beside ``data_dir`` (made once)."""
+    if os.environ.get("KYSO_BENCH_KEYSTORE", "file") != "pkcs11":
+        return {}
+    module = next((m for m in _SOFTHSM_MODULES if m.exists()), None)
+    if module is None:
+        raise RuntimeError("SoftHSM2 is not installed: scripts/setup-system installs softhsm2")
+    home = data_dir.parent / "softhsm"
+    conf = home / "softhsm2.conf"
+    env = {"SOFTHSM2_CONF": str(conf)}
+    if not conf.exists():
+        (home / "tokens").mkdir(parents=True, exist_ok=True)
+        conf.write_text(f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\n"
+                        "log.level = ERROR\n")  # fmt: skip
+        run("softhsm2-util", "--init-token", "--free", "--label", "kyso-bench", "--so-pin",
+            "87654321", "--pin", _TOKEN_PIN, env={**os.environ, **env})  # fmt: skip
+    return {**env, "KYSO_KEYSTORE": "pkcs11", "KYSO_PKCS11_MODULE": str(module),
+            "KYSO_PKCS11_TOKEN_LABEL": "kyso-bench", "KYSO_PKCS11_PIN": _TOKEN_PIN}  # fmt: skip
+
+
 def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
-    """A kyso process's environment: SQLite in ``data_dir``, certificates naming ``port``."""
+    """A kyso process's environment: SQLite in ``data_dir``, certificates naming ``port``, the
+    key store ``select_keystore`` chose."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
     env.update(
         {
@@ -154,4 +192,5 @@ def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
             "KYSO_PUBLIC_URL": f"http://{HOST}:{port}",
         }
     )
+    env.update(keystore_env(data_dir))
     return env

@@ -49,6 +49,7 @@ from typing import Any
 
 from _common import (
     HOST,
+    KEYSTORES,
     Server,
     der_to_pem,
     ec_key,
@@ -56,6 +57,7 @@ from _common import (
     kyso_env,
     openssl,
     run,
+    select_keystore,
     spawn,
     spawn_answering_app,
     stop,
@@ -468,7 +470,13 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--processes", type=int, default=1, help="worker processes per server")
     parser.add_argument("--no-nonce", action="store_true", help="requests without a nonce")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    parser.add_argument(
+        "--keystore",
+        choices=KEYSTORES,
+        help="key store: sealed files (default) or a SoftHSM2 token",
+    )
     args = parser.parse_args(argv)
+    select_keystore(args.keystore)
     duration = args.duration or (3 if args.quick else 10)
     return Options(
         duration=duration,

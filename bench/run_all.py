@@ -68,8 +68,30 @@ RUNS: list[tuple[str, list[str], list[str], Callable[[list[Figure]], list[Figure
 ]  # fmt: skip
 
 
+KEYSTORE_SCRIPTS = ("sign.py", "ocsp.py", "tsa.py")
+"""The scripts that run on either key store (their kyso signs with the token's keys)."""
+
+
+def _suffixed(metric: str, keystore: str) -> str:
+    return metric if keystore == "file" else f"{metric}_{keystore}"
+
+
+def _on_keystore(figure: Figure, keystore: str) -> Figure:
+    return {**figure, "metric": _suffixed(figure["metric"], keystore), "keystore": keystore}
+
+
+def _runs(keystore: str) -> list[tuple[str, list[str], list[str], Callable[[list[Figure]],
+                                       list[Figure]], list[str], str]]:  # fmt: skip
+    """RUNS on the file store; the key-store scripts again on SoftHSM2 for ``both``."""
+    if keystore != "both":
+        return [(*entry, keystore if entry[0] in KEYSTORE_SCRIPTS else "file") for entry in RUNS]
+    runs = [(*entry, "file") for entry in RUNS]
+    runs += [(*entry, "pkcs11") for entry in RUNS if entry[0] in KEYSTORE_SCRIPTS]
+    return runs
+
+
 def _judge(figure: Figure) -> Figure:
-    goal = GOALS.get(figure["metric"])
+    goal = GOALS.get(figure["metric"].removesuffix("_pkcs11"))
     if goal is None or not isinstance(figure.get("ratio"), int | float):
         return figure
     sense, bound = goal
@@ -90,19 +112,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="every script's short run")
     parser.add_argument("--json", action="store_true", help="one JSON line per figure")
     parser.add_argument("--only", nargs="*", help="scripts to run (e.g. sign.py scale.py)")
+    parser.add_argument("--keystore", choices=["file", "pkcs11", "both"], default="file",
+                        help="kyso's key store for P1, P5, P6 (sign, ocsp, tsa); 'both' runs "
+                        "them on the file store, then on SoftHSM2 as P1_pkcs11 …")  # fmt: skip
     options = parser.parse_args(argv)
     failed = False
     table: list[Figure] = []
-    for script, quick_args, full_args, convert, metrics in RUNS:
+    for script, quick_args, full_args, convert, metrics, keystore in _runs(options.keystore):
         if options.only and script not in options.only:
             continue
         started = time.monotonic()
+        args = quick_args if options.quick else full_args
+        if script in KEYSTORE_SCRIPTS:
+            args = [*args, "--keystore", keystore]
         try:
-            figures = [_judge(f) for f in convert(run(script, quick_args if options.quick
-                                                      else full_args, options.quick))]  # fmt: skip
+            figures = [_judge(_on_keystore(f, keystore))
+                       for f in convert(run(script, args, options.quick))]  # fmt: skip
         except (RuntimeError, ValueError, KeyError) as exc:
             failed = True
-            figures = [{"metric": m, "error": str(exc)[-500:], "met": False} for m in metrics]
+            figures = [{"metric": _suffixed(m, keystore), "error": str(exc)[-500:], "met": False,
+                        "keystore": keystore} for m in metrics]  # fmt: skip
         for figure in figures:
             figure["script_s"] = round(time.monotonic() - started, 1)
             if options.json:

@@ -79,10 +79,12 @@ from typing import Any
 import httpx
 from _common import (
     HOST,
+    KEYSTORES,
     Server,
     free_port,
     kyso_env,
     run,
+    select_keystore,
     spawn,
     spawn_answering_app,
     stop,
@@ -921,7 +923,13 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--sizes", type=int, nargs="*", help="large document sizes in MB")
     parser.add_argument("--repeats", type=int, help="runs per large document and side")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    parser.add_argument(
+        "--keystore",
+        choices=KEYSTORES,
+        help="key store: sealed files (default) or a SoftHSM2 token",
+    )
     args = parser.parse_args(argv)
+    select_keystore(args.keystore)
     default_sizes = (10,) if args.quick else (10, 100)
     return Options(
         duration=args.duration or (3.0 if args.quick else 10.0),

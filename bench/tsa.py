@@ -36,6 +36,7 @@ from pathlib import Path
 
 from _common import (
     HOST,
+    KEYSTORES,
     Server,
     der_to_pem,
     ec_key,
@@ -44,6 +45,7 @@ from _common import (
     kyso_env,
     openssl,
     run,
+    select_keystore,
     spawn,
     stop,
     wait_until,
@@ -345,7 +347,13 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="parallelism")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    parser.add_argument(
+        "--keystore",
+        choices=KEYSTORES,
+        help="key store: sealed files (default) or a SoftHSM2 token",
+    )
     args = parser.parse_args(argv)
+    select_keystore(args.keystore)
     return Options(
         duration=args.duration or (3 if args.quick else 10),
         warmup=1 if args.quick else 2,

@@ -28,7 +28,8 @@ def test_issue_and_revoke_are_audited(server: KysoServer, workdir: Path) -> None
         for row in records
         if row["target"] == issued.serial_hex
     }
-    assert set(actions) == {"certificate.issue", "certificate.revoke"}
+    assert set(actions) == {"certificate.issue", "certificate.revoke", "ca_key.use"}
+    assert actions["ca_key.use"]["purpose"] == "certificate"  # the issuing CA key signed it
     assert "CCCD:079301000999" in actions["certificate.issue"]["subject"]
     assert actions["certificate.revoke"]["reason"] == "superseded"
     assert all(
