@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 __all__ = [
     "KeyAlgorithm",
+    "KeyHandle",
     "SignatureScheme",
     "SigningKey",
     "SoftwareSigningKey",
@@ -123,25 +124,19 @@ class SigningKey(Protocol):
         ...
 
 
-class SoftwareSigningKey:
-    """A key opened from a software key store, held in memory only while the handle lives."""
-
-    __slots__ = ("_algorithm", "_key", "_key_id", "_scheme")
+class KeyHandle:
+    """What every key store's handles share: a name, a key type and a signing scheme."""
 
     def __init__(
-        self,
-        key_id: str,
-        private_key: SoftwarePrivateKey,
-        scheme: SignatureScheme | None = None,
+        self, key_id: str, algorithm: KeyAlgorithm, scheme: SignatureScheme | None
     ) -> None:
         self._key_id = key_id
-        self._key = private_key
-        self._algorithm = KeyAlgorithm.of(private_key.public_key())
-        wanted = scheme or SignatureScheme.default(self._algorithm)
-        self._scheme = wanted if self._algorithm.is_rsa else SignatureScheme.ECDSA
+        self._algorithm = algorithm
+        wanted = scheme or SignatureScheme.default(algorithm)
+        self._scheme = wanted if algorithm.is_rsa else SignatureScheme.ECDSA
 
     def __repr__(self) -> str:
-        return f"SoftwareSigningKey({self._key_id!r}, {self._algorithm.value})"
+        return f"{type(self).__name__}({self._key_id!r}, {self._algorithm.value})"
 
     @property
     def key_id(self) -> str:
@@ -154,6 +149,19 @@ class SoftwareSigningKey:
     @property
     def scheme(self) -> SignatureScheme:
         return self._scheme
+
+
+class SoftwareSigningKey(KeyHandle):
+    """A key opened from a software key store, held in memory only while the handle lives."""
+
+    def __init__(
+        self,
+        key_id: str,
+        private_key: SoftwarePrivateKey,
+        scheme: SignatureScheme | None = None,
+    ) -> None:
+        super().__init__(key_id, KeyAlgorithm.of(private_key.public_key()), scheme)
+        self._key = private_key
 
     def with_scheme(self, scheme: SignatureScheme) -> SigningKey:
         return SoftwareSigningKey(self._key_id, self._key, scheme)

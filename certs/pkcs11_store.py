@@ -25,7 +25,7 @@ from pkcs11 import DEFAULT, MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from certs.errors import KeyStoreError
-from certs.keys import KeyAlgorithm, SignatureScheme, SigningKey
+from certs.keys import KeyAlgorithm, KeyHandle, SignatureScheme, SigningKey
 from certs.pkcs11_token import Pkcs11Token
 
 __all__ = ["WRAPPING_KEY", "Pkcs11KeyStore", "TokenCustody"]
@@ -66,6 +66,21 @@ _PUBLIC_CAPABILITIES: dict[Attribute, Any] = {
     Attribute.UNWRAP: DEFAULT,
     Attribute.DERIVE: DEFAULT,
 }
+_KEPT_SECRET: dict[Attribute, Any] = {
+    Attribute.PRIVATE: True,
+    Attribute.SENSITIVE: True,
+    Attribute.EXTRACTABLE: False,
+}
+_SECRET_USES = (
+    Attribute.WRAP,
+    Attribute.UNWRAP,
+    Attribute.ENCRYPT,
+    Attribute.DECRYPT,
+    Attribute.SIGN,
+    Attribute.VERIFY,
+    Attribute.DERIVE,
+)
+"""A token secret key's capabilities: each one off but for the key's own use."""
 _KEPT_PRIVATE: dict[Attribute, Any] = {
     **_PRIVATE_CAPABILITIES,
     Attribute.PRIVATE: True,
@@ -148,8 +163,8 @@ def _sign_with(
     return cast(bytes, private.sign(prefixed, mechanism=Mechanism.RSA_PKCS))
 
 
-class _TokenKey:
-    """What the token's signing handles share: a name, a key type, a public key, a scheme."""
+class _TokenKey(KeyHandle):
+    """What the token's signing handles share: the token, and a public key read once."""
 
     def __init__(
         self,
@@ -158,26 +173,9 @@ class _TokenKey:
         public_key: PublicKeyTypes,
         scheme: SignatureScheme,
     ) -> None:
+        super().__init__(key_id, KeyAlgorithm.of(public_key), scheme)
         self._token = token
-        self._key_id = key_id
         self._public_key = public_key
-        self._algorithm = KeyAlgorithm.of(public_key)
-        self._scheme = scheme if self._algorithm.is_rsa else SignatureScheme.ECDSA
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._key_id!r}, {self._algorithm.value})"
-
-    @property
-    def key_id(self) -> str:
-        return self._key_id
-
-    @property
-    def algorithm(self) -> KeyAlgorithm:
-        return self._algorithm
-
-    @property
-    def scheme(self) -> SignatureScheme:
-        return self._scheme
 
     def public_key(self) -> PublicKeyTypes:
         return self._public_key
@@ -329,48 +327,16 @@ class TokenCustody:
         """
         made = []
         with self._token.session() as session:
-            if not self._token.exists(session, WRAPPING_KEY):
-                session.generate_key(
-                    KeyType.AES,
-                    256,
-                    store=True,
-                    label=WRAPPING_KEY,
-                    id=WRAPPING_KEY.encode(),
-                    template={
-                        Attribute.PRIVATE: True,
-                        Attribute.SENSITIVE: True,
-                        Attribute.EXTRACTABLE: False,
-                        Attribute.WRAP: True,
-                        Attribute.UNWRAP: True,
-                        Attribute.ENCRYPT: False,
-                        Attribute.DECRYPT: False,
-                        Attribute.SIGN: False,
-                        Attribute.VERIFY: False,
-                        Attribute.DERIVE: False,
-                    },
-                )
-                made.append(WRAPPING_KEY)
-            if not self._token.exists(session, PIN_BINDING_KEY):
-                session.generate_key(
-                    KeyType.GENERIC_SECRET,
-                    256,
-                    store=True,
-                    label=PIN_BINDING_KEY,
-                    id=PIN_BINDING_KEY.encode(),
-                    template={
-                        Attribute.PRIVATE: True,
-                        Attribute.SENSITIVE: True,
-                        Attribute.EXTRACTABLE: False,
-                        Attribute.SIGN: True,
-                        Attribute.VERIFY: True,
-                        Attribute.ENCRYPT: False,
-                        Attribute.DECRYPT: False,
-                        Attribute.WRAP: False,
-                        Attribute.UNWRAP: False,
-                        Attribute.DERIVE: False,
-                    },
-                )
-                made.append(PIN_BINDING_KEY)
+            for label, key_type, usage in (
+                (WRAPPING_KEY, KeyType.AES, (Attribute.WRAP, Attribute.UNWRAP)),
+                (PIN_BINDING_KEY, KeyType.GENERIC_SECRET, (Attribute.SIGN, Attribute.VERIFY)),
+            ):
+                if self._token.exists(session, label):
+                    continue
+                capabilities = {attribute: attribute in usage for attribute in _SECRET_USES}
+                session.generate_key(key_type, 256, store=True, label=label, id=label.encode(),
+                                     template={**_KEPT_SECRET, **capabilities})  # fmt: skip
+                made.append(label)
         return made
 
     def generate(self, name: str, algorithm: KeyAlgorithm) -> tuple[PublicKeyTypes, bytes]:
