@@ -20,7 +20,22 @@ from typing import Any
 
 import pkcs11
 from pkcs11 import Attribute, ObjectClass
-from pkcs11.exceptions import NoSuchKey, PKCS11Error, UserAlreadyLoggedIn
+from pkcs11.exceptions import (
+    DeviceError,
+    DeviceRemoved,
+    KeyHandleInvalid,
+    NoSuchKey,
+    NoSuchToken,
+    ObjectHandleInvalid,
+    PKCS11Error,
+    SessionClosed,
+    SessionHandleInvalid,
+    SlotIDInvalid,
+    TokenNotPresent,
+    TokenNotRecognised,
+    UserAlreadyLoggedIn,
+    UserNotLoggedIn,
+)
 
 from certs.errors import KeyNotFound, KeyStoreError, TokenUnavailable
 
@@ -42,6 +57,21 @@ class TokenConfig:
     retry_seconds: float = 1.0
     """After a failure, calls fail at once for this long before a reconnection is tried."""
 
+
+_CONNECTION_LOST = (
+    DeviceError,
+    DeviceRemoved,
+    KeyHandleInvalid,
+    ObjectHandleInvalid,
+    SessionClosed,
+    SessionHandleInvalid,
+    SlotIDInvalid,
+    TokenNotPresent,
+    TokenNotRecognised,
+    UserNotLoggedIn,
+)
+"""Errors that say the session or its handles no longer hold (token removed, module
+reinitialised): the caller may try again, on a new connection."""
 
 _registry: dict[tuple[str, str], Pkcs11Token] = {}
 _registry_lock = threading.Lock()
@@ -132,7 +162,11 @@ class Pkcs11Token:
         lib = pkcs11.lib(str(self.config.module))
         if self._failed:  # a module that lost its token finds it again only when reinitialised
             lib.reinitialize()
-        token = lib.get_token(token_label=self.config.label)
+        try:
+            token = lib.get_token(token_label=self.config.label)
+        except NoSuchToken:  # a token made after the module was initialised: look again
+            lib.reinitialize()
+            token = lib.get_token(token_label=self.config.label)
         try:
             session = token.open(rw=True, user_pin=self.config.pin)
         except UserAlreadyLoggedIn:  # another connection of this process logged in already
@@ -141,25 +175,19 @@ class Pkcs11Token:
         return session
 
     def _failure(self, exc: PKCS11Error) -> KeyStoreError:
-        """What a PKCS#11 error means: the token is gone (drop the connection), or it refused
-        this one operation (the token still answers)."""
-        if self._alive():
-            return KeyStoreError(f"the key token refused the operation ({type(exc).__name__})")
+        """What a PKCS#11 error means: the connection is lost or the token gone (reconnect
+        later), or the token refused this one operation (it answers a new connection)."""
         self._session = None
         self._objects.clear()
+        if not isinstance(exc, _CONNECTION_LOST):
+            try:
+                self._session = self._open()
+            except Exception:
+                self._session = None
+            else:
+                return KeyStoreError(f"the key token refused the operation ({type(exc).__name__})")
         self._failed = True
         self._down_until = time.monotonic() + self.config.retry_seconds
         return TokenUnavailable(
             f"the key token {self.config.label!r} went away: try again in a moment"
         )
-
-    def _alive(self) -> bool:
-        try:
-            lib = pkcs11.lib(str(self.config.module))
-            tokens = list(lib.get_tokens(token_label=self.config.label))
-            if not tokens:
-                return False
-            self._session.get_random(8)
-        except Exception:
-            return False
-        return True
