@@ -168,7 +168,7 @@ def write_archive(path: Path, *, mtime: int) -> Iterator[ArchiveWriter]:
 def _seal_offset(tar: tarfile.TarFile) -> int:
     members = tar.getmembers()
     if not members or members[-1].name != SEAL or members[-1].size != _SEAL_SIZE:
-        raise BackupDamaged("not a kyso backup, or one cut short (no seal at its end)")
+        raise BackupDamaged("not a kyso backup, or a damaged or cut short one (no seal at its end)")
     return members[-1].offset_data
 
 
@@ -250,6 +250,8 @@ def open_backup(path: Path, master_key: MasterKey) -> OpenedBackup:
     try:
         seal = json.loads(seal_raw)
         expected_sha, expected_mac = str(seal["sha256"]), str(seal["hmac_sha256"])
+        if seal_raw != _seal_bytes(expected_sha, expected_mac):  # every byte of it, too
+            raise ValueError("not the seal's own form")
     except (ValueError, KeyError, TypeError):
         raise BackupDamaged("the backup's seal is unreadable: the file was altered") from None
     with path.open("rb") as f:

@@ -39,6 +39,7 @@ __all__ = [
     "drop_everything",
     "restore_postgresql",
     "snapshot_database",
+    "sqlite_path",
     "unpack_sqlite",
 ]
 
@@ -69,7 +70,7 @@ def snapshot_database(
     return _snapshot_postgresql(engine, workdir, now)
 
 
-def _sqlite_path(settings: Settings) -> Path:
+def sqlite_path(settings: Settings) -> Path:
     database = make_url(settings.sqlalchemy_url).database
     if not database:
         raise DatabaseToolError("an in-memory SQLite database cannot be backed up")
@@ -80,7 +81,7 @@ def _snapshot_sqlite(
     settings: Settings, workdir: Path, now: Callable[[], datetime]
 ) -> DatabaseSnapshot:
     copy = workdir / "kyso.db"
-    source = sqlite3.connect(_sqlite_path(settings), timeout=30)
+    source = sqlite3.connect(sqlite_path(settings), timeout=30)
     target = sqlite3.connect(copy)
     try:
         taken_at = now()
@@ -215,7 +216,7 @@ def restore_postgresql(engine: Engine, dump: Path, *, dumped_by: str) -> None:
 def database_is_empty(settings: Settings, engine: Engine) -> tuple[bool, str]:
     """Whether the target database holds nothing, and where it is (for messages)."""
     if engine.dialect.name == "sqlite":
-        path = _sqlite_path(settings)
+        path = sqlite_path(settings)
         return (not path.exists() or path.stat().st_size == 0), f"the SQLite file {path}"
     tables = inspect(engine).get_table_names()
     where = f"the PostgreSQL database {engine.url.database}"

@@ -44,6 +44,7 @@ from api.usecases.backup_database import (
     database_is_empty,
     drop_everything,
     restore_postgresql,
+    sqlite_path,
     unpack_sqlite,
 )
 from api.usecases.backup_errors import (
@@ -225,7 +226,7 @@ def _after_restore(
 
 def _move_into_place(staging: Path, settings: Settings, database: Path | None) -> None:
     if database is not None:
-        target = settings.database_path
+        target = sqlite_path(settings)
         for suffix in ("", "-wal", "-shm"):
             staged = Path(f"{database}{suffix}")
             if staged.exists():
