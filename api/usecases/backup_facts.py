@@ -86,7 +86,9 @@ def ledger_facts(connection: Connection) -> LedgerFacts:
         for name, table in sorted(metadata.tables.items())
         if name != "alembic_version"
     }
-    balances = list(connection.execute(text("SELECT id, balance FROM billing_account")).tuples())
+    balances = [
+        (r[0], r[1]) for r in connection.execute(text("SELECT id, balance FROM billing_account"))
+    ]
     counters = connection.execute(text("SELECT account_id, name, count FROM usage_counter"))
     head = connection.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
     return LedgerFacts(

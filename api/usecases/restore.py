@@ -18,6 +18,7 @@ lost instance may have published since (RFC 5280 wants them increasing).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -224,6 +225,19 @@ def _after_restore(
     return numbers, event.seq
 
 
+def _remove_what_was_not_there(data_dir: Path, there_before: set[str] | None) -> None:
+    """A refused restore leaves the data directory as it found it (or absent)."""
+    if there_before is None:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        return
+    for name in set(os.listdir(data_dir)) - there_before:
+        path = data_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def _move_into_place(staging: Path, settings: Settings, database: Path | None) -> None:
     if database is not None:
         target = sqlite_path(settings)
@@ -285,7 +299,7 @@ def restore_backup(settings: Settings, *, source: Path, actor: str) -> RestoreRe
         )
     engine = make_engine(settings.sqlalchemy_url)
     _check_backend(engine, manifest["database"]["backend"])
-    created_dir = not settings.data_dir.exists()
+    there_before = set(os.listdir(settings.data_dir)) if settings.data_dir.exists() else None
     wrote_database = False
     try:
         _check_target_empty(settings, engine)
@@ -324,8 +338,7 @@ def restore_backup(settings: Settings, *, source: Path, actor: str) -> RestoreRe
     except BaseException:
         if wrote_database:
             drop_everything(engine)
-        if created_dir:
-            shutil.rmtree(settings.data_dir, ignore_errors=True)
+        _remove_what_was_not_there(settings.data_dir, there_before)
         raise
     finally:
         engine.dispose()

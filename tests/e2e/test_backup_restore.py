@@ -4,6 +4,7 @@ same CA, with the same books, its OCSP and CRL answering, and citizens signing w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -59,6 +60,11 @@ class Drill:
     clear_secrets: list[bytes]
     backup_bytes: list[bytes]
     statuses: list[int] = field(default_factory=list)
+    documents: dict[str, str] = field(default_factory=dict)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _root_sha256(url: str) -> str:
@@ -105,11 +111,13 @@ def _secrets_in_clear(database_url: str, data_dir: Path) -> list[bytes]:
 
 def _sign_during_backup(
     server: KysoServer, signers: list[Signer], backup: Path
-) -> tuple[dict[str, Any], set[str], list[int]]:
+) -> tuple[dict[str, Any], set[str], list[int], dict[str, str]]:
     """20 signatures from two citizens at once; the backup starts after the 4th has finished.
-    Returns the backup's report, the signatures finished before it started, every status."""
+    Returns the backup's report, the signatures finished before it started, every status, and
+    each signed PDF's SHA-256."""
     finished: list[tuple[float, str]] = []
     statuses: list[int] = []
+    documents: dict[str, str] = {}
     four_done = threading.Event()
     lock = threading.Lock()
 
@@ -121,6 +129,7 @@ def _sign_during_backup(
                 statuses.append(response.status_code)
                 if response.status_code == 200:
                     finished.append((time.monotonic(), response.headers["X-Signature-Id"]))
+                    documents[response.headers["X-Signature-Id"]] = sha256(response.content)
                 if len(finished) >= 4:
                     four_done.set()
 
@@ -132,7 +141,7 @@ def _sign_during_backup(
         for future in futures:
             future.result()
     before = {signature for at, signature in finished if at < started}
-    return report, before, statuses
+    return report, before, statuses, documents
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +164,7 @@ def drill(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dr
         crl_number_before = _crl_number(server.url)
 
         backup = directory / "kyso-backup.kyso"
-        report, before, statuses = _sign_during_backup(server, signers, backup)
+        report, before, statuses, documents = _sign_during_backup(server, signers, backup)
         after = sign(signers[0], simple_pdf(), key=uuid.uuid4().hex, level="B-B")
         assert after.status_code == 200, after.text
         backup_view_dir = directory / "backup-view"
@@ -199,6 +208,7 @@ def drill(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dr
             clear_secrets=clear_secrets,
             backup_bytes=[backup.read_bytes(), *backup_bytes],
             statuses=statuses,
+            documents=documents,
         )
 
 
@@ -261,6 +271,24 @@ def test_every_balance_and_usage_count_equals_the_backups(drill: Drill) -> None:
         assert signer.account.login().status_code == 200
         wallet = signer.account.client.get("/v1/me/wallet").json()
         assert wallet["balance"] == drill.backup_view["balances"][signer.account.id]
+
+
+def test_the_signed_documents_of_the_backup_download_again(drill: Drill) -> None:
+    held = drill.backup_view["signatures"]
+    assert drill.backup_report["documents"] == len(held)
+    owners = {
+        r["id"]: r["user_id"] for r in table_records(drill.restored.database_url, "signature")
+    }
+    downloaded = 0
+    for signer in drill.signers:
+        assert signer.account.login().status_code == 200
+        for signature_id, digest in drill.documents.items():
+            if signature_id in held and owners[signature_id] == signer.account.id:
+                got = signer.account.client.get(f"/v1/signatures/{signature_id}/document")
+                assert got.status_code == 200
+                assert sha256(got.content) == digest
+                downloaded += 1
+    assert downloaded == len(held & set(drill.documents)) >= 4
 
 
 def test_check_ledger_and_audit_verify_are_clean(drill: Drill) -> None:
