@@ -27,7 +27,7 @@ from api.database import unit_of_work
 from api.settings import Settings
 from api.usecases.backup_archive import ArchiveWriter, write_archive
 from api.usecases.backup_database import DatabaseSnapshot, snapshot_database
-from api.usecases.backup_errors import BackupNotRestorable
+from api.usecases.backup_errors import BackupError, BackupNotRestorable
 from identity.audit import record_audit
 from signing.storage import DocumentStore
 
@@ -122,6 +122,10 @@ def make_backup(runtime: Runtime, *, out: Path, documents: bool = True, actor: s
     settings = runtime.settings
     backup_id = uuid.uuid4().hex
     out = out.resolve()
+    if out.exists():
+        raise BackupError(f"{out} exists already: a backup never overwrites a file")
+    if not out.parent.is_dir():
+        raise BackupError(f"{out.parent} is not a directory: create it first")
     warnings: list[str] = []
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".kyso-backup-") as work:
         snapshot = snapshot_database(
