@@ -58,7 +58,7 @@ class LedgerFacts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerFacts:
-        return cls(**data)
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
     def differences(self, other: LedgerFacts) -> list[str]:
         """What differs from ``other``, in words (empty when nothing does)."""

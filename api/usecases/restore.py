@@ -290,8 +290,8 @@ def restore_backup(settings: Settings, *, source: Path, actor: str) -> RestoreRe
     master_key = _restore_master_key(settings)
     opened = open_backup(source, master_key)
     manifest = opened.manifest
+    head = _check_schema(str(manifest["ledger"]["schema_revision"]))
     expected = LedgerFacts.from_json(manifest["ledger"])
-    head = _check_schema(expected.schema_revision)
     if not manifest["audit"]["intact"]:
         raise BackupNotRestorable(
             f"the backup's audit chain does not verify ({manifest['audit']['problem']}). "
