@@ -91,7 +91,13 @@ class ArchiveWriter:
         self._partial = path.with_name(path.name + ".partial")
         self._mtime = mtime
         self._parts: list[Part] = []
-        fd = os.open(self._partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(self._partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise BackupError(
+                f"{self._partial} exists: another backup is writing it, or one was interrupted "
+                "(then remove it)"
+            ) from None
         self._file = os.fdopen(fd, "w+b")
         self._tar = tarfile.open(  # noqa: SIM115 - closed by finish() or abort()
             fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT

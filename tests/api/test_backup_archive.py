@@ -131,3 +131,14 @@ def test_parts_with_unsafe_names_are_refused(tmp_path: Path, name: str) -> None:
         write_archive(tmp_path / "b.kyso", mtime=0) as writer,
     ):
         writer.add_bytes(name, b"x")
+
+
+def test_an_interrupted_backups_partial_file_is_named_not_overwritten(tmp_path: Path) -> None:
+    partial = tmp_path / "b.kyso.partial"
+    partial.write_bytes(b"half")
+    with (
+        pytest.raises(BackupError, match="was interrupted"),
+        write_archive(tmp_path / "b.kyso", mtime=0),
+    ):
+        pass
+    assert partial.read_bytes() == b"half"
