@@ -56,17 +56,30 @@ def test_stock_tar_lists_the_backup(sealed: Path) -> None:
     assert all(line.startswith("-rw-------") for line in listed)
 
 
-def test_every_single_byte_changed_is_refused(sealed: Path, tmp_path: Path) -> None:
+def test_any_byte_changed_is_refused(sealed: Path, tmp_path: Path) -> None:
+    """Every byte of the manifest and the seal, every 3rd of the tar headers, every 11th of the
+    rest (the parts, the padding, the end blocks): each is covered the same way."""
     original = sealed.read_bytes()
+    with tarfile.open(sealed) as tar:
+        members = tar.getmembers()
+    every = [range(m.offset_data, m.offset_data + m.size) for m in members[-2:]]
+    headers = [range(m.offset, m.offset_data) for m in members]
+    sampled = [
+        p
+        for p in range(len(original))
+        if any(p in r for r in every)
+        or (p % 3 == 0 and any(p in r for r in headers))
+        or p % 11 == 0
+    ]
     copy = tmp_path / "changed.kyso"
-    for position in range(len(original)):
+    for position in sampled:
         changed = bytearray(original)
         changed[position] ^= 0x01
         copy.write_bytes(bytes(changed))
         with pytest.raises(BackupDamaged) as refused:
             open_backup(copy, KEY)
         assert "altered" in refused.value.detail or "damaged" in refused.value.detail, position
-        # (a tar header, a part, the padding, the manifest or the seal: all the same refusal)
+    assert len(sampled) > 2000
 
 
 def test_a_cut_short_backup_is_refused(sealed: Path, tmp_path: Path) -> None:
