@@ -18,13 +18,21 @@ from api.database import unit_of_work
 from api.payers import payer_for
 from api.revocation import revoke_certificate
 from api.settings import Settings
+from api.usecases.backup_errors import BackupError
 from billing.accounts import ORGANISATION, open_account
 from billing.errors import BillingError
 from billing.invoices import close_period
 from billing.models import BillingAccount
 from billing.wallet import top_up
-from certs.errors import CertsError
+from certs.errors import CertsError, MasterKeyError
 from certs.issuance import issue_signing_certificate, public_key_from_csr
+from certs.master_key_shares import (
+    MAX_SHARES,
+    SharesBelowThreshold,
+    combine_shares,
+    split_master_key,
+)
+from certs.masterkey import encode_master_key, write_master_key_file
 from certs.profiles import SignerSubject
 from identity.accounts import NewUser, create_organisation, create_user
 from identity.audit import record_audit, record_ca_key_use, verify_audit_chain
@@ -365,6 +373,133 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
+@admin.command("backup")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The backup file to write (a new file; mode 0600).",
+)
+@click.option(
+    "--documents/--no-documents",
+    default=True,
+    show_default=True,
+    help="Include the signed documents still kept for download.",
+)
+def backup_command(out_path: Path, documents: bool) -> None:
+    """One consistent backup while the service runs: the database, the key store's sealed
+    keys, the kept documents, the settings and a sealed manifest. No clear key and no master
+    key inside: keep the master key's shares apart from the backups."""
+    from api.usecases.backup import make_backup
+
+    runtime = open_runtime(_settings(), create=False)
+    try:
+        report = make_backup(runtime, out=out_path, documents=documents, actor=_operator())
+    finally:
+        runtime.engine.dispose()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+
+
+@admin.command("restore")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file written by `kyso admin backup`.",
+)
+def restore_command(source: Path) -> None:
+    """Restore a backup into an empty data directory and database (KYSO_DATA_DIR,
+    KYSO_DATABASE_URL), with the master key that sealed it (KYSO_MASTER_KEY, or master.key
+    in the data directory, rebuilt by `kyso admin master-key combine`)."""
+    from api.usecases.restore import restore_backup
+
+    report = restore_backup(_settings(), source=source, actor=_operator())
+    click.echo(report.as_json()["notice"], err=True)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+
+
+@admin.group("master-key")
+def master_key_group() -> None:
+    """The master key in custodians' hands: SLIP-39 shares, any M of N rebuild it."""
+
+
+@master_key_group.command("split")
+@click.option("--shares", required=True, type=click.IntRange(2, MAX_SHARES), help="N")
+@click.option("--threshold", required=True, type=click.IntRange(2, MAX_SHARES), help="M")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for a program.")
+def master_key_split(shares: int, threshold: int, as_json: bool) -> None:
+    """Print N shares of this instance's master key, any M of which rebuild it."""
+    runtime = open_runtime(_settings(), create=False)
+    split = split_master_key(runtime.master_key, shares=shares, threshold=threshold)
+    with unit_of_work(runtime.engine) as session:
+        record_audit(session, at=datetime.now(UTC), actor=_operator(), action="master_key.split",
+                     target=split.master_key_id, shares=shares, threshold=threshold)  # fmt: skip
+    runtime.engine.dispose()
+    if as_json:
+        printed = {"master_key_id": split.master_key_id, "threshold": threshold,
+                   "shares": list(split.shares)}  # fmt: skip
+        click.echo(json.dumps(printed, indent=2))
+        return
+    click.echo(
+        f"Master key {split.master_key_id}: {shares} shares, any {threshold} of which rebuild it "
+        "(kyso admin master-key combine). Give each to a different custodian, written on "
+        "paper, kept apart from the backups and from each other.\n"
+    )
+    for number, share in enumerate(split.shares, start=1):
+        click.echo(f"Share {number} of {shares}:\n  {share}\n")
+
+
+def _read_shares() -> list[str]:
+    """Shares from standard input, one a line; asked for one by one at a terminal."""
+    if not sys.stdin.isatty():
+        return [line for line in sys.stdin.read().splitlines() if line.strip()]
+    shares: list[str] = []
+    while True:
+        share = click.prompt(
+            f"Share {len(shares) + 1} (empty to stop)", default="", hide_input=True,
+            show_default=False, err=True,
+        )  # fmt: skip
+        if not share.strip():
+            return shares
+        shares.append(share)
+        try:
+            combine_shares(shares)
+            return shares
+        except SharesBelowThreshold:
+            click.echo("  accepted; more shares are needed", err=True)
+
+
+@master_key_group.command("combine")
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the master key (mode 0600); default: master.key in KYSO_DATA_DIR.",
+)
+@click.option(
+    "--print", "print_key", is_flag=True, help="Print the key for KYSO_MASTER_KEY instead."
+)
+def master_key_combine(out_path: Path | None, print_key: bool) -> None:
+    """Rebuild the master key from M shares (standard input, one a line, or typed at the
+    prompt): written to a new 0600 file, or printed."""
+    master_key = combine_shares(_read_shares())
+    if print_key:
+        click.echo(encode_master_key(master_key))
+        click.echo(f"master key {master_key.key_id} rebuilt", err=True)
+        return
+    path = out_path or _settings().master_key_path
+    try:
+        write_master_key_file(path, master_key)
+    except FileExistsError:
+        raise MasterKeyError(f"{path} exists already: nothing was written") from None
+    click.echo(json.dumps({"master_key_id": master_key.key_id, "written": str(path)}))
+
+
 @admin.group("oidc-client")
 def oidc_client() -> None:
     """Relying parties of the OpenID Connect provider."""
@@ -638,7 +773,7 @@ def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
-    except (CertsError, IdentityError, BillingError, SigningError) as exc:
+    except (CertsError, IdentityError, BillingError, SigningError, BackupError) as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         if isinstance(exc, InvalidField):
             for field, message in exc.errors.items():

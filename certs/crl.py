@@ -101,10 +101,13 @@ def publish_crl(
     issuer_key: SigningKey,
     now: datetime,
     policy: CrlPolicy,
+    number_at_least: int = 1,
 ) -> RevocationList:
-    """Sign and keep a new CRL with the next number. Runs inside the caller's unit of work."""
+    """Sign and keep a new CRL with the next number (or ``number_at_least``, when higher: a
+    restored CA skips the numbers its lost copy may have published). Runs inside the caller's
+    unit of work."""
     latest = _latest(session, issuer)
-    number = (latest.number + 1) if latest else 1
+    number = max((latest.number + 1) if latest else 1, number_at_least)
     der = _build(session, issuer, issuer_certificate, issuer_key, number, now, policy)
     record = RevocationList(
         issuer=issuer,

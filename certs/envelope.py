@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from certs.errors import KeyStoreError, MasterKeyError
 from certs.masterkey import MasterKey
 
-__all__ = ["open_envelope", "seal_envelope"]
+__all__ = ["is_complete_envelope", "open_envelope", "seal_envelope"]
 
 _FORMAT = "kyso-envelope-v1"
 _WRAP_PURPOSE = b"kyso key-wrapping key v1"
@@ -69,3 +69,12 @@ def open_envelope(master_key: MasterKey, name: str, sealed: bytes) -> bytes:
         raise KeyStoreError(f"{name}: the sealed key fails its integrity check") from None
     except (KeyError, TypeError, ValueError):
         raise KeyStoreError(f"{name}: the sealed key is malformed") from None
+
+
+def is_complete_envelope(sealed: bytes) -> bool:
+    """Whether ``sealed`` is a whole envelope (not one being written), without opening it."""
+    try:
+        envelope = json.loads(sealed)
+    except ValueError:
+        return False
+    return isinstance(envelope, dict) and envelope.get("format") == _FORMAT

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from certs.envelope import open_envelope, seal_envelope
+from certs.envelope import is_complete_envelope, open_envelope, seal_envelope
 from certs.errors import KeyNotFound, KeyStoreError
 from certs.keys import KeyAlgorithm, SigningKey, SoftwareSigningKey, generate_private_key
 from certs.masterkey import MasterKey
 
-__all__ = ["FileKeyStore", "KeyStore"]
+__all__ = ["FileKeyStore", "KeptKeys", "KeyStore"]
 
 _KEY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class KeptKeys:
+    """What a key store keeps, as a backup sees it."""
+
+    store: str
+    """The kind of store: ``file``, ``pkcs11``."""
+    sealed: Mapping[str, bytes] = field(default_factory=dict)
+    """Key id -> the key's sealed form, safe to copy: useless without the master key."""
+    held_elsewhere: tuple[str, ...] = ()
+    """Key ids kept where no copy can be taken (an HSM's token): that device's own backup
+    holds them, and a restore only checks they are there."""
 
 
 class KeyStore(Protocol):
@@ -38,9 +53,13 @@ class KeyStore(Protocol):
         """Whether a key is kept under ``key_id``."""
         ...
 
-    def kept_files(self) -> list[Path]:
-        """The files this store keeps in the data directory (what a backup must copy besides
-        the database and the master key); none for a token, whose objects the HSM backs up."""
+    def kept(self) -> KeptKeys:
+        """Every key kept, for a backup: sealed copies, or the ids a device keeps itself."""
+        ...
+
+    def put_sealed(self, key_id: str, sealed: bytes) -> None:
+        """Keep a sealed copy made by :meth:`kept` (a restore); ``KeyStoreError`` when the id
+        is taken or the copy does not open under this store's master key."""
         ...
 
 
@@ -66,7 +85,10 @@ class FileKeyStore:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        sealed = seal_envelope(self._master_key, key_id, der)
+        self._write_new(path, key_id, seal_envelope(self._master_key, key_id, der))
+        return SoftwareSigningKey(key_id, private_key)
+
+    def _write_new(self, path: Path, key_id: str, sealed: bytes) -> None:
         self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -76,7 +98,6 @@ class FileKeyStore:
             f.write(sealed)
             f.flush()
             os.fsync(f.fileno())
-        return SoftwareSigningKey(key_id, private_key)
 
     def load(self, key_id: str) -> SigningKey:
         try:
@@ -94,7 +115,16 @@ class FileKeyStore:
     def exists(self, key_id: str) -> bool:
         return self._path(key_id).exists()
 
-    def kept_files(self) -> list[Path]:
-        if not self._directory.is_dir():
-            return []
-        return sorted(self._directory.glob("*.key"))
+    def kept(self) -> KeptKeys:
+        sealed: dict[str, bytes] = {}
+        if self._directory.is_dir():
+            for path in sorted(self._directory.glob("*.key")):
+                content = path.read_bytes()
+                if _KEY_ID.match(path.stem) and is_complete_envelope(content):
+                    sealed[path.stem] = content  # (a key being written this instant is not)
+        return KeptKeys(store="file", sealed=sealed)
+
+    def put_sealed(self, key_id: str, sealed: bytes) -> None:
+        path = self._path(key_id)
+        open_envelope(self._master_key, key_id, sealed)  # refuses another master key's copy
+        self._write_new(path, key_id, sealed)

@@ -17,7 +17,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from certs.errors import MasterKeyError
 
-__all__ = ["MasterKey", "create_master_key_file", "load_master_key", "parse_master_key"]
+__all__ = [
+    "MasterKey",
+    "create_master_key_file",
+    "encode_master_key",
+    "load_master_key",
+    "parse_master_key",
+    "write_master_key_file",
+]
 
 MASTER_KEY_BYTES = 32
 
@@ -65,16 +72,26 @@ def parse_master_key(text: str) -> MasterKey:
 
 def create_master_key_file(path: Path) -> bool:
     """Create the master key file (mode 0600) unless it exists. True when it was created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_master_key_file(path, MasterKey(secrets.token_bytes(MASTER_KEY_BYTES)))
     except FileExistsError:
         return False
+    return True
+
+
+def encode_master_key(master_key: MasterKey) -> str:
+    """The master key as written in its file and in ``KYSO_MASTER_KEY`` (base64url)."""
+    return base64.urlsafe_b64encode(master_key.secret).decode()
+
+
+def write_master_key_file(path: Path, master_key: MasterKey) -> None:
+    """Write ``master_key`` to a new file of mode 0600; ``FileExistsError`` if there is one."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(base64.urlsafe_b64encode(secrets.token_bytes(MASTER_KEY_BYTES)).decode() + "\n")
+        f.write(encode_master_key(master_key) + "\n")
         f.flush()
         os.fsync(f.fileno())
-    return True
 
 
 def load_master_key(*, env_value: str | None, path: Path) -> MasterKey:

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,6 +25,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from certs.errors import KeyStoreError
 from certs.keys import KeyAlgorithm, KeyHandle, SignatureScheme, SigningKey
+from certs.keystore import KeptKeys
 from certs.pkcs11_token import Pkcs11Token
 
 __all__ = ["WRAPPING_KEY", "Pkcs11KeyStore", "TokenCustody"]
@@ -235,9 +235,21 @@ class Pkcs11KeyStore:
         with self._token.session() as session:
             return self._token.exists(session, key_id)
 
-    def kept_files(self) -> list[Path]:
-        """Nothing: every key is a token object (backed up by the HSM's own means)."""
-        return []
+    def kept(self) -> KeptKeys:
+        """No copy: every key is a token object, backed up by the HSM's own means; a backup
+        lists the labels so that a restore can check the token holds them."""
+        with self._token.session() as session:
+            labels = {
+                str(obj[Attribute.LABEL])
+                for object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.SECRET_KEY)
+                for obj in session.get_objects({Attribute.CLASS: object_class})
+            }
+        return KeptKeys(store=self.kind, held_elsewhere=tuple(sorted(labels)))
+
+    def put_sealed(self, key_id: str, sealed: bytes) -> None:
+        raise KeyStoreError(
+            f"{key_id}: a token's keys are restored by the HSM's own backup, not from a file"
+        )
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ def test_file_key_store_is_the_default(tmp_path: Path) -> None:
     keys = open_key_custody(settings, MasterKey(b"\x01" * 32))
     assert keys.keystore.kind == "file"
     assert keys.custody.kind == "software"
-    assert keys.keystore.kept_files() == []
+    assert keys.keystore.kept().sealed == {}
     keys.keystore.generate("root-x", settings.key_algorithm)
-    assert keys.keystore.kept_files() == [tmp_path / "keys" / "root-x.key"]
+    kept = keys.keystore.kept()
+    assert (kept.store, list(kept.sealed)) == ("file", ["root-x"])
+    assert kept.sealed["root-x"] == (tmp_path / "keys" / "root-x.key").read_bytes()
 
 
 def test_pkcs11_key_store_names_what_it_lacks() -> None:

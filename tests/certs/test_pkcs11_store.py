@@ -105,7 +105,12 @@ def test_key_ids_are_unique_and_missing_ones_are_reported(store: Pkcs11KeyStore)
         store.generate("unit-unique", KeyAlgorithm.ECDSA_P256)
     with pytest.raises(KeyNotFound):
         store.load("unit-absent")
-    assert store.kept_files() == []
+    kept = store.kept()
+    assert kept.store == "pkcs11"
+    assert kept.sealed == {}
+    assert "unit-unique" in kept.held_elsewhere
+    with pytest.raises(KeyStoreError, match="HSM's own backup"):
+        store.put_sealed("unit-copy", b"sealed")
 
 
 @pytest.fixture

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.envelope import open_envelope
 from certs.masterkey import load_master_key
+from tests.support.clear_keys import clear_forms
 from tests.support.pki import issue_with_csr
 from tests.support.server import KysoServer
 from tests.support.snapshot import all_stored_bytes, database_rows
-
-
-def _clear_forms(pkcs8_der: bytes) -> list[bytes]:
-    """The ways a leaked key could look: PKCS#8 and SEC1 DER, their base64, the raw scalar."""
-    key = serialization.load_der_private_key(pkcs8_der, password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    sec1 = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    scalar = key.private_numbers().private_value.to_bytes(32, "big")
-    return [
-        pkcs8_der,
-        sec1,
-        scalar,
-        base64.b64encode(pkcs8_der)[:40],
-        base64.b64encode(sec1)[:40],
-        scalar.hex().encode(),
-    ]
 
 
 def test_no_private_key_in_clear_at_rest(server: KysoServer, workdir: Path) -> None:
@@ -47,7 +25,7 @@ def test_no_private_key_in_clear_at_rest(server: KysoServer, workdir: Path) -> N
     secrets = []
     for key_id in key_ids:
         sealed = (server.data_dir / "keys" / f"{key_id}.key").read_bytes()
-        secrets.extend(_clear_forms(open_envelope(master_key, key_id, sealed)))
+        secrets.extend(clear_forms(open_envelope(master_key, key_id, sealed)))
 
     stored = all_stored_bytes(server.database_url, server.data_dir)
     stored.append(server.log().encode())

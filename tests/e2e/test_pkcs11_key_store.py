@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -246,3 +247,21 @@ def test_token_removed_gives_503_with_code_and_no_charge_then_signing_resumes(
     assert resumed is not None
     assert resumed.status_code == 200, resumed.text
     assert len(usage(signer)) == before_usage + 1
+
+
+def test_a_backup_of_a_token_instance_names_the_token_keys_and_holds_no_key_file(
+    hsm_server: KysoServer, tmp_path: Path
+) -> None:
+    """With PKCS#11 the backup copies no key: it lists the token's labels for the restore to
+    check, and the HSM's own backup holds the keys."""
+    out = tmp_path / "kyso.backup"
+    hsm_server.cli("admin", "backup", "--out", str(out))
+    with tarfile.open(out) as archive:
+        names = archive.getnames()
+        manifest = json.loads(archive.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert not [n for n in names if n.startswith("keys/")]
+    kept = manifest["key_store"]
+    assert kept["store"] == "pkcs11"
+    assert kept["sealed"] == []
+    assert set(kept["named_by_database"]) <= set(kept["held_elsewhere"])
+    assert {WRAPPING_KEY, PIN_BINDING_KEY} <= set(kept["held_elsewhere"])

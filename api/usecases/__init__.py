@@ -1,0 +1,1 @@
+"""Use cases: what the service does, each over a unit of work; the adapters call them."""
