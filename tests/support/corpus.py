@@ -1,0 +1,203 @@
+"""The third-party PDF corpus (qpdf's and pyHanko's test files) and the independent checks run
+on what kyso makes of each file: pdfsig, ``qpdf --check``, pyHanko's validator, and page 1
+drawn by pdfium before and after."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError
+from pyhanko_certvalidator import ValidationContext
+
+from tests.support.server import require_tool
+from tests.support.validate import pdfsig_report
+
+__all__ = [
+    "CorpusFile",
+    "corpus_dir",
+    "corpus_files",
+    "page_one_difference",
+    "pdfsig_judges_last",
+    "pyhanko_judges_last",
+    "qpdf_new_problems",
+]
+
+
+def corpus_dir() -> Path:
+    """``$KYSO_PDF_CORPUS``, then ``<repo>/../shared/pdf-corpus``, then
+    ``/work/shared/pdf-corpus``; failing loudly when none exists (never skipping)."""
+    candidates = [
+        os.environ.get("KYSO_PDF_CORPUS", ""),
+        str(Path(__file__).parents[2].parent / "shared" / "pdf-corpus"),
+        "/work/shared/pdf-corpus",
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "MANIFEST.tsv").is_file():
+            return Path(candidate)
+    raise AssertionError(
+        "the PDF corpus is missing: set KYSO_PDF_CORPUS or lay shared/pdf-corpus beside the repo"
+    )
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    name: str
+    """Path inside the corpus, e.g. ``qpdf/good13.pdf``."""
+    source: str
+    path: Path
+
+
+def corpus_files() -> list[CorpusFile]:
+    root = corpus_dir()
+    with (root / "MANIFEST.tsv").open(newline="") as manifest:
+        rows = list(csv.DictReader(manifest, delimiter="\t"))
+    files = [CorpusFile(r["file"], r["source_repo"], root / r["file"]) for r in rows]
+    missing = [f.name for f in files if not f.path.is_file()]
+    if missing:
+        raise AssertionError(f"corpus files named in MANIFEST.tsv are missing: {missing[:5]}")
+    return sorted(files, key=lambda f: f.name)
+
+
+def pdfsig_judges_last(path: Path, *, whole: bool = True) -> str:
+    """``valid`` when pdfsig calls the last signature valid (and, with ``whole``, covering
+    the whole file: not so at B-LT, whose validation data follow the signature)."""
+    found = pdfsig_report(path)
+    if not found:
+        return "no signature seen"
+    last = found[-1]
+    verdict = last.get("Signature Validation", "?")
+    if verdict != "Signature is Valid.":
+        return verdict
+    return "valid" if last["_covers_all"] == "yes" or not whole else "valid, not whole document"
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _qpdf_problems(path: Path) -> tuple[int, set[str]]:
+    done = subprocess.run(
+        [require_tool("qpdf"), "--check", "--password=", str(path)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    lines = (done.stdout + done.stderr).splitlines()
+    problems = {
+        _NUMBER.sub("N", line.replace(str(path), "FILE"))
+        for line in lines
+        if "WARNING" in line or ("error" in line.lower() and "No syntax" not in line)
+    }
+    return done.returncode, problems
+
+
+def qpdf_new_problems(before: Path, after: Path) -> list[str]:
+    """What ``qpdf --check`` says of ``after`` that it did not say of ``before`` (numbers
+    and file names left out: offsets move)."""
+    code_before, old = _qpdf_problems(before)
+    code_after, new = _qpdf_problems(after)
+    fresh = sorted(new - old)
+    if code_after == 2 and code_before != 2 and not fresh:
+        fresh = ["qpdf --check failed"]
+    return fresh
+
+
+def pyhanko_judges_last(path: Path, root: asn1_x509.Certificate, *, long_term: bool) -> str:
+    """pyHanko's validator (lenient reading, as readers do) on the last signature: ``valid``
+    when intact, valid, trusted to ``root`` and time-stamped by a trusted TSA; with
+    ``long_term``, offline from the document's DSS alone with hard-fail revocation."""
+
+    async def run() -> str:
+        reader = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False)
+        if reader.encrypted:
+            reader.decrypt(b"")
+        signature = reader.embedded_regular_signatures[-1]
+        settings = {"trust_roots": [root], "allow_fetching": False}
+        if long_term:
+            try:
+                dss = DocumentSecurityStore.read_dss(reader)
+            except NoDSSFoundError:
+                return "no DSS"
+            context = dss.as_validation_context({**settings, "revocation_mode": "hard-fail"})
+        else:
+            context = ValidationContext(**settings, revocation_mode="soft-fail")
+        status = await async_validate_pdf_signature(signature, context)
+        stamp = status.timestamp_validity
+        problems = [
+            word
+            for word, ok in (
+                ("not intact", status.intact),
+                ("not valid", status.valid),
+                ("not trusted", status.trusted),
+                ("no trusted time-stamp", bool(stamp and stamp.valid and stamp.trusted)),
+            )
+            if not ok
+        ]
+        return ", ".join(problems) or "valid"
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        return f"error: {type(exc).__name__}: {str(exc)[:120]}"
+
+
+def page_one_difference(
+    before: Path, after: Path, *, mask: tuple[float, float, float, float] | None
+) -> int:
+    """Pixels of page 1 that differ between the two documents, drawn by pdfium with their form
+    fields at 72 dpi, outside ``mask`` (a rectangle in PDF points, e.g. the stamp, widened by
+    two points). Run it in a process of its own: pdfium is not thread-safe."""
+    import pypdfium2
+
+    pictures = []
+    for path in (before, after):
+        pdf = pypdfium2.PdfDocument(str(path), password="")
+        try:
+            pdf.init_forms()
+            page = pdf[0]
+            bitmap = page.render(scale=1, may_draw_forms=True, grayscale=True)
+            image = bitmap.to_pil().convert("L")
+            left, bottom, right, top = page.get_bbox()
+            rotation = page.get_rotation() % 360
+            pictures.append((image, (left, bottom, right, top), rotation))
+            page.close()
+        finally:
+            pdf.close()
+    (old, box, rotation), (new, _, _) = pictures
+    if old.size != new.size:
+        return old.size[0] * old.size[1]
+    from PIL import ImageChops, ImageDraw
+
+    differs = ImageChops.difference(old, new).point(lambda v: 255 if v > 16 else 0)
+    if mask is not None:
+        corners = [
+            _to_pixel(x, y, box, rotation)
+            for x, y in ((mask[0] - 2, mask[1] - 2), (mask[2] + 2, mask[3] + 2))
+        ]
+        (x1, y1), (x2, y2) = corners
+        ImageDraw.Draw(differs).rectangle(
+            (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), fill=0
+        )
+    return int(differs.histogram()[255])
+
+
+def _to_pixel(
+    x: float, y: float, box: tuple[float, float, float, float], rotation: int
+) -> tuple[float, float]:
+    """A point in PDF points to pdfium's pixels at 72 dpi, for a page shown rotated."""
+    left, bottom, right, top = box
+    if rotation == 90:
+        return y - bottom, x - left
+    if rotation == 180:
+        return right - x, y - bottom
+    if rotation == 270:
+        return top - y, right - x
+    return x - left, top - y
