@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -22,11 +23,15 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from signing.documents import PdfFacts
+from certs.errors import CertsError
+from signing.appearances import draw_field_appearances
+from signing.documents import DAMAGED, PdfFacts
 from signing.errors import (
     FieldUnusable,
+    HostilePdf,
     InvalidPlacement,
     NoSuchPage,
+    SigningError,
     TimestampUnavailable,
     UnparsablePdf,
 )
@@ -35,6 +40,8 @@ from signing.stamp import StampText, render_stamp_pdf
 
 __all__ = ["DEFAULT_STAMP_SIZE", "Level", "Placement", "SignatureOptions", "ValidationMaterial",
            "sign_document"]  # fmt: skip
+
+logger = logging.getLogger("kyso.signing")
 
 DEFAULT_STAMP_SIZE = (220.0, 70.0)
 _MARGIN = 36.0
@@ -208,13 +215,24 @@ def sign_document(
             new_field_spec=spec,
         )
         reserve = _reserve(signer, timestamp_size if options.level.timestamped else 0)
+        if facts.need_appearances and not facts.signed_fields and not facts.encrypted:
+            # the signature clears /NeedAppearances: draw the fields first, or values vanish
+            drawn = Path(scratch) / "drawn.pdf"
+            if draw_field_appearances(source, drawn):
+                source = drawn
         try:
             # w+b: pyHanko reads its output back to hash it; a write-only file would make it
             # build the whole signed document in memory instead.
             with source.open("rb") as inp, destination.open("w+b") as out:
                 writer = _LargeStepWriter(inp, strict=False)
+                if facts.encrypted:  # owner-restricted: the new revision keeps the encryption
+                    writer.encrypt(b"")
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out,
                                     chunk_size=_IO_CHUNK)  # fmt: skip
+        except (SigningError, CertsError, OSError):  # ours, the key store's, the disk's
+            raise
+        except RecursionError:
+            raise HostilePdf("the PDF's objects are nested too deeply to sign safely") from None
         except TimestampRequestError:
             raise TimestampUnavailable(
                 "the time-stamping authority did not answer: try again later, or sign at B-B"
@@ -224,4 +242,9 @@ def sign_document(
                 raise TimestampUnavailable(
                     "time-stamping failed: try again later, or sign at B-B"
                 ) from None
-            raise UnparsablePdf(f"the document could not be signed: {exc}") from None
+            logger.info("document refused while signing: %s", str(exc)[:300])
+            raise UnparsablePdf(DAMAGED) from None
+        except Exception as exc:  # untrusted bytes: pyHanko trips over what it cannot write
+            logger.info("document refused while signing: %s: %s", type(exc).__name__,
+                        str(exc)[:300])  # fmt: skip
+            raise UnparsablePdf(DAMAGED) from None

@@ -86,18 +86,27 @@ class DraftStore:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        self._keep_newest(user_id)
+        self._keep_newest(user_id, draft_id)
         return self.get(user_id, draft_id)
 
     def _created(self, folder: Path) -> float:
+        """When the draft was uploaded; for one still being drawn (no ``draft.json`` yet),
+        when its folder last changed: a draft in progress is young, never purged as old."""
         try:
             return float(json.loads((folder / "draft.json").read_text())["created"])
         except (OSError, ValueError, KeyError, TypeError):
-            return 0.0
+            try:
+                return folder.stat().st_mtime
+            except OSError:
+                return 0.0
 
-    def _keep_newest(self, user_id: str) -> None:
-        folders = sorted((self.root / user_id).iterdir(), key=self._created, reverse=True)
-        for stale in folders[MAX_DRAFTS:]:
+    def _keep_newest(self, user_id: str, kept: str) -> None:
+        folders = sorted(
+            (f for f in (self.root / user_id).iterdir() if f.name != kept),
+            key=self._created,
+            reverse=True,
+        )
+        for stale in folders[MAX_DRAFTS - 1 :]:
             shutil.rmtree(stale, ignore_errors=True)
 
     def get(self, user_id: str, draft_id: str) -> Draft:

@@ -94,7 +94,8 @@ def _qpdf_problems(path: Path) -> tuple[int, set[str]]:
     problems = {
         _NUMBER.sub("N", line.replace(str(path), "FILE"))
         for line in lines
-        if "WARNING" in line or ("error" in line.lower() and "No syntax" not in line)
+        if "WARNING" in line
+        or ("error" in line.lower() and "No syntax" not in line and "cannot detect" not in line)
     }
     return done.returncode, problems
 
