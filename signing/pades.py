@@ -15,7 +15,8 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError as PyhankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -248,3 +249,21 @@ def sign_document(
             logger.info("document refused while signing: %s: %s", type(exc).__name__,
                         str(exc)[:300])  # fmt: skip
             raise UnparsablePdf(DAMAGED) from None
+        _readable_again(destination, field_name)
+
+
+def _readable_again(signed: Path, field_name: str) -> None:
+    """What is delivered must be what a verifier reads back: the signed file parsed again
+    (as kyso's verifier reads it) finds the new signature; a file that does not is refused
+    before anything is charged."""
+    try:
+        with signed.open("rb") as stream:
+            reader = PdfFileReader(stream, strict=False)
+            if reader.encrypted:
+                reader.decrypt(b"")
+            names = [name for name, _value, _ref in enumerate_sig_fields(reader)]
+    except Exception:
+        logger.info("signed document unreadable by its verifier: refused")
+        raise UnparsablePdf(DAMAGED) from None
+    if field_name not in names:
+        raise UnparsablePdf(DAMAGED)

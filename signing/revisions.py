@@ -94,6 +94,11 @@ def _validation_data_only(reader: PdfFileReader, revision: int) -> bool:
     old = reader.get_historical_resolver(revision)
     root_ref = reader.root_ref
     old_root = old.root
+    metadata = {  # XMP metadata and the document information, which writers refresh
+        (r.idnum, r.generation)
+        for r in (_raw(old_root, "/Metadata"), _raw(old.trailer_view, "/Info"))
+        if isinstance(r, generic.IndirectObject)
+    }
     for later in range(revision + 1, reader.xrefs.total_revisions):
         new = reader.get_historical_resolver(later)
         for ref in reader.xrefs.explicit_refs_in_revision(later):
@@ -102,9 +107,20 @@ def _validation_data_only(reader: PdfFileReader, revision: int) -> bool:
                 keys = (set(old_root) | set(new_root)) - _ALLOWED_ROOT_KEYS
                 if any(_raw(old_root, k) != _raw(new_root, k) for k in keys):
                     return False
+            elif (ref.idnum, ref.generation) in metadata:
+                if not _metadata_only(new(ref)):
+                    return False
             elif not old.is_ref_unassignable(ref):
                 return False  # an object of the signed revision rewritten
     return True
+
+
+def _metadata_only(value: generic.PdfObject) -> bool:
+    if isinstance(value, generic.StreamObject):
+        return value.get("/Type") == "/Metadata"
+    return isinstance(value, generic.DictionaryObject) and not any(
+        isinstance(v, generic.IndirectObject) for v in value.values()
+    )
 
 
 def _page_refs(resolver: HistoricalResolver | PdfFileReader) -> list[generic.Reference]:

@@ -27,6 +27,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -276,8 +277,8 @@ async def _verify_stream(
         dss: DocumentSecurityStore | None = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         dss = None
-    embedded = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
-    reports: list[tuple[int, SignatureReport]] = []
+    embedded, broken = _embedded_signatures(reader)
+    reports: list[tuple[int, SignatureReport]] = [(-1, report) for report in broken]
     for index, sig in enumerate(embedded):
         later = embedded[index + 1 :]
         try:
@@ -312,6 +313,32 @@ async def _verify_stream(
         ):
             report.level = "B-LTA"
     return [report for _, report in reports]
+
+
+def _embedded_signatures(
+    reader: PdfFileReader,
+) -> tuple[list[EmbeddedPdfSignature], list[SignatureReport]]:
+    """The readable signatures in signing order, and a FORMAT_FAILURE report for each one
+    whose signature value cannot even be parsed (the others are still judged)."""
+    found: list[EmbeddedPdfSignature] = []
+    broken: list[SignatureReport] = []
+    for name, value, field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            subfilter = value.get_object().get("/SubFilter")
+            if subfilter is not None and str(subfilter) not in _SUBFILTERS:
+                continue  # not a kind of signature this reader knows (pyHanko skips it too)
+            found.append(EmbeddedPdfSignature(reader, field, name))
+        except Exception as exc:
+            report = SignatureReport(
+                field=str(name), kind="signature", indication=TOTAL_FAILED,
+                subindication="FORMAT_FAILURE",
+            )  # fmt: skip
+            report.reason("unreadable_signature", detail=_short(exc))
+            broken.append(report)
+    return sorted(found, key=lambda s: s.signed_revision), broken
+
+
+_SUBFILTERS = {str(s.value) for s in SigSeedSubFilter}
 
 
 def _field_name(sig: EmbeddedPdfSignature) -> str:

@@ -44,6 +44,7 @@ from identity.audit import record_audit
 from identity.errors import PinAttemptsBusy
 from identity.models import Credential, Role, User
 from identity.sessions import Principal
+from signing.countersign import refuse_if_earlier_signature_fails
 from signing.documents import PdfFacts, inspect_pdf
 from signing.errors import InvalidOption
 from signing.models import SignatureRecord
@@ -158,6 +159,13 @@ def create_signature(
         ),
     ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    confirm_countersign: Annotated[
+        bool,
+        Form(
+            description="sign even though an earlier signature in the document already fails "
+            "(without it, such a document is refused before anything is charged)"
+        ),
+    ] = False,
     sad: Annotated[
         str | None,
         Form(
@@ -174,7 +182,7 @@ def create_signature(
         pin=pin, sad=sad, otp=otp, level=level, reason=reason, location=location, page=page,
         rect=rect, field=field, invisible=invisible, language=language, certify=certify,
         credential_id=credential_id, purpose=purpose, idempotency_key=idempotency_key,
-        filename=file.filename,
+        filename=file.filename, confirm_countersign=confirm_countersign,
     )  # fmt: skip
     options = request.options(caller.user)  # refused before the upload is read
     work = new_upload_folder(signing.runtime)
@@ -206,6 +214,8 @@ class SignatureRequest:
     purpose: str | None
     idempotency_key: str | None
     filename: str | None
+    confirm_countersign: bool = False
+    """Sign even though an earlier signature already fails."""
 
     def options(self, user: User) -> SignatureOptions:
         """The signature's options, or ``InvalidOption`` (before any document is read)."""
@@ -260,6 +270,8 @@ def sign_received(
     page = request.page
     facts = inspect_pdf(received.path, pages=(page,) if page else (),
                         max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
+    if facts.signed_fields and not request.confirm_countersign:  # before any charge
+        refuse_if_earlier_signature_fails(received.path, signing.verification_settings())
     now = utc_now()
     credential = identity.credentials.signing_credential(session, user, request.credential_id, now)
     payer = payer_for(session, user)

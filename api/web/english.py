@@ -451,6 +451,7 @@ ENGLISH: dict[str, str] = {
     "Tháng này đã chốt hoá đơn.": "This month is closed and invoiced.",
     "Số tiền giảm trừ vượt quá phần còn lại của hoá đơn.": "The credit is more than what is left of the invoice.",
     "Không tìm thấy hoá đơn.": "No such invoice.",
+    "Một chữ ký trước đó trong tài liệu này đã không còn hợp lệ. Tôi vẫn muốn ký.": "An earlier signature in this document already fails. I still want to sign it.",
     "Tệp này không phải PDF. Hãy chọn một tệp PDF.": "This file is not a PDF. Choose a PDF file.",
     "Không đọc được tệp PDF này (tệp hỏng hoặc không đầy đủ). Hãy mở tệp bằng phần mềm đọc PDF, lưu hoặc in ra một tệp PDF mới, rồi tải tệp đó lên.": "This PDF cannot be read (damaged or incomplete). Open it in a PDF reader, save or print it as a new PDF, and upload that.",
     "Tệp PDF này cần mật khẩu (hoặc chứng thư) mới mở được. Hãy mở tệp bằng mật khẩu của bạn, lưu hoặc in ra một tệp PDF mới không có mật khẩu, rồi tải tệp đó lên.": "This PDF needs a password (or a certificate) to open. Open it with your password, save or print it as a new PDF without a password, and upload that.",
