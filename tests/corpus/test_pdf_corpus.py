@@ -21,7 +21,6 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,12 @@ from tests.support.artifacts import ARTIFACTS
 from tests.support.corpus import (
     CorpusFile,
     corpus_files,
+    last_kyso_signature,
     page_one_difference,
     pdfsig_judges_last,
     pyhanko_judges_last,
     qpdf_new_problems,
 )
-from tests.support.databases import fresh_database
 from tests.support.server import KysoServer
 
 FILES = corpus_files()
@@ -115,18 +114,6 @@ class Row:
         return "refused" if 200 not in statuses else "signed_one_refused_other"
 
 
-@pytest.fixture(scope="module")
-def corpus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KysoServer]:
-    directory = tmp_path_factory.mktemp("corpus-server")
-    with fresh_database("sqlite", directory) as url:
-        running = KysoServer(data_dir=directory / "kyso-data", database_url=url, workers=2)
-        running.start()
-        try:
-            yield running
-        finally:
-            running.stop()
-
-
 def _judge_in_process(
     before: str, after: str, root_der: bytes, long_term: bool, visible: bool
 ) -> tuple[str, int]:
@@ -143,7 +130,7 @@ def _judge_in_process(
                 reader = PdfFileReader(stream, strict=False)
                 if reader.encrypted:
                     reader.decrypt(b"")
-                field_ = reader.embedded_regular_signatures[-1].sig_field
+                field_ = last_kyso_signature(reader).sig_field
                 widget = field_ if "/Rect" in field_ else field_["/Kids"][0].get_object()
                 x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
                 mask = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))

@@ -18,7 +18,9 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation.errors import NoDSSFoundError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
 from tests.support.server import require_tool
@@ -28,6 +30,7 @@ __all__ = [
     "CorpusFile",
     "corpus_dir",
     "corpus_files",
+    "last_kyso_signature",
     "page_one_difference",
     "pdfsig_judges_last",
     "pyhanko_judges_last",
@@ -112,6 +115,15 @@ def qpdf_new_problems(before: Path, after: Path) -> list[str]:
     return fresh
 
 
+def last_kyso_signature(reader: PdfFileReader) -> EmbeddedPdfSignature:
+    """kyso's newest signature, found by its field name (pyHanko's own list of signatures
+    gives up on a document with an unreadable earlier one)."""
+    ours = [(name, field) for name, _value, field in enumerate_sig_fields(reader, filled_status=True)
+            if name.startswith("kyso-")]  # fmt: skip
+    name, field = ours[-1]
+    return EmbeddedPdfSignature(reader, field, name)
+
+
 def pyhanko_judges_last(path: Path, root: asn1_x509.Certificate, *, long_term: bool) -> str:
     """pyHanko's validator (lenient reading, as readers do) on the last signature: ``valid``
     when intact, valid, trusted to ``root`` and time-stamped by a trusted TSA; with
@@ -121,7 +133,7 @@ def pyhanko_judges_last(path: Path, root: asn1_x509.Certificate, *, long_term: b
         reader = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False)
         if reader.encrypted:
             reader.decrypt(b"")
-        signature = reader.embedded_regular_signatures[-1]
+        signature = last_kyso_signature(reader)
         settings = {"trust_roots": [root], "allow_fetching": False}
         if long_term:
             try:
