@@ -197,3 +197,36 @@ def test_countersigning_a_document_whose_signature_fails_asks_before_charging(
         headers={"Content-Type": "application/pdf", "Kyso-PIN": PIN},
     )  # fmt: skip
     assert confirmed_body.status_code == 200, confirmed_body.text
+
+
+def test_the_sign_page_asks_before_countersigning_a_document_whose_signature_fails(
+    corpus_server: KysoServer, citizen: Signer
+) -> None:
+    from datetime import timedelta
+
+    from tests.support.web import WebClient
+
+    pki = ForeignPki.create()
+    signer = pki.issue("Người Ký Trước", not_before=NOW - timedelta(days=5),
+                       not_after=NOW + timedelta(days=300))  # fmt: skip
+    tampered = replace_content(pki.sign(shadow_base(), signer))
+    web = WebClient(corpus_server)
+    web.sign_in(citizen.account.email, citizen.account.password)
+    uploaded = web.http.post("/sign", data={"csrf": web.form_token("/sign")},
+                             files={"file": ("ho-so.pdf", tampered, "application/pdf")})  # fmt: skip
+    assert uploaded.status_code == 303, uploaded.text[:300]
+    place = uploaded.headers["location"]
+    before = _charged(citizen)
+    choices = {"pin": PIN, "level": "B-T", "mode": "invisible"}
+    asked = web.post_form(place, choices)
+    assert asked.status_code == 303
+    assert "ask_confirm=1" in asked.headers["location"]
+    page = web.http.get(asked.headers["location"])
+    assert 'name="confirm_countersign"' in page.text
+    assert "không còn hợp lệ" in page.text
+    assert _charged(citizen) == before
+    done = web.post_form(place, {**choices, "confirm_countersign": "1"},
+                         token_from=asked.headers["location"])  # fmt: skip
+    assert done.status_code == 303
+    assert "/me/signatures/" in done.headers["location"], done.headers["location"]
+    assert _charged(citizen)[1] == before[1] + 1
