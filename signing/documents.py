@@ -25,8 +25,9 @@ from signing.errors import (
     TooManyPages,
     UnparsablePdf,
 )
+from signing.repair import repaired_copy
 
-__all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_pdf", "open_reader"]
+__all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_or_repair", "inspect_pdf", "open_reader"]
 
 DEFAULT_MAX_PAGES = 5_000
 _MAX_INFLATED = 64 * 1024 * 1024
@@ -305,3 +306,26 @@ def _needs_appearances(reader: PdfFileReader) -> bool:
         )
     except Exception:
         return False
+
+
+def inspect_or_repair(
+    path: Path,
+    repaired: Path,
+    *,
+    pages: tuple[int, ...] = (),
+    max_pages: int = DEFAULT_MAX_PAGES,
+    deep: bool = False,
+) -> tuple[PdfFacts, Path]:
+    """``inspect_pdf``; for a damaged upload that readers still open (and nobody signed
+    yet), its cleanly rewritten copy at ``repaired`` instead: the facts, and the file to
+    sign. The upload's own refusal stands when the copy cannot be made or read either."""
+    try:
+        return inspect_pdf(path, pages=pages, max_pages=max_pages, deep=deep), path
+    except UnparsablePdf as refused:
+        if not repaired_copy(path, repaired):
+            raise
+        try:
+            facts = inspect_pdf(repaired, pages=pages, max_pages=max_pages, deep=deep)
+        except SigningError:
+            raise refused from None
+        return facts, repaired

@@ -36,6 +36,7 @@ from signing.errors import (
     TimestampUnavailable,
     UnparsablePdf,
 )
+from signing.repair import repaired_copy
 from signing.signer import KeyStoreSigner
 from signing.stamp import StampText, render_stamp_pdf
 
@@ -175,7 +176,37 @@ def sign_document(
     timestamp_size: int = 6000,
 ) -> None:
     """Sign ``source`` into ``destination``: an incremental update, earlier signatures stay
-    valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page)."""
+    valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page). A
+    document pyHanko cannot write into (but readers open, and nobody signed yet) is written
+    again cleanly and that copy signed."""
+    arguments = {"options": options, "signer": signer, "timestamper": timestamper,
+                 "material": material, "font": font, "now": now, "facts": facts,
+                 "timestamp_size": timestamp_size}  # fmt: skip
+    try:
+        _sign_once(source, destination, **arguments)  # type: ignore[arg-type]
+    except UnparsablePdf:
+        if facts.signed_fields or facts.encrypted:
+            raise
+        with tempfile.TemporaryDirectory(prefix="kyso-repair-") as scratch:
+            repaired = Path(scratch) / "repaired.pdf"
+            if not repaired_copy(source, repaired):
+                raise
+            _sign_once(repaired, destination, **arguments)  # type: ignore[arg-type]
+
+
+def _sign_once(
+    source: Path,
+    destination: Path,
+    *,
+    options: SignatureOptions,
+    signer: KeyStoreSigner,
+    timestamper: TimeStamper | None,
+    material: ValidationMaterial | None,
+    font: Path,
+    now: datetime,
+    facts: PdfFacts,
+    timestamp_size: int = 6000,
+) -> None:
     if options.certify and facts.signed_fields:
         raise FieldUnusable("a certification signature must be the document's first signature")
     if options.level.timestamped and timestamper is None:

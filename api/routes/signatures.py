@@ -45,7 +45,7 @@ from identity.errors import PinAttemptsBusy
 from identity.models import Credential, Role, User
 from identity.sessions import Principal
 from signing.countersign import refuse_if_earlier_signature_fails
-from signing.documents import PdfFacts, inspect_pdf
+from signing.documents import PdfFacts, inspect_or_repair
 from signing.errors import InvalidOption
 from signing.models import SignatureRecord
 from signing.pades import Level, Placement, SignatureOptions, sign_document
@@ -268,10 +268,11 @@ def sign_received(
 
     # The document is judged before the key is touched: a bad upload never unlocks it.
     page = request.page
-    facts = inspect_pdf(received.path, pages=(page,) if page else (),
-                        max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
+    facts, source = inspect_or_repair(received.path, signed.with_name("repaired.pdf"),
+                                      pages=(page,) if page else (),
+                                      max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
     if facts.signed_fields and not request.confirm_countersign:  # before any charge
-        refuse_if_earlier_signature_fails(received.path, signing.verification_settings())
+        refuse_if_earlier_signature_fails(source, signing.verification_settings())
     now = utc_now()
     credential = identity.credentials.signing_credential(session, user, request.credential_id, now)
     payer = payer_for(session, user)
@@ -289,7 +290,8 @@ def sign_received(
         return _sign_and_charge(
             runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
             credential=credential, pin=request.pin, batch_key=batch_key, otp=request.otp,
-            options=options, facts=facts, received=received, signed=signed, now=now, key=key,
+            options=options, facts=facts, received=received, source=source, signed=signed,
+            now=now, key=key,
             request_sha256=request_sha256, purpose=purpose, hold_id=hold_id,
             filename=(request.filename or "document.pdf")[:255],
         )  # fmt: skip
@@ -302,7 +304,8 @@ def _sign_and_charge(
     *, runtime: Runtime, identity: IdentityServices, signing: SigningServices, user: User,
     payer: Payer, credential: Credential, pin: str | None, batch_key: SigningKey | None,
     otp: str | None, options: SignatureOptions,
-    facts: PdfFacts, received: ReceivedFile, signed: Path, now: datetime, key: str,
+    facts: PdfFacts, received: ReceivedFile, source: Path, signed: Path, now: datetime,
+    key: str,
     request_sha256: str, purpose: str | None, hold_id: str | None,
     filename: str,
 ) -> FileResponse:  # fmt: skip
@@ -316,7 +319,7 @@ def _sign_and_charge(
             material = signing.validation_material(
                 writing, x509.load_der_x509_certificate(credential.certificate)
             )
-    sign_document(received.path, signed, options=options, signer=signer,
+    sign_document(source, signed, options=options, signer=signer,
                   timestamper=signing.timestamper() if options.level.timestamped else None,
                   material=material, font=runtime.settings.stamp_font, now=now,
                   facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip

@@ -1,0 +1,64 @@
+"""A damaged PDF that readers still open, written again cleanly so that it can be signed.
+
+Mainstream readers repair what they read: broken cross-reference tables, objects at the
+wrong offsets, wrong stream lengths. When pyHanko cannot read an upload that has no
+signature yet, qpdf (through pikepdf, in a bounded child process: the bytes are untrusted)
+reads it as readers do and writes the same pages again with a clean structure; that copy is
+signed. A document already signed is never rewritten (its signatures would break).
+
+Run as ``python -m signing.repair SOURCE DESTINATION``.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["repaired_copy"]
+
+_MEMORY_BYTES = 1024 * 1024 * 1024
+_SECONDS = 60
+
+
+def repaired_copy(source: Path, destination: Path) -> bool:
+    """Write a cleanly structured copy of ``source`` to ``destination``; ``False`` (and
+    nothing written) when qpdf cannot read it either, or it is encrypted or signed."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "signing.repair", str(source), str(destination)],
+            capture_output=True,
+            timeout=_SECONDS + 5,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        destination.unlink(missing_ok=True)
+        return False
+    if done.returncode != 0 or not destination.is_file():
+        destination.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _main(argv: list[str]) -> int:
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_BYTES, _MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (_SECONDS, _SECONDS))
+    import pikepdf
+
+    with pikepdf.open(argv[0]) as pdf:
+        if pdf.is_encrypted:
+            return 2  # rewriting would drop or change the owner's protection
+        form = pdf.Root.get("/AcroForm")
+        fields = form.get("/Fields") if form is not None else None
+        for field in fields or ():
+            if field.get("/FT") == "/Sig" and "/V" in field:
+                return 3  # signed already: a rewrite would break the signature
+        if len(pdf.pages) == 0:
+            return 4
+        pdf.save(argv[1], object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
