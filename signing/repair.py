@@ -4,7 +4,8 @@ Mainstream readers repair what they read: broken cross-reference tables, objects
 wrong offsets, wrong stream lengths. When pyHanko cannot read an upload that has no
 signature yet, qpdf (through pikepdf, in a bounded child process: the bytes are untrusted)
 reads it as readers do and writes the same pages again with a clean structure; that copy is
-signed. A document already signed is never rewritten (its signatures would break).
+signed, provided pdfium draws its first pages as it draws the upload's. A document already
+signed is never rewritten (its signatures would break).
 
 Run as ``python -m signing.repair SOURCE DESTINATION``.
 """
@@ -20,6 +21,9 @@ __all__ = ["repaired_copy"]
 
 _MEMORY_BYTES = 1024 * 1024 * 1024
 _SECONDS = 60
+_PAGES_COMPARED = 5
+_NOISE = 4
+"""Pixels (at 36 dpi) two drawings of one page may differ by."""
 
 
 def repaired_copy(source: Path, destination: Path) -> bool:
@@ -57,7 +61,34 @@ def _main(argv: list[str]) -> int:
         if len(pdf.pages) == 0:
             return 4
         pdf.save(argv[1], object_stream_mode=pikepdf.ObjectStreamMode.preserve)
-    return 0
+    return 0 if _shows_the_same(Path(argv[0]), Path(argv[1])) else 5
+
+
+def _shows_the_same(original: Path, repaired: Path) -> bool:
+    """Whether pdfium draws the first pages of both alike: a repair that loses what a
+    reader showed (a stream cut short) is no copy of the document."""
+    import pypdfium2
+    from PIL import ImageChops
+
+    try:
+        before, after = pypdfium2.PdfDocument(str(original)), pypdfium2.PdfDocument(str(repaired))
+    except pypdfium2.PdfiumError:
+        return False  # unprovable: the original cannot be drawn
+    try:
+        if len(before) != len(after):
+            return False
+        for index in range(min(len(before), _PAGES_COMPARED)):
+            old = before[index].render(scale=0.5, grayscale=True).to_pil().convert("L")
+            new = after[index].render(scale=0.5, grayscale=True).to_pil().convert("L")
+            if old.size != new.size:
+                return False
+            changed = ImageChops.difference(old, new).point(lambda v: 255 if v > 40 else 0)
+            if changed.histogram()[255] > _NOISE:
+                return False
+        return True
+    finally:
+        before.close()
+        after.close()
 
 
 if __name__ == "__main__":

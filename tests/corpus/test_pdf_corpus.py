@@ -136,15 +136,18 @@ def _judge_in_process(
                 mask = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
     except Exception:  # no stamp found: the whole page is compared
         verdict += " (no stamp widget found)"
-    try:
-        pixels = page_one_difference(Path(before), Path(after), mask=mask)
-        if pixels:  # pdfium and poppler differ on some files (widgets without a form):
-            # the page is unchanged when either reader draws it unchanged, both sides alike
-            poppler = page_one_difference(Path(before), Path(after), mask=mask, renderer="poppler")
-            pixels = min(pixels, poppler)
-    except Exception:  # pdfium cannot draw one of them
-        pixels = -2
-    return verdict, pixels
+    # pdfium and poppler differ on some files (widgets without a form, damaged streams): the
+    # page is unchanged when either reader draws it unchanged, both sides alike
+    counts = []
+    for renderer in ("pdfium", "poppler"):
+        try:
+            counts.append(page_one_difference(Path(before), Path(after), mask=mask,
+                                              renderer=renderer))  # fmt: skip
+        except Exception:  # noqa: S112 - this reader cannot draw one of them
+            continue
+        if counts[-1] == 0:
+            break
+    return verdict, min(counts) if counts else -2
 
 
 class _Clients:
