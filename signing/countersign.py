@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from signing.errors import EarlierSignatureFails
-from signing.verification import TOTAL_FAILED, VerificationSettings, verify_pdf
+from signing.verdict_words import say
+from signing.verification import TOTAL_FAILED, SignatureReport, VerificationSettings, verify_pdf
 
 __all__ = ["refuse_if_earlier_signature_fails"]
 
@@ -23,12 +24,19 @@ def refuse_if_earlier_signature_fails(path: Path, settings: VerificationSettings
     failing = [s for s in report.signatures if s.indication == TOTAL_FAILED]
     if not failing:
         return
-    named = "; ".join(
-        f"{s.field}: {s.reasons[0] if s.reasons else s.subindication}" for s in failing[:3]
-    )
+    named = "; ".join(f"{s.field}: {_first_reason(s)}" for s in failing[:3])
     raise EarlierSignatureFails(
         f"an earlier signature in this document already fails ({named}). Nothing was "
         "charged. To sign it anyway, send the request again confirming it "
         "(confirm_countersign=true)",
         failing=len(failing),
     )
+
+
+def _first_reason(signature: SignatureReport) -> str:
+    """The first reason in words, without a parser's own message."""
+    if not signature.reason_codes:
+        return str(signature.subindication)
+    code = dict(signature.reason_codes[0])
+    code["detail"] = ""
+    return say(str(code.pop("code")), code).replace(" ()", "")
