@@ -11,31 +11,21 @@ Run as ``python -m signing.appearances SOURCE DESTINATION``.
 
 from __future__ import annotations
 
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
+from signing.children import bound_this_process, run_child
+
 __all__ = ["draw_field_appearances"]
 
-_MEMORY_BYTES = 1024 * 1024 * 1024
 _SECONDS = 120
 
 
 def draw_field_appearances(source: Path, destination: Path) -> bool:
     """Write ``source`` plus a revision with every field's appearance drawn to
     ``destination``; ``False`` (and nothing written) when pdfium could not."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "signing.appearances", str(source), str(destination)],
-            capture_output=True,
-            timeout=_SECONDS + 5,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        destination.unlink(missing_ok=True)
-        return False
-    if done.returncode != 0 or not destination.is_file():
+    done = run_child("signing.appearances", str(source), str(destination), seconds=_SECONDS)
+    if done is None or done.returncode != 0 or not destination.is_file():
         destination.unlink(missing_ok=True)
         return False
     with source.open("rb") as old, destination.open("rb") as new:
@@ -47,8 +37,7 @@ def draw_field_appearances(source: Path, destination: Path) -> bool:
 
 
 def _main(argv: list[str]) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_BYTES, _MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (_SECONDS, _SECONDS))
+    bound_this_process(_SECONDS)
     import pypdfium2
     import pypdfium2.raw as pdfium_c
 

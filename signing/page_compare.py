@@ -17,16 +17,15 @@ Run as ``python -m signing.page_compare`` with a JSON request on standard input.
 from __future__ import annotations
 
 import json
-import resource
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PageView", "compare_pages"]
+from signing.children import bound_this_process, run_child
 
-_MEMORY_BYTES = 1024 * 1024 * 1024
+__all__ = ["PageView", "compare_pages", "to_pixel"]
+
 _SECONDS = 60
 _THRESHOLD = 40
 """Grey levels two pixels must differ by to count as changed (anti-aliasing stays below)."""
@@ -65,18 +64,8 @@ def compare_pages(
         "ignore": ignore,
         "fields": fields,
     }
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "signing.page_compare"],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            timeout=_SECONDS + 5,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    if done.returncode != 0:
+    done = run_child("signing.page_compare", seconds=_SECONDS, stdin=json.dumps(request))
+    if done is None or done.returncode != 0:
         return None
     try:
         answer = json.loads(done.stdout)
@@ -98,7 +87,8 @@ def _box(values: list[float]) -> Box:
     return (x1, y1, x2, y2)
 
 
-def _to_pixel(x: float, y: float, box: Box, rotation: int) -> tuple[float, float]:
+def to_pixel(x: float, y: float, box: Box, rotation: int) -> tuple[float, float]:
+    """A point in PDF points to pixels at 72 dpi, for a page box shown rotated clockwise."""
     left, bottom, right, top = box
     if rotation == 90:
         return y - bottom, x - left
@@ -122,8 +112,8 @@ def _to_points(px: float, py: float, box: Box, rotation: int) -> tuple[float, fl
 
 def _pixel_box(rect: Box, box: Box, rotation: int, scale: float) -> tuple[int, int, int, int]:
     (x1, y1), (x2, y2) = (
-        _to_pixel(rect[0] - 2, rect[1] - 2, box, rotation),
-        _to_pixel(rect[2] + 2, rect[3] + 2, box, rotation),
+        to_pixel(rect[0] - 2, rect[1] - 2, box, rotation),
+        to_pixel(rect[2] + 2, rect[3] + 2, box, rotation),
     )
     return (
         int(min(x1, x2) * scale),
@@ -218,8 +208,7 @@ def _compare(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _main() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_BYTES, _MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (_SECONDS, _SECONDS))
+    bound_this_process(_SECONDS)
     request = json.loads(sys.stdin.read())
     sys.stdout.write(json.dumps(_compare(request)))
 

@@ -12,14 +12,13 @@ Run as ``python -m signing.repair SOURCE DESTINATION``.
 
 from __future__ import annotations
 
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
+from signing.children import bound_this_process, run_child
+
 __all__ = ["repaired_copy"]
 
-_MEMORY_BYTES = 1024 * 1024 * 1024
 _SECONDS = 60
 _PAGES_COMPARED = 5
 _NOISE = 4
@@ -29,25 +28,15 @@ _NOISE = 4
 def repaired_copy(source: Path, destination: Path) -> bool:
     """Write a cleanly structured copy of ``source`` to ``destination``; ``False`` (and
     nothing written) when qpdf cannot read it either, or it is encrypted or signed."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "signing.repair", str(source), str(destination)],
-            capture_output=True,
-            timeout=_SECONDS + 5,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        destination.unlink(missing_ok=True)
-        return False
-    if done.returncode != 0 or not destination.is_file():
+    done = run_child("signing.repair", str(source), str(destination), seconds=_SECONDS)
+    if done is None or done.returncode != 0 or not destination.is_file():
         destination.unlink(missing_ok=True)
         return False
     return True
 
 
 def _main(argv: list[str]) -> int:
-    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_BYTES, _MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (_SECONDS, _SECONDS))
+    bound_this_process(_SECONDS)
     import pikepdf
 
     with pikepdf.open(argv[0]) as pdf:

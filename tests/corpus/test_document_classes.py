@@ -165,15 +165,20 @@ def test_a_hybrid_reference_file_signed_by_kyso_verifies(
     assert page_one_difference(before, after, mask=(x1, y1, x2, y2), renderer="poppler") == 0
 
 
+def _tampered_signed_document() -> bytes:
+    """Signed by another CA, then its page content replaced: its signature fails."""
+    from datetime import timedelta
+
+    pki = ForeignPki.create()
+    signer = pki.issue("Người Ký Trước", not_before=NOW - timedelta(days=5),
+                       not_after=NOW + timedelta(days=300))  # fmt: skip
+    return replace_content(pki.sign(shadow_base(), signer))
+
+
 def test_countersigning_a_document_whose_signature_fails_asks_before_charging(
     citizen: Signer,
 ) -> None:
-    pki = ForeignPki.create()
-    from datetime import timedelta
-
-    signer = pki.issue("Người Ký Trước", not_before=NOW - timedelta(days=5),
-                       not_after=NOW + timedelta(days=300))  # fmt: skip
-    tampered = replace_content(pki.sign(shadow_base(), signer))
+    tampered = _tampered_signed_document()
     before = _charged(citizen)
     refused = sign(citizen, tampered, level="B-T")
     assert refused.status_code == 409
@@ -202,14 +207,9 @@ def test_countersigning_a_document_whose_signature_fails_asks_before_charging(
 def test_the_sign_page_asks_before_countersigning_a_document_whose_signature_fails(
     corpus_server: KysoServer, citizen: Signer
 ) -> None:
-    from datetime import timedelta
-
     from tests.support.web import WebClient
 
-    pki = ForeignPki.create()
-    signer = pki.issue("Người Ký Trước", not_before=NOW - timedelta(days=5),
-                       not_after=NOW + timedelta(days=300))  # fmt: skip
-    tampered = replace_content(pki.sign(shadow_base(), signer))
+    tampered = _tampered_signed_document()
     web = WebClient(corpus_server)
     web.sign_in(citizen.account.email, citizen.account.password)
     uploaded = web.http.post("/sign", data={"csrf": web.form_token("/sign")},

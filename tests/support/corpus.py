@@ -23,6 +23,7 @@ from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
+from signing.page_compare import to_pixel
 from tests.support.server import require_tool
 from tests.support.validate import pdfsig_report
 
@@ -211,7 +212,7 @@ def page_one_difference(
     differs = ImageChops.difference(old, new).point(lambda v: 255 if v > 16 else 0)
     if mask is not None:
         corners = [
-            _to_pixel(x, y, box, rotation)
+            to_pixel(x, y, box, rotation)
             for x, y in ((mask[0] - 2, mask[1] - 2), (mask[2] + 2, mask[3] + 2))
         ]
         (x1, y1), (x2, y2) = corners
@@ -219,17 +220,3 @@ def page_one_difference(
             (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), fill=0
         )
     return int(differs.histogram()[255])
-
-
-def _to_pixel(
-    x: float, y: float, box: tuple[float, float, float, float], rotation: int
-) -> tuple[float, float]:
-    """A point in PDF points to pdfium's pixels at 72 dpi, for a page shown rotated."""
-    left, bottom, right, top = box
-    if rotation == 90:
-        return y - bottom, x - left
-    if rotation == 180:
-        return right - x, y - bottom
-    if rotation == 270:
-        return top - y, right - x
-    return x - left, top - y

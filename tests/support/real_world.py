@@ -10,7 +10,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
-from tests.support.pdfs import simple_pdf
+from tests.support.pdfs import _minimal_pdf, pdf_stream, simple_pdf
 from tests.support.server import require_tool
 
 __all__ = [
@@ -25,25 +25,6 @@ __all__ = [
 
 FIELD_RECT = (72, 700, 372, 730)
 """Where the filled field of :func:`need_appearances_pdf` is (PDF points)."""
-
-
-def _objects_pdf(objects: list[bytes], *, trailer: bytes = b"") -> bytes:
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objects) + 1, trailer))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
-
-
-def _stream(dictionary: bytes, data: bytes) -> bytes:
-    return b"<< %s /Length %d >>\nstream\n" % (dictionary, len(data)) + data + b"\nendstream"
 
 
 def _qpdf(directory: Path, *args: str) -> bytes:
@@ -68,14 +49,14 @@ def password_pdf(directory: Path) -> bytes:
 
 def need_appearances_pdf() -> bytes:
     """A form whose filled text field has no appearance: it asks readers to draw it."""
-    return _objects_pdf(
+    return _minimal_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /NeedAppearances true "
             b"/DR << /Font << /Helv 6 0 R >> >> /DA (/Helv 0 Tf 0 g) >> >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
             b"/Resources << /Font << /Helv 6 0 R >> >> /Annots [5 0 R] >>",
-            _stream(b"", b"BT /Helv 14 Tf 72 760 Td (Full name:) Tj ET 0 G 72 700 300 30 re S"),
+            pdf_stream(b"", b"BT /Helv 14 Tf 72 760 Td (Full name:) Tj ET 0 G 72 700 300 30 re S"),
             b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (full_name) /V (Nguyen Van An) "
             b"/DA (/Helv 14 Tf 0 g) /Rect [%d %d %d %d] /F 4 /P 3 0 R >>" % FIELD_RECT,
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
@@ -92,31 +73,31 @@ def dynamic_xfa_pdf() -> bytes:
     )
     template = b"<template><subform><field name='amount'><value><text>9,000,000</text></value>"
     template += b"</field></subform></template>"
-    return _objects_pdf(
+    return _minimal_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R /NeedsRendering true /AcroForm << /Fields [] "
             b"/XFA [(config) 6 0 R (template) 7 0 R] >> >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
             b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            _stream(b"", b"BT /F1 14 Tf 72 760 Td (Please wait...) Tj ET"),
+            pdf_stream(b"", b"BT /F1 14 Tf 72 760 Td (Please wait...) Tj ET"),
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            _stream(b"", config),
-            _stream(b"", template),
+            pdf_stream(b"", config),
+            pdf_stream(b"", template),
         ]
     )
 
 
 def broken_form_xobject_pdf() -> bytes:
     """The page's own content decodes; the form XObject it draws does not."""
-    return _objects_pdf(
+    return _minimal_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
             b"/Resources << /XObject << /Fm1 5 0 R >> >> >>",
-            _stream(b"", b"q /Fm1 Do Q"),
-            _stream(
+            pdf_stream(b"", b"q /Fm1 Do Q"),
+            pdf_stream(
                 b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Filter /FlateDecode",
                 b"this is not deflate data at all",
             ),
@@ -140,8 +121,8 @@ def hybrid_reference_pdf() -> bytes:
         2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
         b"/Resources << /Font << /F1 6 0 R >> >> >>",
-        4: _stream(b"", content),
-        5: _stream(b"/Type /ObjStm /N 1 /First %d" % len(head), packed),
+        4: pdf_stream(b"", content),
+        5: pdf_stream(b"/Type /ObjStm /N 1 /First %d" % len(head), packed),
     }
     for number, body in bodies.items():
         offsets[number] = out.tell()

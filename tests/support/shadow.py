@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pyhanko.pdf_utils import generic as gen
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter as Writer
 
+from tests.support.pdfs import _minimal_pdf, pdf_stream
+
 __all__ = [
     "AMOUNT_LINE",
     "HIDDEN_LINE",
@@ -35,47 +37,27 @@ _CONTENT = (
 )
 
 
-def _pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objects) + 1, trailer_extra))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
-
-
-def _stream(dictionary: bytes, data: bytes) -> bytes:
-    return b"<< %s /Length %d >>\nstream\n" % (dictionary, len(data)) + data + b"\nendstream"
-
-
 def shadow_base() -> bytes:
     """One page: the amount in Helvetica (font F1), a grey image (Im1), and a line of shadow
     text covered by a white form XObject (Fm1), as a shadow document is prepared."""
     grey = zlib.compress(bytes([0x80] * 16 * 16))
-    return _pdf(
+    return _minimal_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 7 0 R "
             b"/Resources << /Font << /F1 4 0 R >> /XObject << /Im1 5 0 R /Fm1 6 0 R >> >> >>",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            _stream(
+            pdf_stream(
                 b"/Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray "
                 b"/BitsPerComponent 8 /Filter /FlateDecode",
                 grey,
             ),
-            _stream(
+            pdf_stream(
                 b"/Type /XObject /Subtype /Form /BBox [0 0 595 842]",
                 b"1 g 60 540 340 50 re f",
             ),
-            _stream(b"", _CONTENT),
+            pdf_stream(b"", _CONTENT),
         ]
     )
 
@@ -270,8 +252,8 @@ SHADOW_ATTACKS: dict[str, tuple[Callable[[bytes], bytes], tuple[float, float, fl
 def javascript_pdf() -> bytes:
     """Active content of every kind: JavaScript run on opening and in the name tree, a
     SubmitForm action on a link, a Launch action, an embedded file and an XFA form packet."""
-    embedded = _stream(b"/Type /EmbeddedFile", b"secret payload")
-    return _pdf(
+    embedded = pdf_stream(b"/Type /EmbeddedFile", b"secret payload")
+    return _minimal_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R /Names << /JavaScript "
             b"<< /Names [(init) 6 0 R] >> /EmbeddedFiles << /Names [(payload.txt) 8 0 R] >> >> "
@@ -279,14 +261,14 @@ def javascript_pdf() -> bytes:
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
             b"/Resources << /Font << /F1 11 0 R >> >> /Annots [9 0 R 12 0 R] >>",
-            _stream(b"", b"BT /F1 18 Tf 72 760 Td (A form with scripts) Tj ET"),
+            pdf_stream(b"", b"BT /F1 18 Tf 72 760 Td (A form with scripts) Tj ET"),
             b"<< /S /JavaScript /JS (app.alert\\('opened'\\);) >>",
             b"<< /S /JavaScript /JS (this.print\\(\\);) >>",
             embedded,
             b"<< /Type /Filespec /F (payload.txt) /EF << /F 7 0 R >> >>",
             b"<< /Type /Annot /Subtype /Link /Rect [72 700 200 720] /A << /S /SubmitForm "
             b"/F << /FS /URL /F (https://example.invalid/collect) >> >> >>",
-            _stream(b"", b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'></xdp:xdp>"),
+            pdf_stream(b"", b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'></xdp:xdp>"),
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
             b"<< /Type /Annot /Subtype /Link /Rect [72 650 200 670] /A << /S /Launch "
             b"/F (calc.exe) >> >>",
