@@ -245,7 +245,11 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.info("client disconnected before the request was read")
             return problem(400, ClientGone.code, "Client disconnected")
         logger.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal", "Internal error")
+        response = problem(500, "internal", "Internal error")
+        # the server drops the connection after an unhandled error: say so, so that a
+        # keep-alive client does not send its next request on it
+        response.headers["Connection"] = "close"
+        return response
 
     app.add_exception_handler(certs_errors.CertsError, domain_error)
     app.add_exception_handler(identity_errors.IdentityError, domain_error)

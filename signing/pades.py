@@ -261,14 +261,14 @@ def _sign_once(
                     writer.encrypt(b"")
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out,
                                     chunk_size=_IO_CHUNK)  # fmt: skip
+        except TimestampRequestError:  # (an OSError: before the disk's own)
+            raise TimestampUnavailable(
+                "the time-stamping authority did not answer: try again later, or sign at B-B"
+            ) from None
         except (SigningError, CertsError, OSError):  # ours, the key store's, the disk's
             raise
         except RecursionError:
             raise HostilePdf("the PDF's objects are nested too deeply to sign safely") from None
-        except TimestampRequestError:
-            raise TimestampUnavailable(
-                "the time-stamping authority did not answer: try again later, or sign at B-B"
-            ) from None
         except (PdfError, PyhankoSigningError) as exc:
             if isinstance(exc, PyhankoSigningError) and "timestamp" in str(exc).lower():
                 raise TimestampUnavailable(

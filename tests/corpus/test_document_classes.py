@@ -15,6 +15,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from tests.e2e.signing_helpers import PIN, Signer, make_signers, sign
 from tests.support.corpus import page_one_difference, pdfsig_judges_last, qpdf_new_problems
 from tests.support.foreign_pki import NOW, ForeignPki
+from tests.support.pdfs import broken_xref, simple_pdf
 from tests.support.real_world import (
     FIELD_RECT,
     broken_form_xobject_pdf,
@@ -111,6 +112,28 @@ def test_content_that_cannot_be_decoded_is_refused_inside_a_form_xobject(
     assert refused.status_code == 422
     assert refused.json()["code"] == "signing.unparsable_pdf"
     assert "form XObject" in refused.json()["detail"]
+
+
+def test_a_damaged_pdf_that_readers_repair_is_signed_from_a_clean_copy(
+    citizen: Signer, tmp_path: Path
+) -> None:
+    original = broken_xref()  # its cross-reference table points nowhere: readers rebuild it
+    signed = sign(citizen, original, level="B-LT", page="1")
+    assert signed.status_code == 200, signed.text
+    assert not signed.content.startswith(original[:-64])  # written again, then signed
+    _signed_everywhere(citizen, signed.content, original, tmp_path)
+    before, after = tmp_path / "before.pdf", tmp_path / "after.pdf"
+    reader = PdfFileReader(io.BytesIO(signed.content), strict=False)
+    x1, y1, x2, y2 = (float(v) for v in reader.embedded_signatures[-1].sig_field["/Rect"])
+    assert page_one_difference(before, after, mask=(x1, y1, x2, y2), renderer="poppler") == 0
+
+
+def test_a_truncated_pdf_readers_cannot_show_is_refused_in_words(citizen: Signer) -> None:
+    whole = simple_pdf()
+    refused = sign(citizen, whole[: len(whole) // 2], level="B-T")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "signing.unparsable_pdf"
+    assert "save or print it as a new PDF" in refused.json()["detail"]
 
 
 def _field_ink(path: Path, renderer: str, tmp_path: Path) -> int:
