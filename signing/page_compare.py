@@ -32,6 +32,9 @@ _THRESHOLD = 40
 _MIN_PIXELS = 6
 """Fewer changed pixels than this on a page is rendering noise."""
 _MAX_SIDE = 2400
+_FIELD_SHARE = 0.25
+"""In a filled field over page content, the share of its changed pixels that must fall on
+that content for the change to count as covering it."""
 
 Box = tuple[float, float, float, float]
 
@@ -179,14 +182,22 @@ def _compare(request: dict[str, Any]) -> list[dict[str, Any]]:
         for where, rect in request["ignore"]:
             if where == number:
                 eraser.rectangle(_pixel_box(rect, box, rotation, scale), fill=0)
+        lined: list[tuple[int, int, int, int]] = []
         for where, rect in request["fields"]:
             if where != number:
                 continue
             area = _pixel_box(rect, box, rotation, scale)
             if content_ink.crop(area).getbbox() is None:  # an empty place filled in
                 eraser.rectangle(area, fill=0)
+            else:
+                lined.append(area)  # the page draws in it (combs, underlines): judged below
         signed_ink = ImageChops.lighter(content_ink, ink(shown_then))
         covered = ImageChops.multiply(changed, signed_ink)
+        for area in lined:  # a value written across the page's own lines touches a few of
+            # their pixels; one that hides or reveals what lies under it changes mostly those
+            inside = covered.crop(area).histogram()[255]
+            if inside < _FIELD_SHARE * changed.crop(area).histogram()[255]:
+                ImageDraw.Draw(covered).rectangle(area, fill=0)
         count_changed = changed.histogram()[255]
         count_covered = covered.histogram()[255]
         region_box = (covered if count_covered >= _MIN_PIXELS else changed).getbbox()

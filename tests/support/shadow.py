@@ -20,7 +20,9 @@ __all__ = [
     "HIDDEN_LINE",
     "SHADOW_ATTACKS",
     "comment_beside",
+    "fill_drawn",
     "javascript_pdf",
+    "lined_form",
     "shadow_base",
 ]
 
@@ -274,3 +276,61 @@ def javascript_pdf() -> bytes:
             b"/F (calc.exe) >> >>",
         ]
     )
+
+
+def lined_form() -> bytes:
+    """A form whose page draws an underline inside the name field, and a second field laid
+    over the signed amount (both empty when signed)."""
+    blank = pdf_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 300 30]", b"/Tx BMC EMC")
+    return _minimal_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R 8 0 R] "
+            b"/DA (/Helv 12 Tf 0 g) /DR << /Font << /Helv 6 0 R >> >> >> >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /Helv 6 0 R >> >> /Annots [5 0 R 8 0 R] >>",
+            pdf_stream(
+                b"",
+                b"BT /Helv 18 Tf 72 760 Td (Amount: 1,000,000 VND) Tj ET "
+                b"BT /Helv 12 Tf 72 724 Td (Full name:) Tj ET 0.4 G 1 w 72 702 m 272 702 l S",
+            ),
+            b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (full_name) /Rect [72 698 272 720] "
+            b"/F 4 /P 3 0 R /DA (/Helv 12 Tf 0 g) /AP << /N 7 0 R >> >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            blank,
+            b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (note) /Rect [72 752 360 780] "
+            b"/F 4 /P 3 0 R /DA (/Helv 12 Tf 0 g) /AP << /N 9 0 R >> >>",
+            blank,
+        ]
+    )
+
+
+def fill_drawn(signed: bytes, name: str, value: str, drawing: bytes) -> bytes:
+    """Fill a text field as a reader does: the value, and a new appearance drawing it."""
+
+    def change(writer: Writer) -> None:
+        for ref in writer.root["/AcroForm"]["/Fields"]:
+            field = ref.get_object()
+            if field.get("/T") != name:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in field["/Rect"])
+            appearance = writer.add_object(
+                gen.StreamObject(
+                    {
+                        gen.NameObject("/Type"): gen.NameObject("/XObject"),
+                        gen.NameObject("/Subtype"): gen.NameObject("/Form"),
+                        gen.NameObject("/BBox"): gen.ArrayObject(
+                            [gen.FloatObject(v) for v in (0, 0, x2 - x1, y2 - y1)]
+                        ),
+                        gen.NameObject("/Resources"): gen.DictionaryObject(
+                            {gen.NameObject("/Font"): writer.root["/AcroForm"]["/DR"]["/Font"]}
+                        ),
+                    },
+                    stream_data=b"/Tx BMC " + drawing + b" EMC",
+                )
+            )
+            field["/V"] = gen.TextStringObject(value)
+            field["/AP"] = gen.DictionaryObject({gen.NameObject("/N"): appearance})
+            writer.update_container(field)
+
+    return _update(signed, change)

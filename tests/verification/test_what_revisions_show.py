@@ -27,7 +27,15 @@ from signing.verification import VerificationSettings, verify_pdf
 from signing.verification_pdf import render_report_pdf
 from tests.support.foreign_pki import NOW, ForeignPki, Issued, _key_info, fill_field, form_pdf
 from tests.support.server import require_tool
-from tests.support.shadow import SHADOW_ATTACKS, comment_beside, javascript_pdf, shadow_base
+from tests.support.shadow import (
+    AMOUNT_LINE,
+    SHADOW_ATTACKS,
+    comment_beside,
+    fill_drawn,
+    javascript_pdf,
+    lined_form,
+    shadow_base,
+)
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -262,3 +270,32 @@ def test_pdfium_never_runs_for_a_document_without_later_changes(
     path.write_bytes(signed_base)
     assert verify_pdf(path, parties.settings()).indication == "TOTAL_PASSED"
     assert calls == []
+
+
+def test_a_value_written_across_the_pages_own_underline_is_allowed_form_filling(
+    parties: Parties, tmp_path: Path
+) -> None:
+    drawing = b"0 g BT /Helv 12 Tf 2 5 Td (Nguyen Van Anh, Quy Nhon) Tj ET"
+    path = tmp_path / "underlined.pdf"
+    path.write_bytes(fill_drawn(parties.sign(lined_form()), "full_name", "Nguyen Van Anh",
+                                drawing))  # fmt: skip
+    (signature,) = verify_pdf(path, parties.settings()).signatures
+    assert signature.indication == "TOTAL_PASSED", signature.reasons
+    assert signature.modifications["level"] == "form_filling"
+    assert [v["covered"] for v in signature.modifications["view"]] == [0]
+
+
+def test_a_field_whose_new_appearance_covers_signed_text_fails(
+    parties: Parties, tmp_path: Path
+) -> None:
+    drawing = b"1 g 0 0 288 28 re f 0 g BT /Helv 18 Tf 0 8 Td (Amount: 9,000,000 VND) Tj ET"
+    path = tmp_path / "covering.pdf"
+    path.write_bytes(fill_drawn(parties.sign(lined_form()), "note", "x", drawing))
+    (signature,) = verify_pdf(path, parties.settings()).signatures
+    assert (signature.indication, signature.subindication) == (
+        "TOTAL_FAILED",
+        "SIG_CONSTRAINTS_FAILURE",
+    ), signature.reasons
+    named = [c for c in signature.reason_codes if c["code"] == "signed_view_changed"]
+    assert named
+    assert _overlaps(named[0]["region"], AMOUNT_LINE)
