@@ -232,7 +232,7 @@ def say(code: str, args: Mapping[str, object], language: str = "en") -> str:
     if "region" in values:
         region = values["region"]
         values["region"] = (
-            f", ({region[0]},{region[1]})-({region[2]},{region[3]}) pt"
+            f", ({region[0]:g},{region[1]:g})-({region[2]:g},{region[3]:g}) pt"
             if isinstance(region, list | tuple) and len(region) == 4
             else ""
         )
