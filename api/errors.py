@@ -111,6 +111,9 @@ STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
     signing_errors.NotAPdf: (415, "Not a PDF document"),
     signing_errors.UnparsablePdf: (422, "Unreadable PDF"),
     signing_errors.EncryptedPdf: (422, "Encrypted PDF"),
+    signing_errors.RestrictedPdf: (422, "Signing not permitted by the document"),
+    signing_errors.DynamicXfa: (422, "Dynamic XFA form"),
+    signing_errors.EarlierSignatureFails: (409, "An earlier signature fails"),
     signing_errors.NoSuchPage: (422, "No such page"),
     signing_errors.HostilePdf: (422, "Refused PDF"),
     signing_errors.TooManyPages: (413, "Too many pages"),
@@ -250,7 +253,11 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.info("client disconnected before the request was read")
             return problem(400, ClientGone.code, "Client disconnected")
         logger.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal", "Internal error")
+        response = problem(500, "internal", "Internal error")
+        # the server drops the connection after an unhandled error: say so, so that a
+        # keep-alive client does not send its next request on it
+        response.headers["Connection"] = "close"
+        return response
 
     app.add_exception_handler(certs_errors.CertsError, domain_error)
     app.add_exception_handler(identity_errors.IdentityError, domain_error)

@@ -20,6 +20,7 @@ from certs.revocation import DatabaseRevocationSource
 from signing.pades import ValidationMaterial
 from signing.storage import DocumentStore
 from signing.timestamping import InProcessTimeStamper
+from signing.verification import VerificationSettings
 
 __all__ = ["SigningServices", "build_signing_services"]
 
@@ -42,6 +43,10 @@ class SigningServices:
         if self.runtime.settings.tsa_url:
             return HTTPTimeStamper(self.runtime.settings.tsa_url, timeout=10)
         return InProcessTimeStamper(lambda der: self.pki.tsa.respond(der, datetime.now(UTC)))
+
+    def verification_settings(self) -> VerificationSettings:
+        """Offline, trusting our root: enough to tell an earlier signature that fails."""
+        return VerificationSettings(trust_roots=[self.chain[1]])
 
     def validation_material(self, session: Session, signer: x509.Certificate) -> ValidationMaterial:
         """OCSP answers for the signer and the TSA, and the root CRL, made in-process."""

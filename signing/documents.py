@@ -8,19 +8,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.crypt.api import AuthStatus
+from pyhanko.pdf_utils.crypt.permissions import StandardPermissions
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
+from signing.active_content import dynamic_xfa
 from signing.errors import (
+    DynamicXfa,
     EncryptedPdf,
     HostilePdf,
     NotAPdf,
+    RestrictedPdf,
     SigningError,
     TooManyPages,
     UnparsablePdf,
 )
+from signing.repair import repaired_copy
 
-__all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_pdf", "open_reader"]
+__all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_or_repair", "inspect_pdf", "open_reader"]
 
 DEFAULT_MAX_PAGES = 5_000
 _MAX_INFLATED = 64 * 1024 * 1024
@@ -71,36 +78,72 @@ class _Bomb(Exception):
         self.limit = limit
 
 
+_MAX_FORMS = 2_000
+"""Form XObjects checked per document at most."""
+
+
+def _check_stream(stream: Any, page: int, what: str) -> None:
+    raw = getattr(stream, "encoded_data", None) or b""
+    named = stream.get("/Filter")
+    filters = [str(f) for f in named] if isinstance(named, list) else (
+        [str(named)] if named is not None else []
+    )  # fmt: skip
+    limit = min(_MAX_INFLATED, max(100 * len(raw), 4 * 1024 * 1024))
+    try:
+        _decoded(raw, filters, limit)
+    except _Bomb as bomb:
+        raise HostilePdf(
+            f"page {page} holds a decompression bomb ({what} inflating past "
+            f"{bomb.limit // (1024 * 1024)} MB): the document is refused"
+        ) from None
+    except ValueError as exc:
+        raise UnparsablePdf(
+            f"{what} on page {page} cannot be decoded: {exc}; a viewer would not show what "
+            "is signed. Save the document again from the program that made it, then upload it"
+        ) from None
+
+
+def _form_xobjects(resources: Any, seen: set[tuple[int, int]]) -> list[Any]:
+    """Form XObjects named in a resource dictionary, each once."""
+    found: list[Any] = []
+    holder = resources.get_object() if resources is not None else None
+    xobjects = holder.get("/XObject") if isinstance(holder, generic.DictionaryObject) else None
+    if not isinstance(xobjects, generic.DictionaryObject):
+        return found
+    for name in list(xobjects.keys()):
+        raw = xobjects.raw_get(name)
+        if isinstance(raw, generic.IndirectObject):
+            key = (raw.idnum, raw.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+        target = raw.get_object()
+        if isinstance(target, generic.StreamObject) and target.get("/Subtype") == "/Form":
+            found.append(target)
+    return found
+
+
 def _check_content_streams(reader: PdfFileReader, count: int) -> None:
-    """What is signed must be what is shown: every page's content must decode, within a
-    bound (decompression bombs are refused)."""
+    """What is signed must be what is shown: every page's content, and every form XObject
+    it draws (however deep), must decode, within a bound (decompression bombs are
+    refused)."""
+    seen: set[tuple[int, int]] = set()
     for index in range(count):
         page_ref, _ = reader.find_page_for_modification(index)
-        contents = page_ref.get_object().get("/Contents")
-        if contents is None:
-            continue
-        contents = contents.get_object()
-        streams = contents if isinstance(contents, list) else [contents]
-        for stream in streams:
-            stream = stream.get_object()
-            raw = getattr(stream, "encoded_data", None) or b""
-            named = stream.get("/Filter")
-            filters = [str(f) for f in named] if isinstance(named, list) else (
-                [str(named)] if named is not None else []
-            )  # fmt: skip
-            limit = min(_MAX_INFLATED, max(100 * len(raw), 4 * 1024 * 1024))
-            try:
-                _decoded(raw, filters, limit)
-            except _Bomb as bomb:
-                raise HostilePdf(
-                    f"page {index + 1} holds a decompression bomb (a stream inflating past "
-                    f"{bomb.limit // (1024 * 1024)} MB): the document is refused"
-                ) from None
-            except ValueError as exc:
-                raise UnparsablePdf(
-                    f"the content of page {index + 1} cannot be decoded: {exc}; a viewer would "
-                    "not show what is signed"
-                ) from None
+        page = page_ref.get_object()
+        contents = page.get("/Contents")
+        if contents is not None:
+            contents = contents.get_object()
+            streams = contents if isinstance(contents, list) else [contents]
+            for stream in streams:
+                _check_stream(stream.get_object(), index + 1, "the page content")
+        pending = _form_xobjects(_inherited(page, "/Resources"), seen)
+        while pending:
+            if len(seen) > _MAX_FORMS:
+                raise HostilePdf("the document draws too many nested objects to be checked")
+            form = pending.pop()
+            _check_stream(form, index + 1, "a drawn object (form XObject)")
+            pending += _form_xobjects(form.get("/Resources"), seen)
 
 
 @dataclass(frozen=True)
@@ -115,31 +158,71 @@ class PdfFacts:
     """Names of unsigned signature fields."""
     signed_fields: tuple[str, ...]
     """Names of signature fields that carry a signature already."""
+    encrypted: bool = False
+    """Encrypted with an owner password only (opens without one): signed keeping it."""
+    need_appearances: bool = False
+    """The form asks readers to draw its fields (``/NeedAppearances true``)."""
 
 
-def _said(exc: Exception) -> str:
-    return str(exc)[:200] or type(exc).__name__
+DAMAGED = (
+    "the PDF is damaged beyond what kyso can repair safely (it may be truncated or its "
+    "structure broken): open it in a PDF reader, save or print it as a new PDF, and upload that"
+)
+"""What a citizen is told of a file whose structure cannot be read (never the parser's own
+words)."""
+
+_SIGNING_ALLOWED = (
+    StandardPermissions.ALLOW_ANNOTS_FORM_FILLING | StandardPermissions.ALLOW_FORM_FILLING
+)
 
 
 def open_reader(stream: BinaryIO) -> PdfFileReader:
-    """A pyHanko reader, with errors turned into signing's own."""
+    """A pyHanko reader, with errors turned into signing's own. A document encrypted with
+    an owner password only (it opens without a password) is decrypted for reading when its
+    permissions allow form filling or signing, as Acrobat does; otherwise refused, naming
+    the restriction."""
     head = stream.read(1024)
     stream.seek(0)
     if b"%PDF-" not in head:
         raise NotAPdf("the file is not a PDF document")
     try:
         reader = PdfFileReader(stream, strict=False)
+        encrypted = reader.encrypted
     except RecursionError:
         raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
-    except Exception as exc:  # untrusted bytes: whatever the parser trips on, it is unreadable
-        raise UnparsablePdf(
-            f"the PDF cannot be read (truncated or damaged): {_said(exc)}"
-        ) from None
-    if reader.encrypted:
-        raise EncryptedPdf(
-            "the PDF is encrypted or password-protected: upload the decrypted document"
-        )
+    except Exception:  # untrusted bytes: whatever the parser trips on, it is unreadable
+        raise UnparsablePdf(DAMAGED) from None
+    if encrypted:
+        _open_restricted(reader)
     return reader
+
+
+def _open_restricted(reader: PdfFileReader) -> None:
+    try:
+        handler = reader.security_handler
+        result = reader.decrypt(b"") if handler is not None and _standard(handler) else None
+    except RecursionError:
+        raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
+    except Exception:
+        raise EncryptedPdf(
+            "the PDF's encryption is damaged, so it cannot be opened safely: open it in a PDF "
+            "reader, save or print it as a new PDF without protection, and upload that"
+        ) from None
+    if result is None or result.status == AuthStatus.FAILED:
+        raise EncryptedPdf(
+            "the PDF needs a password (or a certificate) to open: open it with your password, "
+            "save or print it as a new PDF without a password, and upload that"
+        )
+    flags = result.permission_flags
+    if result.status == AuthStatus.USER and flags is not None and not (flags & _SIGNING_ALLOWED):
+        raise RestrictedPdf(
+            "the PDF's owner has not permitted form filling or signing in it (its security "
+            "settings restrict changes): ask whoever sent it for a copy that allows signing"
+        )
+
+
+def _standard(handler: object) -> bool:
+    return type(handler).__name__ == "StandardSecurityHandler"
 
 
 def _inherited(page: Any, key: str, depth: int = 0) -> Any:
@@ -176,6 +259,12 @@ def inspect_pdf(
                     page_count=count,
                     max_pages=max_pages,
                 )
+            if dynamic_xfa(reader):
+                raise DynamicXfa(
+                    "the document is a dynamic XFA form: readers that understand XFA draw it "
+                    "from its form template, not from the page that would be signed. Fill it in, "
+                    "then print it to a PDF and sign that"
+                )
             if deep:
                 _check_content_streams(reader, count)
             sizes: dict[int, tuple[float, float, float, float]] = {}
@@ -196,11 +285,47 @@ def inspect_pdf(
             raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
         except SigningError:
             raise
-        except Exception as exc:  # (pyHanko asserts on some broken structures)
-            raise UnparsablePdf(f"the PDF structure is broken: {_said(exc)}") from None
+        except Exception:  # (pyHanko asserts on some broken structures)
+            raise UnparsablePdf(DAMAGED) from None
+        need = _needs_appearances(reader)
     return PdfFacts(
         page_count=count,
         page_sizes=sizes,
         empty_fields=tuple(empty),
         signed_fields=tuple(signed),
+        encrypted=reader.encrypted,
+        need_appearances=need,
     )
+
+
+def _needs_appearances(reader: PdfFileReader) -> bool:
+    try:
+        form = reader.root.get("/AcroForm")
+        return isinstance(form, generic.DictionaryObject) and bool(
+            form.get("/NeedAppearances", False)
+        )
+    except Exception:
+        return False
+
+
+def inspect_or_repair(
+    path: Path,
+    repaired: Path,
+    *,
+    pages: tuple[int, ...] = (),
+    max_pages: int = DEFAULT_MAX_PAGES,
+    deep: bool = False,
+) -> tuple[PdfFacts, Path]:
+    """``inspect_pdf``; for a damaged upload that readers still open (and nobody signed
+    yet), its cleanly rewritten copy at ``repaired`` instead: the facts, and the file to
+    sign. The upload's own refusal stands when the copy cannot be made or read either."""
+    try:
+        return inspect_pdf(path, pages=pages, max_pages=max_pages, deep=deep), path
+    except UnparsablePdf as refused:
+        if not repaired_copy(path, repaired):
+            raise
+        try:
+            facts = inspect_pdf(repaired, pages=pages, max_pages=max_pages, deep=deep)
+        except SigningError:
+            raise refused from None
+        return facts, repaired

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "DocumentGone",
+    "DynamicXfa",
+    "EarlierSignatureFails",
     "EncryptedPdf",
     "FieldUnusable",
     "HostilePdf",
@@ -13,6 +15,7 @@ __all__ = [
     "NoSuchPage",
     "NotAPdf",
     "NotATrustAnchor",
+    "RestrictedPdf",
     "SignatureNotFound",
     "SigningError",
     "StampFontMissing",
@@ -47,6 +50,25 @@ class UnparsablePdf(SigningError):
 
 class EncryptedPdf(SigningError):
     code = "signing.encrypted_pdf"
+
+
+class RestrictedPdf(SigningError):
+    """Opens without a password, but its owner permits neither form filling nor signing."""
+
+    code = "signing.restricted_pdf"
+
+
+class DynamicXfa(SigningError):
+    """A dynamic XFA form: readers that know XFA draw it from its template, not the page."""
+
+    code = "signing.dynamic_xfa"
+
+
+class EarlierSignatureFails(SigningError):
+    """An earlier signature in the document already fails; countersigning needs the caller's
+    confirmation."""
+
+    code = "signing.earlier_signature_fails"
 
 
 class NoSuchPage(SigningError):

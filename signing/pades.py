@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError as PyhankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -22,19 +24,26 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from signing.documents import PdfFacts
+from certs.errors import CertsError
+from signing.appearances import draw_field_appearances
+from signing.documents import DAMAGED, PdfFacts
 from signing.errors import (
     FieldUnusable,
+    HostilePdf,
     InvalidPlacement,
     NoSuchPage,
+    SigningError,
     TimestampUnavailable,
     UnparsablePdf,
 )
+from signing.repair import repaired_copy
 from signing.signer import KeyStoreSigner
 from signing.stamp import StampText, render_stamp_pdf
 
 __all__ = ["DEFAULT_STAMP_SIZE", "Level", "Placement", "SignatureOptions", "ValidationMaterial",
            "sign_document"]  # fmt: skip
+
+logger = logging.getLogger("kyso.signing")
 
 DEFAULT_STAMP_SIZE = (220.0, 70.0)
 _MARGIN = 36.0
@@ -167,7 +176,37 @@ def sign_document(
     timestamp_size: int = 6000,
 ) -> None:
     """Sign ``source`` into ``destination``: an incremental update, earlier signatures stay
-    valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page)."""
+    valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page). A
+    document pyHanko cannot write into (but readers open, and nobody signed yet) is written
+    again cleanly and that copy signed."""
+    arguments = {"options": options, "signer": signer, "timestamper": timestamper,
+                 "material": material, "font": font, "now": now, "facts": facts,
+                 "timestamp_size": timestamp_size}  # fmt: skip
+    try:
+        _sign_once(source, destination, **arguments)  # type: ignore[arg-type]
+    except UnparsablePdf:
+        if facts.signed_fields or facts.encrypted:
+            raise
+        with tempfile.TemporaryDirectory(prefix="kyso-repair-") as scratch:
+            repaired = Path(scratch) / "repaired.pdf"
+            if not repaired_copy(source, repaired):
+                raise
+            _sign_once(repaired, destination, **arguments)  # type: ignore[arg-type]
+
+
+def _sign_once(
+    source: Path,
+    destination: Path,
+    *,
+    options: SignatureOptions,
+    signer: KeyStoreSigner,
+    timestamper: TimeStamper | None,
+    material: ValidationMaterial | None,
+    font: Path,
+    now: datetime,
+    facts: PdfFacts,
+    timestamp_size: int = 6000,
+) -> None:
     if options.certify and facts.signed_fields:
         raise FieldUnusable("a certification signature must be the document's first signature")
     if options.level.timestamped and timestamper is None:
@@ -208,20 +247,54 @@ def sign_document(
             new_field_spec=spec,
         )
         reserve = _reserve(signer, timestamp_size if options.level.timestamped else 0)
+        if facts.need_appearances and not facts.signed_fields and not facts.encrypted:
+            # the signature clears /NeedAppearances: draw the fields first, or values vanish
+            drawn = Path(scratch) / "drawn.pdf"
+            if draw_field_appearances(source, drawn):
+                source = drawn
         try:
             # w+b: pyHanko reads its output back to hash it; a write-only file would make it
             # build the whole signed document in memory instead.
             with source.open("rb") as inp, destination.open("w+b") as out:
                 writer = _LargeStepWriter(inp, strict=False)
+                if facts.encrypted:  # owner-restricted: the new revision keeps the encryption
+                    writer.encrypt(b"")
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out,
                                     chunk_size=_IO_CHUNK)  # fmt: skip
-        except TimestampRequestError:
+        except TimestampRequestError:  # (an OSError: before the disk's own)
             raise TimestampUnavailable(
                 "the time-stamping authority did not answer: try again later, or sign at B-B"
             ) from None
+        except (SigningError, CertsError, OSError):  # ours, the key store's, the disk's
+            raise
+        except RecursionError:
+            raise HostilePdf("the PDF's objects are nested too deeply to sign safely") from None
         except (PdfError, PyhankoSigningError) as exc:
             if isinstance(exc, PyhankoSigningError) and "timestamp" in str(exc).lower():
                 raise TimestampUnavailable(
                     "time-stamping failed: try again later, or sign at B-B"
                 ) from None
-            raise UnparsablePdf(f"the document could not be signed: {exc}") from None
+            logger.info("document refused while signing: %s", str(exc)[:300])
+            raise UnparsablePdf(DAMAGED) from None
+        except Exception as exc:  # untrusted bytes: pyHanko trips over what it cannot write
+            logger.info("document refused while signing: %s: %s", type(exc).__name__,
+                        str(exc)[:300])  # fmt: skip
+            raise UnparsablePdf(DAMAGED) from None
+        _readable_again(destination, field_name)
+
+
+def _readable_again(signed: Path, field_name: str) -> None:
+    """What is delivered must be what a verifier reads back: the signed file parsed again
+    (as kyso's verifier reads it) finds the new signature; a file that does not is refused
+    before anything is charged."""
+    try:
+        with signed.open("rb") as stream:
+            reader = PdfFileReader(stream, strict=False)
+            if reader.encrypted:
+                reader.decrypt(b"")
+            names = [name for name, _value, _ref in enumerate_sig_fields(reader)]
+    except Exception:
+        logger.info("signed document unreadable by its verifier: refused")
+        raise UnparsablePdf(DAMAGED) from None
+    if field_name not in names:
+        raise UnparsablePdf(DAMAGED)

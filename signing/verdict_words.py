@@ -7,9 +7,46 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["CHANGES", "say"]
+__all__ = ["CHANGES", "KINDS", "say"]
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+KINDS = {
+    "en": {
+        "page": "the page itself",
+        "content": "the page content",
+        "font": "a font",
+        "image": "an image",
+        "form_xobject": "a drawn object (form XObject)",
+        "resources": "the page resources",
+        "annotation_added": "an added annotation",
+        "annotation_changed": "a changed annotation",
+        "annotation_removed": "a removed annotation",
+        "form_field": "a form field",
+        "signature_added": "a later signature",
+        "page_added": "an added page",
+        "page_removed": "a removed page",
+        "cross_reference": "what readers are shown (a cross-reference trick)",
+        "unreadable": "objects that cannot be read",
+    },
+    "vi": {
+        "page": "chính trang",
+        "content": "nội dung trang",
+        "font": "phông chữ",
+        "image": "hình ảnh",
+        "form_xobject": "đối tượng vẽ (form XObject)",
+        "resources": "tài nguyên của trang",
+        "annotation_added": "chú thích được thêm",
+        "annotation_changed": "chú thích bị sửa",
+        "annotation_removed": "chú thích bị xoá",
+        "form_field": "trường biểu mẫu",
+        "signature_added": "chữ ký sau đó",
+        "page_added": "trang được thêm",
+        "page_removed": "trang bị xoá",
+        "cross_reference": "nội dung hiển thị (thủ thuật bảng tham chiếu chéo)",
+        "unreadable": "đối tượng không đọc được",
+    },
+}
 
 CHANGES = {
     "en": {
@@ -115,6 +152,48 @@ _WORDS: dict[str, tuple[str, str]] = {
         "{bytes} bytes at the end of the file are covered by no signature",
         "{bytes} byte cuối tệp không thuộc chữ ký nào",
     ),
+    "algorithm_unsupported": (
+        "the signature algorithm {algorithm} cannot be checked here",
+        "không kiểm tra được thuật toán chữ ký {algorithm}",
+    ),
+    "signed_view_changed": (
+        "what the signed page shows was changed after signing: page {page}{region} ({kinds})",
+        "nội dung hiển thị của trang đã ký bị thay đổi sau khi ký: trang {page}{region} ({kinds})",
+    ),
+    "added_beside": (
+        "added after signing beside the signed content: page {page}{region}",
+        "được thêm sau khi ký, bên cạnh nội dung đã ký: trang {page}{region}",
+    ),
+    "view_not_compared": (
+        "the pages changed after signing could not be drawn to compare them",
+        "không vẽ được các trang thay đổi sau khi ký để so sánh",
+    ),
+    "active_javascript": (
+        "the document contains JavaScript ({where})",
+        "tài liệu chứa JavaScript ({where})",
+    ),
+    "active_launch": (
+        "the document can launch a program or open a file ({where})",
+        "tài liệu có thể chạy chương trình hoặc mở tệp ({where})",
+    ),
+    "active_submit_form": (
+        "the document can send form data to an address ({where})",
+        "tài liệu có thể gửi dữ liệu biểu mẫu tới một địa chỉ ({where})",
+    ),
+    "active_import_data": (
+        "the document can import form data from a file ({where})",
+        "tài liệu có thể nhập dữ liệu biểu mẫu từ tệp ({where})",
+    ),
+    "active_embedded_file": (
+        "the document carries an embedded file ({where}): it is not what the signature shows",
+        "tài liệu chứa tệp đính kèm ({where}): đó không phải nội dung chữ ký thể hiện",
+    ),
+    "active_xfa": (
+        "the document is an XFA form ({where}): a reader that draws XFA may show "
+        "other content than the signed pages",
+        "tài liệu là biểu mẫu XFA ({where}): phần mềm đọc hiển thị XFA có thể "
+        "hiện nội dung khác với các trang đã ký",
+    ),
     "revocation_not_checked": (
         "the certificate names no revocation service and none was "
         "available: revocation could not be checked",
@@ -150,6 +229,16 @@ def say(code: str, args: Mapping[str, object], language: str = "en") -> str:
         pages = values["pages"]
         label = " trang " if language == "vi" else " pages "
         values["pages"] = f",{label}{', '.join(map(str, pages))}" if pages else ""  # type: ignore[call-overload]
+    if "region" in values:
+        region = values["region"]
+        values["region"] = (
+            f", ({region[0]:g},{region[1]:g})-({region[2]:g},{region[3]:g}) pt"
+            if isinstance(region, list | tuple) and len(region) == 4
+            else ""
+        )
+    if "kinds" in values and isinstance(values["kinds"], list | tuple):
+        named = KINDS.get(language, KINDS["en"])
+        values["kinds"] = ", ".join(named.get(str(k), str(k)) for k in values["kinds"])
     if "bytes" in values and isinstance(values["bytes"], int):
         values["bytes"] = f"{values['bytes']:,}".replace(",", "." if language == "vi" else ",")
     template = vietnamese if language == "vi" else english

@@ -27,6 +27,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -39,8 +40,12 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.api import FetcherBackend
 
+from signing.active_content import scan_active_content
+from signing.algorithms import KysoSignatureValidator, UnsupportedAlgorithm, algorithm_name
 from signing.annotation_rule import VERIFICATION_DIFF_POLICY
+from signing.revisions import LenientDiffPolicy, changed_objects
 from signing.verdict_words import say
+from signing.view_check import judge_view
 
 __all__ = [
     "INDETERMINATE",
@@ -56,6 +61,8 @@ TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE = "TOTAL_PASSED", "TOTAL_FAILED", "IND
 _SEVERITY = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
 _WEAK_DIGESTS = {"md5", "sha1"}
 _MAX_OWN_LOOKUPS = 8
+_DIFF_POLICY = LenientDiffPolicy(VERIFICATION_DIFF_POLICY)
+_SIGNATURE_VALIDATOR = KysoSignatureValidator()
 _CHANGES = {
     ModificationLevel.NONE: "none",
     ModificationLevel.LTA_UPDATES: "validation_data",
@@ -132,6 +139,15 @@ class VerificationReport:
     validated_at: str
     reasons: list[str] = dataclasses.field(default_factory=list)
     reason_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    """About the document itself (active content, forms), in plain words."""
+    warning_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    active_content: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    """JavaScript, actions, embedded files and XFA found, each with where it is."""
+
+    def warn(self, code: str, **values: Any) -> None:
+        self.warning_codes.append({"code": code, **values})
+        self.warnings.append(say(code, values))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,13 +174,20 @@ def verify_pdf(path: Path, settings: VerificationSettings) -> VerificationReport
     }
     try:
         with path.open("rb") as stream:
-            signatures = asyncio.run(_with_fetchers(stream, settings, now, facts))
+            signatures = asyncio.run(_with_fetchers(stream, path, settings, now, facts))
+    except RecursionError:
+        return _document_failure(
+            "FORMAT_FAILURE", facts, now, "unreadable_file", detail="objects nested too deeply"
+        )
     except Exception as exc:
         return _document_failure(
             "FORMAT_FAILURE", facts, now, "unreadable_file", detail=_short(exc)
         )
+    active = facts.pop("active_content", [])
     if not signatures:
-        return _document_failure("SIGNED_DATA_NOT_FOUND", facts, now, "no_signature")
+        report = _document_failure("SIGNED_DATA_NOT_FOUND", facts, now, "no_signature")
+        _warn_active(report, active)
+        return report
     worst = max(signatures, key=lambda s: _SEVERITY[s.indication])
     if all(s.kind == "document_timestamp" for s in signatures) and worst.indication != (
         TOTAL_FAILED
@@ -173,12 +196,21 @@ def verify_pdf(path: Path, settings: VerificationSettings) -> VerificationReport
         report = _document_failure("SIGNED_DATA_NOT_FOUND", facts, now, "only_timestamps")
         report.indication = INDETERMINATE
         report.signatures = signatures
+        _warn_active(report, active)
         return report
     reasons = [f"{s.field}: {r}" for s in signatures for r in s.reasons]
     codes = [{"field": s.field, **c} for s in signatures for c in s.reason_codes]
-    return VerificationReport(
+    report = VerificationReport(
         worst.indication, worst.subindication, facts, signatures, now.isoformat(), reasons, codes
     )
+    _warn_active(report, active)
+    return report
+
+
+def _warn_active(report: VerificationReport, active: list[dict[str, str]]) -> None:
+    report.active_content = active
+    for item in active:
+        report.warn(f"active_{item['kind']}", where=item["where"])
 
 
 def _document_failure(
@@ -204,41 +236,65 @@ _FETCHERS: ContextVar[FetcherBackend | None] = ContextVar("kyso_fetchers", defau
 
 
 async def _with_fetchers(
-    stream: BinaryIO, settings: VerificationSettings, now: datetime, facts: dict[str, Any]
+    stream: BinaryIO,
+    path: Path,
+    settings: VerificationSettings,
+    now: datetime,
+    facts: dict[str, Any],
 ) -> list[SignatureReport]:
     if not settings.online or settings.fetchers is None:
-        return await _verify_stream(stream, settings, now, facts)
+        return await _verify_stream(stream, path, settings, now, facts)
     async with settings.fetchers() as backend:
         token = _FETCHERS.set(backend)
         try:
-            return await _verify_stream(stream, settings, now, facts)
+            return await _verify_stream(stream, path, settings, now, facts)
         finally:
             _FETCHERS.reset(token)
 
 
 async def _verify_stream(
-    stream: BinaryIO, settings: VerificationSettings, now: datetime, facts: dict[str, Any]
+    stream: BinaryIO,
+    path: Path,
+    settings: VerificationSettings,
+    now: datetime,
+    facts: dict[str, Any],
 ) -> list[SignatureReport]:
-    # strict: pyHanko refuses hybrid cross-reference tables and overwritten xref streams,
-    # the tricks that show different content to different viewers
-    reader = PdfFileReader(stream, strict=True)
-    if reader.encrypted:
-        raise ValueError("the document is encrypted")
+    # Read as readers do (hybrid references, repaired cross-reference tables): what each
+    # revision shows is compared afterwards, object by object and as drawn.
+    reader = PdfFileReader(stream, strict=False)
+    if reader.encrypted:  # restricted by an owner password only: readers open it as is
+        result = reader.decrypt(b"")
+        if (
+            result is None
+            or getattr(result, "status", None) is None
+            or (str(getattr(result.status, "name", "")) == "FAILED")
+        ):
+            raise ValueError("the document is encrypted with a password")
     facts["revisions"] = reader.xrefs.total_revisions
     facts["pages"] = int(reader.root["/Pages"]["/Count"])
+    facts["active_content"] = scan_active_content(reader)
     try:
         dss: DocumentSecurityStore | None = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         dss = None
-    embedded = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
-    reports: list[tuple[int, SignatureReport]] = []
+    embedded, broken = _embedded_signatures(reader)
+    reports: list[tuple[int, SignatureReport]] = [(-1, report) for report in broken]
     for index, sig in enumerate(embedded):
         later = embedded[index + 1 :]
         try:
             if sig.sig_object_type == "/DocTimeStamp":
                 report = await _timestamp_report(sig, reader, settings, dss)
             else:
-                report = await _signature_report(sig, reader, settings, dss, now, later)
+                report = await _signature_report(sig, reader, path, settings, dss, now, later)
+        except UnsupportedAlgorithm as exc:
+            report = SignatureReport(
+                field=_field_name(sig),
+                kind="signature",
+                indication=INDETERMINATE,
+                subindication="GENERIC",
+            )
+            report.algorithms = {"signature": exc.algorithm}
+            report.reason("algorithm_unsupported", algorithm=exc.algorithm)
         except Exception as exc:
             report = SignatureReport(
                 field=_field_name(sig),
@@ -257,6 +313,32 @@ async def _verify_stream(
         ):
             report.level = "B-LTA"
     return [report for _, report in reports]
+
+
+def _embedded_signatures(
+    reader: PdfFileReader,
+) -> tuple[list[EmbeddedPdfSignature], list[SignatureReport]]:
+    """The readable signatures in signing order, and a FORMAT_FAILURE report for each one
+    whose signature value cannot even be parsed (the others are still judged)."""
+    found: list[EmbeddedPdfSignature] = []
+    broken: list[SignatureReport] = []
+    for name, value, field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            subfilter = value.get_object().get("/SubFilter")
+            if subfilter is not None and str(subfilter) not in _SUBFILTERS:
+                continue  # not a kind of signature this reader knows (pyHanko skips it too)
+            found.append(EmbeddedPdfSignature(reader, field, name))
+        except Exception as exc:
+            report = SignatureReport(
+                field=str(name), kind="signature", indication=TOTAL_FAILED,
+                subindication="FORMAT_FAILURE",
+            )  # fmt: skip
+            report.reason("unreadable_signature", detail=_short(exc))
+            broken.append(report)
+    return sorted(found, key=lambda s: s.signed_revision), broken
+
+
+_SUBFILTERS = {str(s.value) for s in SigSeedSubFilter}
 
 
 def _field_name(sig: EmbeddedPdfSignature) -> str:
@@ -284,6 +366,7 @@ def _context(
         "crls": own.crls,
         "moment": moment,
         "retroactive_revinfo": moment is not None,
+        "signature_validator": _SIGNATURE_VALIDATOR,
     }
     if dss is not None:
         return dss.as_validation_context(kwargs)
@@ -365,6 +448,7 @@ def _timestamp_token(sig: EmbeddedPdfSignature) -> cms.ContentInfo | None:
 async def _signature_report(
     sig: EmbeddedPdfSignature,
     reader: PdfFileReader,
+    path: Path,
     settings: VerificationSettings,
     dss: DocumentSecurityStore | None,
     now: datetime,
@@ -397,13 +481,20 @@ async def _signature_report(
     report.modifications = _modifications(sig, reader, status)
     report.algorithms = {
         "digest": status.md_algorithm,
-        "signature": status.pkcs7_signature_mechanism,
+        "signature": algorithm_name(sig.signer_info["signature_algorithm"]),
     }
     report.revocation = _revocation(status, dss, own, settings)
     report.level = _level(timestamp_ok, dss, sig, later)
+    tail = _unsigned_tail(reader, sig, later)
     _judge(report, status, timestamp_ok)
-    _warn(report, status, timestamp_ok, now, _unsigned_tail(reader, sig, later))
+    judge_view(report, reader, path, sig.signed_revision, _signed_end(sig), tail=tail)
+    _warn(report, status, timestamp_ok, now, tail)
     return report
+
+
+def _signed_end(sig: EmbeddedPdfSignature) -> int:
+    """Where the signed revision ends in the file."""
+    return int(sig.byte_range[-2]) + int(sig.byte_range[-1])
 
 
 def _unsigned_tail(
@@ -440,7 +531,7 @@ async def _validate(
         sig,
         signer_context,
         ts_validation_context=timestamp_context,
-        diff_policy=VERIFICATION_DIFF_POLICY,
+        diff_policy=_DIFF_POLICY,
     )
 
 
@@ -494,6 +585,7 @@ def _modifications(
     level = status.modification_level
     docmdp = sig.docmdp_level
     named = _CHANGES.get(level, "other") if level is not None else "unknown"
+    changes = [] if named in ("none", "validation_data") else _object_changes(reader, sig)
     return {
         "level": named,
         "allowed": bool(status.docmdp_ok),
@@ -501,7 +593,18 @@ def _modifications(
         "pages": []
         if named in ("none", "validation_data")
         else _changed_pages(reader, sig.signed_revision),
+        "changes": changes,
     }
+
+
+def _object_changes(reader: PdfFileReader, sig: EmbeddedPdfSignature) -> list[dict[str, Any]]:
+    try:
+        found = changed_objects(reader, sig.signed_revision)
+    except RecursionError:
+        return [{"kind": "unreadable", "page": 0, "detail": "nested too deeply"}]
+    except Exception as exc:
+        return [{"kind": "unreadable", "page": 0, "detail": _short(exc)}]
+    return [{"kind": c.kind, "page": c.page, "detail": c.detail} for c in found]
 
 
 def _page_refs(node: generic.DictionaryObject, into: list[generic.Reference]) -> None:
@@ -515,7 +618,14 @@ def _page_refs(node: generic.DictionaryObject, into: list[generic.Reference]) ->
 
 def _changed_pages(reader: PdfFileReader, revision: int) -> list[int]:
     """1-based pages whose page object, content streams or annotations changed, or that did
-    not exist, after ``revision``."""
+    not exist, after ``revision`` (none when the page tree cannot be read)."""
+    try:
+        return _pages_touched(reader, revision)
+    except (RecursionError, Exception):
+        return []
+
+
+def _pages_touched(reader: PdfFileReader, revision: int) -> list[int]:
     if revision + 1 >= reader.xrefs.total_revisions:
         return []
     now_refs: list[generic.Reference] = []
@@ -690,7 +800,7 @@ async def _timestamp_report(
     own = _own_revocation(settings, certs, dss)
     context = _context(settings, dss, certs, moment=None, own=own)
     status: DocumentTimestampStatus = await async_validate_pdf_timestamp(
-        sig, context, diff_policy=VERIFICATION_DIFF_POLICY
+        sig, context, diff_policy=_DIFF_POLICY
     )
     report = SignatureReport(
         field=_field_name(sig),

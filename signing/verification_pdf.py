@@ -167,6 +167,9 @@ def render_report_pdf(report: VerificationReport, *, font: Path, language: str =
     for code in report.reason_codes:
         field = f"{code['field']}: " if code.get("field") else ""
         story.append(Paragraph(f"• {_esc(field)}{_esc(say(code['code'], code, language))}", text))
+    for code in report.warning_codes:  # about the document itself: active content, XFA
+        sentence = say(code["code"], code, language)
+        story.append(Paragraph(f"{_esc(words['warnings'])}: {_esc(sentence)}", text))
     for number, signature in enumerate(report.signatures, start=1):
         story += [
             Spacer(1, 5 * mm),

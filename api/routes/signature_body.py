@@ -90,13 +90,16 @@ async def create_signature_from_body(
     purpose: Annotated[str | None, Query(description="public_service: a submission")] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    confirm_countersign: Annotated[
+        bool, Query(description="sign even though an earlier signature already fails")
+    ] = False,
 ) -> FileResponse:
     """As ``POST /v1/signatures``: the same checks, transaction, charge and answer."""
     wanted = SignatureRequest(
         pin=pin, sad=sad, otp=otp, level=level, reason=reason, location=location, page=page,
         rect=rect, field=field, invisible=invisible, language=language, certify=certify,
         credential_id=credential_id, purpose=purpose, idempotency_key=idempotency_key,
-        filename=filename,
+        filename=filename, confirm_countersign=confirm_countersign,
     )  # fmt: skip
     options = wanted.options(caller.user)  # refused before the body is read
     # Signing in was read through the session: let its connection go back to the pool while

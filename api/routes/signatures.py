@@ -44,7 +44,8 @@ from identity.audit import record_audit
 from identity.errors import PinAttemptsBusy
 from identity.models import Credential, Role, User
 from identity.sessions import Principal
-from signing.documents import PdfFacts, inspect_pdf
+from signing.countersign import refuse_if_earlier_signature_fails
+from signing.documents import PdfFacts, inspect_or_repair
 from signing.errors import InvalidOption
 from signing.models import SignatureRecord
 from signing.pades import Level, Placement, SignatureOptions, sign_document
@@ -158,6 +159,13 @@ def create_signature(
         ),
     ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    confirm_countersign: Annotated[
+        bool,
+        Form(
+            description="sign even though an earlier signature in the document already fails "
+            "(without it, such a document is refused before anything is charged)"
+        ),
+    ] = False,
     sad: Annotated[
         str | None,
         Form(
@@ -174,7 +182,7 @@ def create_signature(
         pin=pin, sad=sad, otp=otp, level=level, reason=reason, location=location, page=page,
         rect=rect, field=field, invisible=invisible, language=language, certify=certify,
         credential_id=credential_id, purpose=purpose, idempotency_key=idempotency_key,
-        filename=file.filename,
+        filename=file.filename, confirm_countersign=confirm_countersign,
     )  # fmt: skip
     options = request.options(caller.user)  # refused before the upload is read
     work = new_upload_folder(signing.runtime)
@@ -206,6 +214,8 @@ class SignatureRequest:
     purpose: str | None
     idempotency_key: str | None
     filename: str | None
+    confirm_countersign: bool = False
+    """Sign even though an earlier signature already fails."""
 
     def options(self, user: User) -> SignatureOptions:
         """The signature's options, or ``InvalidOption`` (before any document is read)."""
@@ -258,8 +268,11 @@ def sign_received(
 
     # The document is judged before the key is touched: a bad upload never unlocks it.
     page = request.page
-    facts = inspect_pdf(received.path, pages=(page,) if page else (),
-                        max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
+    facts, source = inspect_or_repair(received.path, signed.with_name("repaired.pdf"),
+                                      pages=(page,) if page else (),
+                                      max_pages=runtime.settings.max_pages, deep=True)  # fmt: skip
+    if facts.signed_fields and not request.confirm_countersign:  # before any charge
+        refuse_if_earlier_signature_fails(source, signing.verification_settings())
     now = utc_now()
     credential = identity.credentials.signing_credential(session, user, request.credential_id, now)
     payer = payer_for(session, user)
@@ -277,7 +290,8 @@ def sign_received(
         return _sign_and_charge(
             runtime=runtime, identity=identity, signing=signing, user=user, payer=payer,
             credential=credential, pin=request.pin, batch_key=batch_key, otp=request.otp,
-            options=options, facts=facts, received=received, signed=signed, now=now, key=key,
+            options=options, facts=facts, received=received, source=source, signed=signed,
+            now=now, key=key,
             request_sha256=request_sha256, purpose=purpose, hold_id=hold_id,
             filename=(request.filename or "document.pdf")[:255],
         )  # fmt: skip
@@ -290,7 +304,8 @@ def _sign_and_charge(
     *, runtime: Runtime, identity: IdentityServices, signing: SigningServices, user: User,
     payer: Payer, credential: Credential, pin: str | None, batch_key: SigningKey | None,
     otp: str | None, options: SignatureOptions,
-    facts: PdfFacts, received: ReceivedFile, signed: Path, now: datetime, key: str,
+    facts: PdfFacts, received: ReceivedFile, source: Path, signed: Path, now: datetime,
+    key: str,
     request_sha256: str, purpose: str | None, hold_id: str | None,
     filename: str,
 ) -> FileResponse:  # fmt: skip
@@ -308,7 +323,7 @@ def _sign_and_charge(
             material = signing.validation_material(
                 writing, x509.load_der_x509_certificate(credential.certificate)
             )
-    sign_document(received.path, signed, options=options, signer=signer,
+    sign_document(source, signed, options=options, signer=signer,
                   timestamper=signing.timestamper() if options.level.timestamped else None,
                   material=material, font=runtime.settings.stamp_font, now=now,
                   facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip

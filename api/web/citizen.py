@@ -30,7 +30,7 @@ from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
 from identity.errors import IdentityError
 from identity.models import Credential, CredentialStatus, Role
-from signing.errors import NotAPdf, SignatureNotFound, SigningError
+from signing.errors import EarlierSignatureFails, NotAPdf, SignatureNotFound, SigningError
 from signing.models import SignatureRecord
 from signing.records import history
 
@@ -256,7 +256,8 @@ def _place_page(
     )
 
 
-_CHOICES = ("level", "mode", "page", "rect", "reason", "location", "public_service")
+_CHOICES = ("level", "mode", "page", "rect", "reason", "location", "public_service",
+            "ask_confirm")  # fmt: skip
 
 
 def _gone(web: Web) -> Response:
@@ -302,6 +303,7 @@ def sign(
     reason: Annotated[str, Form(max_length=200)] = "",
     location: Annotated[str, Form(max_length=200)] = "",
     public_service: FormText = "",
+    confirm_countersign: FormText = "",
 ) -> Response:
     """Hands the draft to the REST API's sign-and-charge transaction, as the same citizen. The
     draft names the idempotency key: a second press, a reload or a second tab signs (and
@@ -359,9 +361,13 @@ def sign(
                 credential_id=None,
                 purpose="public_service" if public_service else None,
                 idempotency_key=key,
+                confirm_countersign=bool(confirm_countersign),
             )
     except SignatureNotFound:
         return _gone(web)
+    except EarlierSignatureFails as exc:  # ask: sign a document whose signature fails?
+        _status, words = web.explain(exc)
+        return web.done(f"{again}&ask_confirm=1", words, kind="error")
     except (SigningError, IdentityError, BillingError) as exc:
         _status, words = web.explain(exc)
         return web.done(again, words, kind="error")  # back to the form: Back and reload are safe

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from api.web.page_pictures import PagePicture, draw_pages
-from signing.documents import inspect_pdf
+from signing.documents import inspect_or_repair
 from signing.errors import NotAPdf, SignatureNotFound
 
 __all__ = ["MAX_DRAFTS", "PREVIEW_WIDTH", "Draft", "DraftStore"]
@@ -69,14 +69,18 @@ class DraftStore:
             with pdf.open("rb") as head:
                 if b"%PDF-" not in head.read(1024):
                     raise NotAPdf("the file is not a PDF document")
-            count = inspect_pdf(pdf, max_pages=self.max_pages, deep=True).page_count
+            size = pdf.stat().st_size
+            facts, readable = inspect_or_repair(pdf, folder / "repaired.pdf",
+                                                max_pages=self.max_pages, deep=True)  # fmt: skip
+            count = facts.page_count
+            pdf = readable  # a damaged upload is pictured as it will be signed
             shown = sorted({*range(1, min(count, MAX_PREVIEW_PAGES - 1) + 1), count})
             pictures = draw_pages(pdf, folder, shown, PREVIEW_WIDTH)
             (folder / "draft.json").write_text(
                 json.dumps(
                     {
                         "filename": Path(filename or "document.pdf").name[:255],
-                        "size": pdf.stat().st_size,
+                        "size": size,
                         "page_count": count,
                         "pictures": [p.__dict__ for p in pictures],
                         "created": time.time(),
@@ -86,18 +90,27 @@ class DraftStore:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        self._keep_newest(user_id)
+        self._keep_newest(user_id, draft_id)
         return self.get(user_id, draft_id)
 
     def _created(self, folder: Path) -> float:
+        """When the draft was uploaded; for one still being drawn (no ``draft.json`` yet),
+        when its folder last changed: a draft in progress is young, never purged as old."""
         try:
             return float(json.loads((folder / "draft.json").read_text())["created"])
         except (OSError, ValueError, KeyError, TypeError):
-            return 0.0
+            try:
+                return folder.stat().st_mtime
+            except OSError:
+                return 0.0
 
-    def _keep_newest(self, user_id: str) -> None:
-        folders = sorted((self.root / user_id).iterdir(), key=self._created, reverse=True)
-        for stale in folders[MAX_DRAFTS:]:
+    def _keep_newest(self, user_id: str, kept: str) -> None:
+        folders = sorted(
+            (f for f in (self.root / user_id).iterdir() if f.name != kept),
+            key=self._created,
+            reverse=True,
+        )
+        for stale in folders[MAX_DRAFTS - 1 :]:
             shutil.rmtree(stale, ignore_errors=True)
 
     def get(self, user_id: str, draft_id: str) -> Draft:

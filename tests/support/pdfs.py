@@ -49,7 +49,13 @@ def encrypted_pdf(directory: Path) -> bytes:
     return locked.read_bytes()
 
 
+def pdf_stream(dictionary: bytes, data: bytes) -> bytes:
+    """A stream object's body: its dictionary entries and data (the length added)."""
+    return b"<< %s /Length %d >>\nstream\n" % (dictionary, len(data)) + data + b"\nendstream"
+
+
 def _minimal_pdf(objects: list[bytes], root: int = 1) -> bytes:
+    """A PDF of the given object bodies, numbered from 1, with one cross-reference table."""
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n")
     offsets = []

@@ -96,12 +96,23 @@ def test_what_the_report_says_of_the_signer_and_the_changes(foreign: Foreign) ->
     assert "Foreign Root CA" in signature.trust_anchor
     assert "Lê Văn Cường" in signature.chain[0]["subject"]  # signer first, then up to the root
     assert "Foreign Root CA" in signature.chain[-1]["subject"]
-    assert signature.modifications == {
+    assert {
+        k: signature.modifications[k] for k in ("level", "allowed", "certification", "pages")
+    } == {
         "level": "annotations",
         "allowed": True,
         "certification": None,
         "pages": [1],
     }
+    assert signature.modifications["changes"] == [
+        {"kind": "annotation_added", "page": 1, "detail": "Text"}
+    ]
+    (view,) = signature.modifications["view"]  # drawn: beside the signed text, not over it
+    assert (view["page"], view["covered"]) == (1, 0)
+    assert view["changed"] > 0
+    assert any(
+        "added after signing beside the signed content: page 1" in w for w in signature.warnings
+    )
     assert signature.coverage == {"whole_document": False, "revision": 2, "revisions": 4}
     assert signature.timestamp_time is not None
     expired = verify_pdf(
