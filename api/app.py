@@ -33,7 +33,6 @@ from api.routes import (
     verifications,
     wallet,
 )
-from api.routes.csc import install_csc_errors
 from api.settings import Settings
 from api.signing_services import build_signing_services
 from api.verification_cli import quiet_pyhanko
@@ -147,7 +146,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.oidc = oidc.build_provider(runtime, app.state.identity)
     quiet_pyhanko()
     install_error_handlers(app)
-    install_csc_errors(app)
     for module in (
         csc,
         health,

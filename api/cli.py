@@ -19,21 +19,19 @@ from api.payers import payer_for
 from api.revocation import revoke_certificate
 from api.settings import Settings
 from billing.accounts import ORGANISATION, open_account
-from billing.errors import BillingError
 from billing.invoices import close_period
 from billing.models import BillingAccount
 from billing.wallet import top_up
-from certs.errors import CertsError
 from certs.issuance import issue_signing_certificate, public_key_from_csr
 from certs.profiles import SignerSubject
 from identity.accounts import NewUser, create_organisation, create_user
 from identity.audit import record_audit, verify_audit_chain
 from identity.cccd import Gender
-from identity.errors import IdentityError, InvalidField, NotFound
+from identity.errors import InvalidField, NotFound
 from identity.models import Organisation, Role, User
 from identity.passwords import Passwords
 from identity.tokens import TokenPolicy, TokenSigner
-from signing.errors import SigningError
+from kernel.errors import KysoError
 from signing.trust import add_anchor, list_anchors, remove_anchor
 
 __all__ = ["main"]
@@ -592,7 +590,7 @@ def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
-    except (CertsError, IdentityError, BillingError, SigningError) as exc:
+    except KysoError as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         if isinstance(exc, InvalidField):
             for field, message in exc.errors.items():

@@ -1,13 +1,14 @@
-"""Errors of signing, each with a stable machine-readable code."""
+"""Errors of signing, each with a stable machine-readable code and typed fields."""
 
 from __future__ import annotations
+
+from kernel.errors import KysoError
 
 __all__ = [
     "DocumentGone",
     "EncryptedPdf",
     "FieldUnusable",
     "HostilePdf",
-    "IdempotencyConflict",
     "InvalidOption",
     "InvalidPlacement",
     "NoSuchPage",
@@ -23,16 +24,10 @@ __all__ = [
 ]
 
 
-class SigningError(Exception):
-    """Base of every error raised by ``signing``; ``code`` is stable, ``detail`` for people."""
+class SigningError(KysoError):
+    """Base of every error raised by ``signing``."""
 
     code = "signing.error"
-    commits_work = False
-
-    def __init__(self, detail: str, **fields: object) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
 
 
 class NotAPdf(SigningError):
@@ -51,6 +46,11 @@ class EncryptedPdf(SigningError):
 
 class NoSuchPage(SigningError):
     code = "signing.no_such_page"
+    FIELDS = ("page_count",)
+
+    def __init__(self, detail: str, *, page_count: int) -> None:
+        super().__init__(detail)
+        self.page_count = page_count
 
 
 class InvalidPlacement(SigningError):
@@ -73,12 +73,6 @@ class StampFontMissing(SigningError):
     code = "signing.stamp_font_missing"
 
 
-class IdempotencyConflict(SigningError):
-    """The Idempotency-Key was used before for a different request."""
-
-    code = "signing.idempotency_conflict"
-
-
 class SignatureNotFound(SigningError):
     code = "signing.not_found"
 
@@ -87,6 +81,11 @@ class DocumentGone(SigningError):
     """The signed document was deleted at the end of its retention period."""
 
     code = "signing.document_purged"
+    FIELDS = ("signature_id",)
+
+    def __init__(self, detail: str, *, signature_id: str) -> None:
+        super().__init__(detail)
+        self.signature_id = signature_id
 
 
 class InvalidOption(SigningError):
@@ -103,6 +102,11 @@ class HostilePdf(SigningError):
 
 class TooManyPages(SigningError):
     code = "signing.too_many_pages"
+    FIELDS = ("page_count", "max_pages")
+
+    def __init__(self, detail: str, *, page_count: int, max_pages: int) -> None:
+        super().__init__(detail)
+        self.page_count, self.max_pages = page_count, max_pages
 
 
 class NotATrustAnchor(SigningError):
@@ -113,3 +117,8 @@ class NotATrustAnchor(SigningError):
 
 class TrustAnchorNotFound(SigningError):
     code = "verification.trust_anchor_not_found"
+    FIELDS = ("sha256",)
+
+    def __init__(self, detail: str, *, sha256: str) -> None:
+        super().__init__(detail)
+        self.sha256 = sha256

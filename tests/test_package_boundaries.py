@@ -1,4 +1,5 @@
-"""DESIGN.md's dependency rule, checked on the source: api -> domain packages -> certs."""
+"""DESIGN.md's dependency rule, checked on the source: api -> domain packages -> certs, and
+every package may use the shared kernel, which uses none of ours."""
 
 from __future__ import annotations
 
@@ -42,3 +43,9 @@ def test_domain_packages_know_nothing_of_http_and_only_their_allowed_neighbours(
     for other in DOMAIN:
         if other != package and other not in ALLOWED[package]:
             assert other not in imported, f"{package} imports {other}: {imported[other]}"
+
+
+def test_the_shared_kernel_imports_none_of_our_packages() -> None:
+    imported = _imports("kernel")
+    for ours in (*DOMAIN, "api", "migrations", "tests"):
+        assert ours not in imported, f"kernel imports {ours}: {imported[ours]}"

@@ -7,20 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from api.deps import IdentityDep, SessionDep, utc_now
-from api.errors import ApiError
+from api.errors import UnsupportedGrant
 from api.schemas import Registration, RegistrationOut, TokenResponse
 from identity.accounts import NewUser, register_citizen
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
-
-
-class UnsupportedGrant(ApiError):
-    code = "auth.unsupported_grant_type"
-    status = 400
-    title = "Unsupported grant type"
-    oauth_error = "unsupported_grant_type"
 
 
 @router.post("/register", status_code=201, summary="Register as a citizen (identity level 1)")

@@ -17,38 +17,28 @@ from typing import Annotated, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Request
 from sqlmodel import Session, select
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.database import unit_of_work
 from api.deps import IdentityDep, RuntimeDep, authenticate, get_runtime, utc_now
+from api.errors import CscInvalidRequest
 from api.identity_services import IdentityServices
 from api.payers import lock_payer
 from billing.accounts import locked_account
 from billing.charges import available_funds, charge, quote, refuse_unless_covered
-from billing.errors import BillingError, InsufficientFunds
 from certs.keys import KeyAlgorithm
 from identity.audit import record_audit
 from identity.authorisations import MAX_BATCH
 from identity.errors import (
-    AuthenticationFailed,
-    AuthorisationInvalid,
+    AccessDenied,
     CredentialLocked,
-    CredentialNotFound,
     CredentialUnusable,
-    IdentityError,
-    InvalidField,
-    InvalidToken,
-    OtpRequired,
-    WrongPin,
 )
 from identity.models import Credential, CredentialStatus, Role, User
 from identity.sessions import Principal
 
-__all__ = ["install_csc_errors", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/csc", tags=["csc"])
 
@@ -64,89 +54,14 @@ _SIGN_ALGOS = {
 _SPECS = {"v1": "1.0.4.0", "v2": "2.0.0.2"}
 
 
-class CscError(Exception):
-    """An error in CSC's format."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
-
-
-def install_csc_errors(app: FastAPI) -> None:
-    """CSC's error format for CSC routes, including bodies that are no JSON object."""
-
-    async def handle(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, CscError)
-        return JSONResponse(
-            {"error": exc.error, "error_description": exc.description}, status_code=exc.status
-        )
-
-    app.add_exception_handler(CscError, handle)
-    for kind in (RequestValidationError, StarletteHTTPException):
-        app.add_exception_handler(kind, _csc_or(app.exception_handlers[kind]))
-
-
-def _csc_or(fallback: Any) -> Any:
-    async def handle(request: Request, exc: Exception) -> Any:
-        if not request.url.path.startswith("/csc/"):
-            return await fallback(request, exc)
-        status = getattr(exc, "status_code", 400)
-        if status in (404, 405):
-            return JSONResponse(
-                {
-                    "error": "invalid_request",
-                    "error_description": "no such CSC method (POST /csc/v1/... or "
-                    "/csc/v2/..., see info)",
-                },
-                status_code=status,
-            )
-        if isinstance(exc, RequestValidationError) or status in (400, 422):
-            return JSONResponse(
-                {"error": "invalid_request", "error_description": "the body must be a JSON object"},
-                status_code=400,
-            )
-        return await fallback(request, exc)
-
-    return handle
-
-
-def _translate(exc: Exception) -> CscError:
-    """Our domain errors as CSC errors (HTTP status as our REST API gives them)."""
-    detail = getattr(exc, "detail", str(exc))
-    if isinstance(exc, InvalidToken):
-        return CscError(401, "invalid_token", detail)
-    if isinstance(exc, WrongPin):
-        return CscError(400, "invalid_pin", detail)
-    if isinstance(exc, OtpRequired | AuthenticationFailed):
-        return CscError(400, "invalid_otp", detail)
-    if isinstance(exc, CredentialLocked):
-        return CscError(423, "credential_locked", detail)
-    if isinstance(exc, CredentialNotFound):
-        return CscError(400, "invalid_request", "Invalid parameter credentialID")
-    if isinstance(exc, CredentialUnusable):
-        return CscError(400, "invalid_request", detail)
-    if isinstance(exc, AuthorisationInvalid):
-        return CscError(400, "invalid_request", f"Invalid SAD: {detail}")
-    if isinstance(exc, InsufficientFunds):
-        return CscError(402, "payment_required", detail)
-    if isinstance(exc, InvalidField):
-        return CscError(400, "invalid_request", detail)
-    if isinstance(exc, IdentityError | BillingError):
-        return CscError(400, "invalid_request", detail)
-    raise exc
-
-
 def csc_caller(
     request: Request, identity: IdentityDep, runtime: Annotated[Any, Depends(get_runtime)]
 ) -> Principal:
     """The citizen behind the bearer token (read without a write lock)."""
     with Session(runtime.engine, expire_on_commit=False) as session:
-        try:
-            principal = authenticate(request, session, identity)
-        except IdentityError as exc:
-            raise _translate(exc) from None
+        principal = authenticate(request, session, identity)
     if Role.CITIZEN.value not in principal.roles:
-        raise CscError(403, "access_denied", "only citizens hold signing credentials")
+        raise AccessDenied("only citizens hold signing credentials")
     return principal
 
 
@@ -164,33 +79,31 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 def _credential_id(body: dict[str, Any]) -> str:
     value = _text(body, "credentialID")
     if not _UUID.fullmatch(value):
-        raise CscError(400, "invalid_request", "Invalid parameter credentialID")
+        raise CscInvalidRequest("Invalid parameter credentialID")
     return value
 
 
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if isinstance(value, str) and any(ord(c) < 32 for c in value):
-        raise CscError(400, "invalid_request", f"Invalid parameter {name}")
+        raise CscInvalidRequest(f"Invalid parameter {name}")
     if not isinstance(value, str) or not value:
-        raise CscError(400, "invalid_request", f"Missing (or invalid type) string parameter {name}")
+        raise CscInvalidRequest(f"Missing (or invalid type) string parameter {name}")
     return value
 
 
 def _hashes(body: dict[str, Any], name: str) -> list[bytes]:
     raw = body.get(name)
     if not isinstance(raw, list) or not raw or len(raw) > MAX_BATCH:
-        raise CscError(
-            400,
-            "invalid_request",
+        raise CscInvalidRequest(
             f"Missing (or invalid) parameter {name}: 1 to {MAX_BATCH} base64 hashes",
         )
     try:
         decoded = [base64.b64decode(h, validate=True) for h in raw]
     except (binascii.Error, TypeError, ValueError):
-        raise CscError(400, "invalid_request", f"Invalid base64 in {name}") from None
+        raise CscInvalidRequest(f"Invalid base64 in {name}") from None
     if any(len(h) != 32 for h in decoded):
-        raise CscError(400, "invalid_request", "Only SHA-256 hashes (32 bytes) are accepted")
+        raise CscInvalidRequest("Only SHA-256 hashes (32 bytes) are accepted")
     return decoded
 
 
@@ -203,7 +116,7 @@ def _own_credential(
         Credential, credential_id, with_for_update=lock, populate_existing=lock
     )
     if credential is None or credential.user_id != user.id or credential.key_source != "service":
-        raise CscError(400, "invalid_request", "Invalid parameter credentialID")
+        raise CscInvalidRequest("Invalid parameter credentialID")
     return credential
 
 
@@ -245,7 +158,7 @@ def info_v2(runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
 def _list(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, Any]:
     limit = body.get("maxResults", 100)
     if not isinstance(limit, int) or limit < 1:
-        raise CscError(400, "invalid_request", "Invalid parameter maxResults")
+        raise CscInvalidRequest("Invalid parameter maxResults")
     with Session(runtime.engine) as session:
         rows = session.exec(
             select(Credential).where(
@@ -273,7 +186,7 @@ def _credential_info(
     credential_id = _credential_id(body)
     wanted = body.get("certificates", "single")
     if wanted not in ("none", "single", "chain"):
-        raise CscError(400, "invalid_request", "Invalid parameter certificates")
+        raise CscInvalidRequest("Invalid parameter certificates")
     with Session(runtime.engine) as session:
         credential = _own_credential(session, caller.user, credential_id)
         user = session.get(User, caller.user.id)
@@ -387,37 +300,32 @@ def _authorize(
     pin = _text(body, "PIN")
     otp = _optional(body, "OTP")
     if hashes_field not in body:
-        raise CscError(
-            400,
-            "invalid_request",
+        raise CscInvalidRequest(
             f"Missing parameter {hashes_field}: kyso binds every SAD to its hashes (SCAL 2)",
         )
     digests = _hashes(body, hashes_field)
     count = body.get("numSignatures", len(digests))
     if count != len(digests):
-        raise CscError(400, "invalid_request", "numSignatures must equal the number of hashes")
+        raise CscInvalidRequest("numSignatures must equal the number of hashes")
     algorithm = body.get("hashAlgorithmOID", SHA256)
     if algorithm != SHA256:
-        raise CscError(400, "invalid_request", "Only SHA-256 (2.16.840.1.101.3.4.2.1) is accepted")
+        raise CscInvalidRequest("Only SHA-256 (2.16.840.1.101.3.4.2.1) is accepted")
     now = utc_now()
-    try:
-        with unit_of_work(runtime.engine) as session:
-            user = session.get(User, caller.user.id)
-            assert user is not None
-            _own_credential(session, user, credential_id)
-            issued = identity.authoriser.authorise(
-                session,
-                user,
-                credential_id=credential_id,
-                pin=pin,
-                otp=otp,
-                hashes=digests,
-                count=None,
-                now=now,
-            )
-            token, expires_in = issued.token, issued.expires_in
-    except (IdentityError, BillingError) as exc:
-        raise _translate(exc) from None
+    with unit_of_work(runtime.engine) as session:
+        user = session.get(User, caller.user.id)
+        assert user is not None
+        _own_credential(session, user, credential_id)
+        issued = identity.authoriser.authorise(
+            session,
+            user,
+            credential_id=credential_id,
+            pin=pin,
+            otp=otp,
+            hashes=digests,
+            count=None,
+            now=now,
+        )
+        token, expires_in = issued.token, issued.expires_in
     return {"SAD": token, "expiresIn": expires_in}
 
 
@@ -442,16 +350,13 @@ def extend(
 ) -> dict[str, Any]:
     data = body or {}
     credential_id, sad = _credential_id(data), _text(data, "SAD")
-    try:
-        with unit_of_work(runtime.engine) as session:
-            user = session.get(User, caller.user.id)
-            assert user is not None
-            _own_credential(session, user, credential_id)
-            seconds = identity.authoriser.extend(
-                session, sad, credential_id=credential_id, now=utc_now()
-            )
-    except IdentityError as exc:
-        raise _translate(exc) from None
+    with unit_of_work(runtime.engine) as session:
+        user = session.get(User, caller.user.id)
+        assert user is not None
+        _own_credential(session, user, credential_id)
+        seconds = identity.authoriser.extend(
+            session, sad, credential_id=credential_id, now=utc_now()
+        )
     return {"SAD": sad, "expiresIn": seconds}
 
 
@@ -468,59 +373,54 @@ def _sign_hash(
     digests = _hashes(body, hashes_field)
     hash_algo = body.get(hash_algo_field, SHA256 if sign_algo == ECDSA_SHA256 else None)
     if sign_algo in (ECDSA_SHA256, RSA_SHA256) and hash_algo not in (None, SHA256):
-        raise CscError(400, "invalid_request", f"Invalid parameter {hash_algo_field}")
+        raise CscInvalidRequest(f"Invalid parameter {hash_algo_field}")
     if sign_algo == RSA_ENCRYPTION and hash_algo != SHA256:
-        raise CscError(400, "invalid_request", f"{hash_algo_field} is required with rsaEncryption")
+        raise CscInvalidRequest(f"{hash_algo_field} is required with rsaEncryption")
     now = utc_now()
-    try:
-        with unit_of_work(runtime.engine) as session:
-            user = session.get(User, caller.user.id)
-            assert user is not None
-            payer = lock_payer(session, user, now)  # the account first, then the credential
-            account = locked_account(session, payer.account_id)
-            one = quote(session, account, "signature.hash", purpose=None, now=now)
-            refuse_unless_covered(
-                one.amount * len(digests), available_funds(session, account, now), account
-            )  # the whole batch, before any signing
-            credential = _own_credential(session, user, credential_id, lock=True)
-            if credential.status != CredentialStatus.ACTIVE.value:
-                raise CscError(
-                    423 if credential.status == "locked" else 400,
-                    "credential_locked" if credential.status == "locked" else "invalid_request",
-                    f"the credential is {credential.status}",
-                )
-            if sign_algo not in _SIGN_ALGOS[KeyAlgorithm(credential.key_algorithm)]:
-                raise CscError(400, "invalid_request", "Invalid parameter signAlgo for this key")
-            row, key = identity.authoriser.consume(
+    with unit_of_work(runtime.engine) as session:
+        user = session.get(User, caller.user.id)
+        assert user is not None
+        payer = lock_payer(session, user, now)  # the account first, then the credential
+        account = locked_account(session, payer.account_id)
+        one = quote(session, account, "signature.hash", purpose=None, now=now)
+        refuse_unless_covered(
+            one.amount * len(digests), available_funds(session, account, now), account
+        )  # the whole batch, before any signing
+        credential = _own_credential(session, user, credential_id, lock=True)
+        if credential.status == CredentialStatus.LOCKED.value:
+            raise CredentialLocked(f"the credential is {credential.status}")
+        if credential.status != CredentialStatus.ACTIVE.value:
+            raise CredentialUnusable(f"the credential is {credential.status}")
+        if sign_algo not in _SIGN_ALGOS[KeyAlgorithm(credential.key_algorithm)]:
+            raise CscInvalidRequest("Invalid parameter signAlgo for this key")
+        row, key = identity.authoriser.consume(
+            session,
+            sad,
+            credential_id=credential_id,
+            hashes=digests,
+            now=now,
+            require_bound=True,
+        )
+        identity.credentials.confirm_signing(session, credential_id, now)
+        signatures = [key.sign_digest(digest, hashes.SHA256()) for digest in digests]
+        for index, digest in enumerate(digests):
+            charge(
                 session,
-                sad,
-                credential_id=credential_id,
-                hashes=digests,
+                payer,
+                "signature.hash",
                 now=now,
-                require_bound=True,
+                reference=digest.hex()[:80],
+                idempotency_key=f"csc:{row.id}:{index}",
             )
-            identity.credentials.confirm_signing(session, credential_id, now)
-            signatures = [key.sign_digest(digest, hashes.SHA256()) for digest in digests]
-            for index, digest in enumerate(digests):
-                charge(
-                    session,
-                    payer,
-                    "signature.hash",
-                    now=now,
-                    reference=digest.hex()[:80],
-                    idempotency_key=f"csc:{row.id}:{index}",
-                )
-            record_audit(
-                session,
-                at=now,
-                actor=f"user:{user.id}",
-                action="signature.hash",
-                target=row.id,
-                credential_id=credential_id,
-                hashes=len(digests),
-            )
-    except (IdentityError, BillingError) as exc:
-        raise _translate(exc) from None
+        record_audit(
+            session,
+            at=now,
+            actor=f"user:{user.id}",
+            action="signature.hash",
+            target=row.id,
+            credential_id=credential_id,
+            hashes=len(digests),
+        )
     return {"signatures": [base64.b64encode(s).decode() for s in signatures]}
 
 

@@ -360,16 +360,6 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def _oauth_error(error: OidcError) -> JSONResponse:
-    response = JSONResponse(
-        {"error": error.error, "error_description": error.detail}, status_code=error.status
-    )
-    response.headers["Cache-Control"] = "no-store"
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="kyso"'
-    return response
-
-
 @router.post("/oidc/token", response_model=None, summary="OpenID Connect token endpoint")
 def token(
     request: Request,
@@ -396,24 +386,21 @@ def token(
     if code_verifier is not None:
         fields["code_verifier"] = code_verifier
     now = utc_now()
-    try:
-        with unit_of_work(runtime.engine) as session:
-            client = oidc.client_for_token(
-                session,
-                basic=_basic(request),
-                form=fields,
-                endpoint=f"{runtime.urls.base}/oidc/token",
-                now=now,
-            )
-            grant = fields.get("grant_type")
-            if grant == "authorization_code":
-                issued = oidc.exchange_code(session, client, fields, now)
-            elif grant == "refresh_token":
-                issued = oidc.refresh(session, client, fields, now)
-            else:
-                raise OidcError("unsupported_grant_type", "authorization_code or refresh_token")
-    except OidcError as error:
-        return _oauth_error(error)
+    with unit_of_work(runtime.engine) as session:  # an OidcError is answered in OAuth's format
+        client = oidc.client_for_token(
+            session,
+            basic=_basic(request),
+            form=fields,
+            endpoint=f"{runtime.urls.base}/oidc/token",
+            now=now,
+        )
+        grant = fields.get("grant_type")
+        if grant == "authorization_code":
+            issued = oidc.exchange_code(session, client, fields, now)
+        elif grant == "refresh_token":
+            issued = oidc.refresh(session, client, fields, now)
+        else:
+            raise OidcError("unsupported_grant_type", "authorization_code or refresh_token")
     response = JSONResponse(issued)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -427,15 +414,8 @@ def _bearer(request: Request) -> str:
 @router.get("/oidc/userinfo", response_model=None, summary="Claims about the signed-in citizen")
 @router.post("/oidc/userinfo", response_model=None, summary="Claims about the signed-in citizen")
 def userinfo(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
-    try:
-        with Session(runtime.engine) as session:
-            claims = oidc.userinfo(session, _bearer(request), utc_now())
-    except OidcError as error:
-        response = _oauth_error(error)
-        response.headers["WWW-Authenticate"] = (
-            'Bearer error="invalid_token"' if _bearer(request) else 'Bearer realm="kyso"'
-        )
-        return response
+    with Session(runtime.engine) as session:  # an OidcError is answered in OAuth's format
+        claims = oidc.userinfo(session, _bearer(request), utc_now())
     return JSONResponse(claims, headers={"Cache-Control": "no-store"})
 
 

@@ -31,7 +31,7 @@ from api.deps import (
     require_roles_reading,
     utc_now,
 )
-from api.errors import ApiError
+from api.errors import OrganisationMoney, PaymentsDisabled
 from api.payers import payer_for
 from billing.accounts import CITIZEN, open_account, peek_account
 from billing.calendar import month_key
@@ -53,18 +53,6 @@ router = APIRouter(tags=["wallet"])
 Citizen = Annotated[Principal, Depends(require_roles(Role.CITIZEN.value))]
 ReadingCitizen = Annotated[Principal, Depends(require_roles_reading(Role.CITIZEN.value))]
 Anyone = Annotated[Principal, Depends(require_roles_reading(*[r.value for r in Role]))]
-
-
-class PaymentsDisabled(ApiError):
-    code = "billing.payments_disabled"
-    status = 409
-    title = "No payment provider"
-
-
-class OrganisationMoney(ApiError):
-    code = "billing.organisation_account"
-    status = 403
-    title = "Your organisation's account"
 
 
 class UsageOut(BaseModel):

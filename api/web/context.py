@@ -22,12 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from api.bootstrap import Runtime
 from api.database import unit_of_work
 from api.deps import utc_now
-from api.errors import DOMAIN_ERRORS, lookup_status
+from api.errors import answer_for
 from api.identity_services import IdentityServices
 from api.web.render import render_page
 from api.web.words import Language, explain, explain_field, language_from_header, translate
 from identity.models import User, WebSession
 from identity.sessions import Principal
+from kernel.errors import KysoError
 
 __all__ = [
     "ANCHOR_COOKIE",
@@ -64,7 +65,7 @@ class WebRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 return await handle(request)
-            except DOMAIN_ERRORS as exc:
+            except KysoError as exc:
                 return await run_in_threadpool(_refusal_page, request, exc)
             except RequestValidationError:
                 return await run_in_threadpool(_refusal_page, request, None)
@@ -203,7 +204,7 @@ class Web:
 
     def explain(self, exc: Exception) -> tuple[int, str]:
         """A refusal's HTTP status and its words for this reader."""
-        status, _title = lookup_status(exc)
+        status = answer_for(exc).status if isinstance(exc, KysoError) else 500
         code = str(getattr(exc, "code", "error"))
         detail = str(getattr(exc, "detail", "") or exc)
         if status >= 500 and code not in ("signing.tsa_unavailable",):

@@ -464,6 +464,7 @@ ENGLISH: dict[str, str] = {
     "Không tìm thấy chữ ký này.": "No such signature.",
     "Tài liệu đã ký đã bị xoá sau thời hạn lưu trữ.": "The signed document was deleted at the end of its retention period.",
     "Biểu mẫu này đã được gửi với nội dung khác. Hãy tải lại trang.": "This form was sent already with other content. Reload the page.",
+    "Yêu cầu này đang được xử lý. Hãy đợi {retry_after} giây rồi tải lại trang.": "This request is being worked on. Wait {retry_after} seconds, then reload the page.",
     "Tệp quá lớn.": "The file is too large.",
     "Đây không phải chứng thư CA gốc hợp lệ.": "This is not a valid root CA certificate.",
     "Không tìm thấy CA gốc này.": "No such root CA.",

@@ -62,7 +62,7 @@ def test_same_idempotency_key_returns_the_same_bytes_and_charges_once(
 
     other = sign(signer, simple_pdf(text="another"), key="nop-ho-so-001", level="B-T")
     assert other.status_code == 422
-    assert other.json()["code"] == "signing.idempotency_conflict"
+    assert other.json()["code"] == "request.idempotency_conflict"
 
 
 @pytest.fixture(scope="module")
