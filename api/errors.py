@@ -152,6 +152,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     signing.TimestampUnavailable: Answer(503, "Time-stamping unavailable"),
     signing.StampFontMissing: Answer(503, "Stamp font missing"),
     signing.SignatureNotFound: Answer(404, "Signature not found"),
+    signing.AttemptTakenOver: Answer(409, "Signing taken over by a retry"),
     signing.DocumentGone: Answer(410, "Signed document deleted"),
     signing.NotATrustAnchor: Answer(422, "Not a trust anchor"),
     signing.TrustAnchorNotFound: Answer(404, "Trust anchor not found"),
@@ -166,6 +167,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     billing.PeriodNotOver: Answer(409, "Billing period not over"),
     billing.PeriodClosed: Answer(409, "Billing period closed"),
     billing.CreditExceedsInvoice: Answer(422, "Credit exceeds invoice"),
+    billing.ReservationLost: Answer(409, "Held price lapsed"),
     # the certificate authority
     certs.CertsError: Answer(500, "Certificate authority error"),
     certs.CertificateNotFound: Answer(404, "Certificate not found"),

@@ -15,6 +15,7 @@ __all__ = [
     "PeriodNotOver",
     "PlanNotFound",
     "ReferenceConflict",
+    "ReservationLost",
 ]
 
 
@@ -111,3 +112,10 @@ class CreditExceedsInvoice(BillingError):
     def __init__(self, detail: str, *, remaining: int, asked: int | None = None) -> None:
         super().__init__(detail)
         self.remaining, self.asked = remaining, asked
+
+
+class ReservationLost(BillingError):
+    """What a request in progress held lapsed while it worked and was given to others: the
+    request is refused whole (nothing charged, nothing delivered) and may be sent again."""
+
+    code = "billing.reservation_lost"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kernel.errors import KysoError
 
 __all__ = [
+    "AttemptTakenOver",
     "DocumentGone",
     "EncryptedPdf",
     "FieldUnusable",
@@ -122,3 +123,10 @@ class TrustAnchorNotFound(SigningError):
     def __init__(self, detail: str, *, sha256: str) -> None:
         super().__init__(detail)
         self.sha256 = sha256
+
+
+class AttemptTakenOver(SigningError):
+    """A signing that stalled past its lease was taken over by a retry of the same request:
+    the stalled one delivers nothing (the retry's result is the request's)."""
+
+    code = "signing.attempt_taken_over"

@@ -2,10 +2,12 @@
 
 ``/csc/v1`` speaks CSC API 1.0.4.0 (what pyHanko's ``CSCSigner`` speaks: ``hash``,
 ``hashAlgo``), ``/csc/v2`` the 2.0.0.2 field names (``hashes``, ``hashAlgorithmOID``).
-Authentication is our OAuth2 bearer token from ``/v1/auth/token``. A SAD from
-``credentials/authorize`` is bound to its credential and hashes, single-use and short-lived;
-each hash signed by ``signatures/signHash`` is charged (product ``signature.hash``) in the
-transaction that signs it. Errors are CSC's ``{"error", "error_description"}``.
+Authentication is our OAuth2 bearer token from ``/v1/auth/token``. This module only reads
+CSC's bodies and writes CSC's answers: ``credentials/authorize`` and ``extendTransaction`` are
+the authorisation use case, ``signatures/signHash`` the sign-hashes use case (each hash charged
+in the transaction that signs it; a repeat of the same request within the SAD's lifetime gets
+the same signatures, charged once). Errors are CSC's ``{"error", "error_description"}``, a
+view of the one error table (``api/errors.py``).
 """
 
 from __future__ import annotations
@@ -16,25 +18,26 @@ import re
 from typing import Annotated, Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from fastapi import APIRouter, Body, Depends, Request
-from sqlmodel import Session, select
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Body, Depends
+from sqlmodel import select
 
-from api.database import unit_of_work
-from api.deps import IdentityDep, RuntimeDep, authenticate, get_runtime, utc_now
+from api.deps import CallerDep, ServicesDep, utc_now
 from api.errors import CscInvalidRequest
-from api.identity_services import IdentityServices
-from api.payers import lock_payer
-from billing.accounts import locked_account
-from billing.charges import available_funds, charge, quote, refuse_unless_covered
-from certs.keys import KeyAlgorithm
-from identity.audit import record_audit
-from identity.authorisations import MAX_BATCH
-from identity.errors import (
-    AccessDenied,
-    CredentialLocked,
-    CredentialUnusable,
+from api.usecases import authorise as authorisation
+from api.usecases.authorise import AuthoriseSignatures, ExtendAuthorisation, remote_credential
+from api.usecases.services import Services
+from api.usecases.sign_hashes import (
+    ECDSA_SHA256,
+    RSA_ENCRYPTION,
+    RSA_SHA256,
+    SIGN_ALGORITHMS,
+    SignHashes,
+    sign_hashes,
 )
+from certs.keys import KeyAlgorithm
+from identity.authorisations import MAX_BATCH
+from identity.errors import AccessDenied
 from identity.models import Credential, CredentialStatus, Role, User
 from identity.sessions import Principal
 
@@ -43,26 +46,15 @@ __all__ = ["router"]
 router = APIRouter(prefix="/csc", tags=["csc"])
 
 SHA256 = "2.16.840.1.101.3.4.2.1"
-ECDSA_SHA256 = "1.2.840.10045.4.3.2"
-RSA_SHA256 = "1.2.840.113549.1.1.11"
-RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 P256 = "1.2.840.10045.3.1.7"
-_SIGN_ALGOS = {
-    KeyAlgorithm.ECDSA_P256: (ECDSA_SHA256,),
-    KeyAlgorithm.RSA_3072: (RSA_SHA256, RSA_ENCRYPTION),
-}
 _SPECS = {"v1": "1.0.4.0", "v2": "2.0.0.2"}
 
 
-def csc_caller(
-    request: Request, identity: IdentityDep, runtime: Annotated[Any, Depends(get_runtime)]
-) -> Principal:
-    """The citizen behind the bearer token (read without a write lock)."""
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        principal = authenticate(request, session, identity)
-    if Role.CITIZEN.value not in principal.roles:
+def csc_caller(caller: CallerDep) -> Principal:
+    """The citizen behind the bearer token."""
+    if Role.CITIZEN.value not in caller.roles:
         raise AccessDenied("only citizens hold signing credentials")
-    return principal
+    return caller
 
 
 Caller = Annotated[Principal, Depends(csc_caller)]
@@ -107,19 +99,6 @@ def _hashes(body: dict[str, Any], name: str) -> list[bytes]:
     return decoded
 
 
-def _own_credential(
-    session: Session, user: User, credential_id: str, *, lock: bool = False
-) -> Credential:
-    """The caller's credential whose key kyso holds (a key on the citizen's own token cannot
-    sign remotely); with ``lock``, its row locked and read afresh."""
-    credential = session.get(
-        Credential, credential_id, with_for_update=lock, populate_existing=lock
-    )
-    if credential is None or credential.user_id != user.id or credential.key_source != "service":
-        raise CscInvalidRequest("Invalid parameter credentialID")
-    return credential
-
-
 def _info(version: str, base: str) -> dict[str, Any]:
     methods = [
         "credentials/list",
@@ -146,20 +125,20 @@ def _info(version: str, base: str) -> dict[str, Any]:
 
 
 @router.post("/v1/info", summary="CSC 1.0.4.0: the service")
-def info_v1(runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _info("v1", runtime.urls.base)
+def info_v1(services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _info("v1", services.runtime.urls.base)
 
 
 @router.post("/v2/info", summary="CSC 2.0.0.2: the service")
-def info_v2(runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _info("v2", runtime.urls.base)
+def info_v2(services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _info("v2", services.runtime.urls.base)
 
 
-def _list(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, Any]:
+def _list(caller: Principal, services: Services, body: dict[str, Any]) -> dict[str, Any]:
     limit = body.get("maxResults", 100)
     if not isinstance(limit, int) or limit < 1:
         raise CscInvalidRequest("Invalid parameter maxResults")
-    with Session(runtime.engine) as session:
+    with services.reading() as session:
         rows = session.exec(
             select(Credential).where(
                 Credential.user_id == caller.user.id,
@@ -171,33 +150,33 @@ def _list(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, An
 
 
 @router.post("/v1/credentials/list", summary="CSC: your credentials")
-def list_v1(caller: Caller, runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _list(caller, runtime, body or {})
+def list_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _list(caller, services, body or {})
 
 
 @router.post("/v2/credentials/list", summary="CSC: your credentials")
-def list_v2(caller: Caller, runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _list(caller, runtime, body or {})
+def list_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _list(caller, services, body or {})
 
 
 def _credential_info(
-    caller: Principal, runtime: Any, body: dict[str, Any], version: str = "v1"
+    caller: Principal, services: Services, body: dict[str, Any], version: str = "v1"
 ) -> dict[str, Any]:
     credential_id = _credential_id(body)
     wanted = body.get("certificates", "single")
     if wanted not in ("none", "single", "chain"):
         raise CscInvalidRequest("Invalid parameter certificates")
-    with Session(runtime.engine) as session:
-        credential = _own_credential(session, caller.user, credential_id)
+    with services.reading() as session:
+        credential = remote_credential(session, caller.user, credential_id)
         user = session.get(User, caller.user.id)
     assert user is not None
     cert = x509.load_der_x509_certificate(credential.certificate)
-    authority = runtime.authority
+    authority = services.runtime.authority
     chain = [cert, authority.issuing, authority.root]
     algorithm = KeyAlgorithm(credential.key_algorithm)
     key: dict[str, Any] = {
         "status": "enabled" if credential.status == "active" else "disabled",
-        "algo": list(_SIGN_ALGOS[algorithm]),
+        "algo": list(SIGN_ALGORITHMS[algorithm]),
     }
     if algorithm is KeyAlgorithm.ECDSA_P256:
         key |= {"len": 256, "curve": P256}
@@ -277,97 +256,66 @@ def _credential_info(
 
 @router.post("/v1/credentials/info", summary="CSC: a credential's key, certificates, auth")
 def info_credential_v1(
-    caller: Caller, runtime: RuntimeDep, body: JsonBody = None
+    caller: Caller, services: ServicesDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, runtime, body or {})
+    return _credential_info(caller, services, body or {})
 
 
 @router.post("/v2/credentials/info", summary="CSC: a credential's key, certificates, auth")
 def info_credential_v2(
-    caller: Caller, runtime: RuntimeDep, body: JsonBody = None
+    caller: Caller, services: ServicesDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, runtime, body or {}, "v2")
+    return _credential_info(caller, services, body or {}, "v2")
 
 
 def _authorize(
-    caller: Principal,
-    runtime: Any,
-    identity: IdentityServices,
-    body: dict[str, Any],
-    hashes_field: str,
+    caller: Principal, services: Services, body: dict[str, Any], hashes_field: str
 ) -> dict[str, Any]:
     credential_id = _credential_id(body)
     pin = _text(body, "PIN")
     otp = _optional(body, "OTP")
     if hashes_field not in body:
         raise CscInvalidRequest(
-            f"Missing parameter {hashes_field}: kyso binds every SAD to its hashes (SCAL 2)",
+            f"Missing parameter {hashes_field}: kyso binds every SAD to its hashes (SCAL 2)"
         )
     digests = _hashes(body, hashes_field)
-    count = body.get("numSignatures", len(digests))
-    if count != len(digests):
+    if body.get("numSignatures", len(digests)) != len(digests):
         raise CscInvalidRequest("numSignatures must equal the number of hashes")
-    algorithm = body.get("hashAlgorithmOID", SHA256)
-    if algorithm != SHA256:
+    if body.get("hashAlgorithmOID", SHA256) != SHA256:
         raise CscInvalidRequest("Only SHA-256 (2.16.840.1.101.3.4.2.1) is accepted")
-    now = utc_now()
-    with unit_of_work(runtime.engine) as session:
-        user = session.get(User, caller.user.id)
-        assert user is not None
-        _own_credential(session, user, credential_id)
-        issued = identity.authoriser.authorise(
-            session,
-            user,
-            credential_id=credential_id,
-            pin=pin,
-            otp=otp,
-            hashes=digests,
-            count=None,
-            now=now,
-        )
-        token, expires_in = issued.token, issued.expires_in
-    return {"SAD": token, "expiresIn": expires_in}
+    issued = authorisation.authorise(
+        services,
+        AuthoriseSignatures(user=caller.user, credential_id=credential_id, pin=pin, otp=otp,
+                            hashes=tuple(digests), remote=True),
+    )  # fmt: skip
+    return {"SAD": issued.token, "expiresIn": issued.expires_in}
 
 
 @router.post("/v1/credentials/authorize", summary="CSC: PIN (and OTP) → a SAD for these hashes")
-def authorize_v1(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _authorize(caller, runtime, identity, body or {}, "hash")
+def authorize_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _authorize(caller, services, body or {}, "hash")
 
 
 @router.post("/v2/credentials/authorize", summary="CSC: PIN (and OTP) → a SAD for these hashes")
-def authorize_v2(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _authorize(caller, runtime, identity, body or {}, "hashes")
+def authorize_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _authorize(caller, services, body or {}, "hashes")
 
 
 @router.post("/v1/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
 @router.post("/v2/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
-def extend(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
+def extend(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
     data = body or {}
     credential_id, sad = _credential_id(data), _text(data, "SAD")
-    with unit_of_work(runtime.engine) as session:
-        user = session.get(User, caller.user.id)
-        assert user is not None
-        _own_credential(session, user, credential_id)
-        seconds = identity.authoriser.extend(
-            session, sad, credential_id=credential_id, now=utc_now()
-        )
+    seconds = authorisation.extend(
+        services, ExtendAuthorisation(user=caller.user, credential_id=credential_id, sad=sad)
+    )
     return {"SAD": sad, "expiresIn": seconds}
 
 
 def _sign_hash(
-    caller: Principal,
-    runtime: Any,
-    identity: IdentityServices,
-    body: dict[str, Any],
-    hashes_field: str,
+    caller: Principal, services: Services, body: dict[str, Any], hashes_field: str,
     hash_algo_field: str,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     credential_id, sad = _credential_id(body), _text(body, "SAD")
     sign_algo = _text(body, "signAlgo")
     digests = _hashes(body, hashes_field)
@@ -376,63 +324,19 @@ def _sign_hash(
         raise CscInvalidRequest(f"Invalid parameter {hash_algo_field}")
     if sign_algo == RSA_ENCRYPTION and hash_algo != SHA256:
         raise CscInvalidRequest(f"{hash_algo_field} is required with rsaEncryption")
-    now = utc_now()
-    with unit_of_work(runtime.engine) as session:
-        user = session.get(User, caller.user.id)
-        assert user is not None
-        payer = lock_payer(session, user, now)  # the account first, then the credential
-        account = locked_account(session, payer.account_id)
-        one = quote(session, account, "signature.hash", purpose=None, now=now)
-        refuse_unless_covered(
-            one.amount * len(digests), available_funds(session, account, now), account
-        )  # the whole batch, before any signing
-        credential = _own_credential(session, user, credential_id, lock=True)
-        if credential.status == CredentialStatus.LOCKED.value:
-            raise CredentialLocked(f"the credential is {credential.status}")
-        if credential.status != CredentialStatus.ACTIVE.value:
-            raise CredentialUnusable(f"the credential is {credential.status}")
-        if sign_algo not in _SIGN_ALGOS[KeyAlgorithm(credential.key_algorithm)]:
-            raise CscInvalidRequest("Invalid parameter signAlgo for this key")
-        row, key = identity.authoriser.consume(
-            session,
-            sad,
-            credential_id=credential_id,
-            hashes=digests,
-            now=now,
-            require_bound=True,
-        )
-        identity.credentials.confirm_signing(session, credential_id, now)
-        signatures = [key.sign_digest(digest, hashes.SHA256()) for digest in digests]
-        for index, digest in enumerate(digests):
-            charge(
-                session,
-                payer,
-                "signature.hash",
-                now=now,
-                reference=digest.hex()[:80],
-                idempotency_key=f"csc:{row.id}:{index}",
-            )
-        record_audit(
-            session,
-            at=now,
-            actor=f"user:{user.id}",
-            action="signature.hash",
-            target=row.id,
-            credential_id=credential_id,
-            hashes=len(digests),
-        )
+    signatures = sign_hashes(
+        services,
+        SignHashes(user=caller.user, credential_id=credential_id, sad=sad,
+                   hashes=tuple(digests), sign_algo=sign_algo),
+    )  # fmt: skip
     return {"signatures": [base64.b64encode(s).decode() for s in signatures]}
 
 
 @router.post("/v1/signatures/signHash", summary="CSC: sign hashes under a SAD (charged each)")
-def sign_hash_v1(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _sign_hash(caller, runtime, identity, body or {}, "hash", "hashAlgo")
+def sign_hash_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _sign_hash(caller, services, body or {}, "hash", "hashAlgo")
 
 
 @router.post("/v2/signatures/signHash", summary="CSC: sign hashes under a SAD (charged each)")
-def sign_hash_v2(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _sign_hash(caller, runtime, identity, body or {}, "hashes", "hashAlgorithmOID")
+def sign_hash_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _sign_hash(caller, services, body or {}, "hashes", "hashAlgorithmOID")

@@ -463,6 +463,8 @@ ENGLISH: dict[str, str] = {
     "Dịch vụ cấp dấu thời gian đang tạm gián đoạn. Bạn chưa bị trừ tiền; hãy thử lại.": "Time-stamping is unavailable for a moment. You have not been charged; try again.",
     "Không tìm thấy chữ ký này.": "No such signature.",
     "Tài liệu đã ký đã bị xoá sau thời hạn lưu trữ.": "The signed document was deleted at the end of its retention period.",
+    "Yêu cầu ký xử lý quá lâu nên khoản giữ chỗ đã hết hạn. Bạn chưa bị trừ tiền; hãy ký lại.": "The signing took so long that what was held for it lapsed. You were not charged; sign again.",
+    "Yêu cầu ký này đã được một lần gửi lại tiếp nhận. Hãy tải lại trang để xem kết quả.": "A later sending of this request took it over. Reload the page to see the result.",
     "Biểu mẫu này đã được gửi với nội dung khác. Hãy tải lại trang.": "This form was sent already with other content. Reload the page.",
     "Yêu cầu này đang được xử lý. Hãy đợi {retry_after} giây rồi tải lại trang.": "This request is being worked on. Wait {retry_after} seconds, then reload the page.",
     "Tệp quá lớn.": "The file is too large.",
