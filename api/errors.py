@@ -33,9 +33,7 @@ __all__ = [
     "ApiError",
     "ClientGone",
     "CscInvalidRequest",
-    "OrganisationMoney",
     "PayloadTooLarge",
-    "PaymentsDisabled",
     "UnsupportedGrant",
     "answer_for",
     "csc_view",
@@ -70,14 +68,6 @@ class UnsupportedGrant(ApiError):
     code = "auth.unsupported_grant_type"
 
 
-class PaymentsDisabled(ApiError):
-    code = "billing.payments_disabled"
-
-
-class OrganisationMoney(ApiError):
-    code = "billing.organisation_account"
-
-
 class CscInvalidRequest(ApiError):
     """A CSC request the CSC adapter cannot read (a missing or malformed parameter)."""
 
@@ -106,8 +96,6 @@ ERRORS: dict[type[KysoError], Answer] = {
     PayloadTooLarge: Answer(413, "Request too large"),
     ClientGone: Answer(400, "Client disconnected"),
     UnsupportedGrant: Answer(400, "Unsupported grant type", oauth="unsupported_grant_type"),
-    PaymentsDisabled: Answer(409, "No payment provider"),
-    OrganisationMoney: Answer(403, "Your organisation's account"),
     CscInvalidRequest: Answer(400, "Invalid CSC request"),
     # identity
     identity.IdentityError: Answer(400, "Request refused"),
@@ -168,6 +156,8 @@ ERRORS: dict[type[KysoError], Answer] = {
     billing.PeriodClosed: Answer(409, "Billing period closed"),
     billing.CreditExceedsInvoice: Answer(422, "Credit exceeds invoice"),
     billing.ReservationLost: Answer(409, "Held price lapsed"),
+    billing.PaymentsDisabled: Answer(409, "No payment provider"),
+    billing.OrganisationMoney: Answer(403, "Your organisation's account"),
     # the certificate authority
     certs.CertsError: Answer(500, "Certificate authority error"),
     certs.CertificateNotFound: Answer(404, "Certificate not found"),

@@ -11,6 +11,8 @@ __all__ = [
     "InsufficientFunds",
     "InvalidBillingInput",
     "InvoiceNotFound",
+    "OrganisationMoney",
+    "PaymentsDisabled",
     "PeriodClosed",
     "PeriodNotOver",
     "PlanNotFound",
@@ -119,3 +121,17 @@ class ReservationLost(BillingError):
     request is refused whole (nothing charged, nothing delivered) and may be sent again."""
 
     code = "billing.reservation_lost"
+
+
+class PaymentsDisabled(BillingError):
+    """No payment provider is configured (or an organisation asked for one): payments are
+    recorded by billing staff."""
+
+    code = "billing.payments_disabled"
+
+
+class OrganisationMoney(BillingError):
+    """Something for personal wallets, asked by a member of an organisation (whose plan pays
+    for their signatures)."""
+
+    code = "billing.organisation_account"

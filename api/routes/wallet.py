@@ -20,12 +20,12 @@ from api.billing_schemas import (
 )
 from api.billing_views import invoice_out, invoice_pdf_response, wallet_out
 from api.deps import ReadSessionDep, RuntimeDep, ServicesDep, require_roles, utc_now
-from api.errors import PaymentsDisabled
 from api.usecases import buy_pack, top_up
 from api.usecases.buy_pack import BuyPack
 from api.usecases.payer import payer_for
 from api.usecases.top_up import ConfirmPayment, StartTopUp
 from billing.accounts import CITIZEN, peek_account
+from billing.errors import PaymentsDisabled
 from billing.metering import usage_of
 from billing.models import Invoice, UsageEvent
 from billing.payments import FakePaymentProvider

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.errors import OrganisationMoney
 from api.usecases.payer import payer_for
 from api.usecases.services import Services
 from billing.accounts import CITIZEN
+from billing.errors import OrganisationMoney
 from billing.models import PackPurchase
 from billing.packs import buy_pack
 from identity.models import User

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from api.errors import PaymentsDisabled
 from api.usecases.payer import payer_for
 from api.usecases.services import Services
 from billing.accounts import CITIZEN, locked_account, open_account
-from billing.errors import InvalidBillingInput
+from billing.errors import InvalidBillingInput, PaymentsDisabled
 from billing.models import BillingAccount, LedgerEntry, PaymentIntent
 from billing.payments import PaymentProvider, confirm_payment, start_payment
 from billing.wallet import top_up
