@@ -159,6 +159,75 @@ def list_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dic
     return _list(caller, services, body or {})
 
 
+_PIN_WORDS = "Mã PIN ký số / signing PIN"
+_OTP_WORDS = "Mã một lần (ứng dụng xác thực) / one-time code"
+
+
+def _key_info(credential: Credential) -> dict[str, Any]:
+    algorithm = KeyAlgorithm(credential.key_algorithm)
+    key: dict[str, Any] = {
+        "status": "enabled" if credential.status == "active" else "disabled",
+        "algo": list(SIGN_ALGORITHMS[algorithm]),
+    }
+    if algorithm is KeyAlgorithm.ECDSA_P256:
+        return key | {"len": 256, "curve": P256}
+    return key | {"len": 3072}
+
+
+def _cert_info(
+    credential: Credential, chain: list[x509.Certificate], wanted: str
+) -> dict[str, Any]:
+    cert = chain[0]
+    if credential.status == CredentialStatus.REVOKED.value:
+        status = "revoked"
+    elif cert.not_valid_after_utc <= utc_now():
+        status = "expired"
+    else:
+        status = "valid"  # a locked credential keeps a valid certificate; its key is disabled
+    info: dict[str, Any] = {
+        "status": status,
+        "issuerDN": cert.issuer.rfc4514_string(),
+        "serialNumber": format(cert.serial_number, "x"),
+        "subjectDN": cert.subject.rfc4514_string(),
+        "validFrom": cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ"),
+        "validTo": cert.not_valid_after_utc.strftime("%Y%m%d%H%M%SZ"),
+    }
+    if wanted != "none":
+        picked = chain if wanted == "chain" else chain[:1]
+        info["certificates"] = [
+            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in picked
+        ]
+    return info
+
+
+def _auth_v1(user: User) -> dict[str, Any]:
+    """1.0.4.0: ``authMode``, ``PIN`` and ``OTP``."""
+    return {
+        "authMode": "explicit",
+        "PIN": {"presence": "true", "format": "N", "label": "PIN", "description": _PIN_WORDS},
+        "OTP": {
+            "presence": "true" if user.totp_enabled else "false",
+            "type": "offline",
+            "ID": "totp",
+            "provider": "kyso",
+            "format": "N",
+            "label": "OTP",
+            "description": _OTP_WORDS,
+        },
+    }
+
+
+def _auth_v2(user: User) -> dict[str, Any]:
+    """2.0.0.2 describes the authorisation as one ``auth`` object."""
+    objects = [{"type": "Password", "id": "PIN", "format": "N", "label": "PIN",
+                "description": _PIN_WORDS}]  # fmt: skip
+    if user.totp_enabled:
+        objects.append({"type": "Password", "id": "OTP", "format": "N", "label": "OTP",
+                        "description": _OTP_WORDS})  # fmt: skip
+    expression = "PIN AND OTP" if user.totp_enabled else "PIN"
+    return {"auth": {"mode": "explicit", "expression": expression, "objects": objects}}
+
+
 def _credential_info(
     caller: Principal, services: Services, body: dict[str, Any], version: str = "v1"
 ) -> dict[str, Any]:
@@ -170,88 +239,18 @@ def _credential_info(
         credential = remote_credential(session, caller.user, credential_id)
         user = session.get(User, caller.user.id)
     assert user is not None
-    cert = x509.load_der_x509_certificate(credential.certificate)
     authority = services.runtime.authority
-    chain = [cert, authority.issuing, authority.root]
-    algorithm = KeyAlgorithm(credential.key_algorithm)
-    key: dict[str, Any] = {
-        "status": "enabled" if credential.status == "active" else "disabled",
-        "algo": list(SIGN_ALGORITHMS[algorithm]),
-    }
-    if algorithm is KeyAlgorithm.ECDSA_P256:
-        key |= {"len": 256, "curve": P256}
-    else:
-        key |= {"len": 3072}
-    if credential.status == CredentialStatus.REVOKED.value:
-        status = "revoked"
-    elif cert.not_valid_after_utc <= utc_now():
-        status = "expired"
-    else:
-        status = "valid"  # a locked credential keeps a valid certificate; its key is disabled
-    result: dict[str, Any] = {
+    chain = [x509.load_der_x509_certificate(credential.certificate), authority.issuing,
+             authority.root]  # fmt: skip
+    return {
         "description": f"{user.full_name}: chứng thư ký số / signing certificate",
-        "key": key,
-        "cert": {
-            "status": status,
-            "issuerDN": cert.issuer.rfc4514_string(),
-            "serialNumber": format(cert.serial_number, "x"),
-            "subjectDN": cert.subject.rfc4514_string(),
-            "validFrom": cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ"),
-            "validTo": cert.not_valid_after_utc.strftime("%Y%m%d%H%M%SZ"),
-        },
-        "authMode": "explicit",
+        "key": _key_info(credential),
+        "cert": _cert_info(credential, chain, wanted),
+        **(_auth_v2(user) if version == "v2" else _auth_v1(user)),
         "SCAL": "2",
-        "PIN": {
-            "presence": "true",
-            "format": "N",
-            "label": "PIN",
-            "description": "Mã PIN ký số / signing PIN",
-        },
-        "OTP": {
-            "presence": "true" if user.totp_enabled else "false",
-            "type": "offline",
-            "ID": "totp",
-            "provider": "kyso",
-            "format": "N",
-            "label": "OTP",
-            "description": "Mã một lần (ứng dụng xác thực) / one-time code",
-        },
         "multisign": MAX_BATCH,
         "lang": "vi-VN",
     }
-    if version == "v2":  # 2.0.0.2 describes the authorisation as one "auth" object
-        objects = [
-            {
-                "type": "Password",
-                "id": "PIN",
-                "format": "N",
-                "label": "PIN",
-                "description": result["PIN"]["description"],
-            }
-        ]
-        if user.totp_enabled:
-            objects.append(
-                {
-                    "type": "Password",
-                    "id": "OTP",
-                    "format": "N",
-                    "label": "OTP",
-                    "description": result["OTP"]["description"],
-                }
-            )
-        result["auth"] = {
-            "mode": "explicit",
-            "expression": "PIN AND OTP" if user.totp_enabled else "PIN",
-            "objects": objects,
-        }
-        for old in ("authMode", "PIN", "OTP"):
-            del result[old]
-    if wanted != "none":
-        picked = chain if wanted == "chain" else chain[:1]
-        result["cert"]["certificates"] = [
-            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in picked
-        ]
-    return result
 
 
 @router.post("/v1/credentials/info", summary="CSC: a credential's key, certificates, auth")

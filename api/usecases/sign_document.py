@@ -127,6 +127,22 @@ class SignedDocument:
 
 
 @dataclass(frozen=True)
+class _Request:
+    """One signing request as the later steps need it: who, what, with which credential, and
+    its one ``now``."""
+
+    user: User
+    command: SignDocument
+    options: SignatureOptions
+    credential: Credential
+    key: str
+    """The Idempotency-Key (or one made up for a request without)."""
+    fingerprint: str
+    now: datetime
+    lease_for: timedelta
+
+
+@dataclass(frozen=True)
 class _Claimed:
     attempt: SigningAttempt
     lease: str
@@ -142,62 +158,57 @@ def sign(
     key = command.idempotency_key or f"auto-{uuid.uuid4()}"
     fingerprint = command.fingerprint(received.sha256, options.level.value)
     now = services.clock()
-    if (earlier := _earlier(services, user, key, fingerprint, now)) is not None:
-        return earlier
-    # The document and the credential are judged before anything is claimed or held.
-    settings = services.runtime.settings
-    facts = inspect_pdf(received.path, pages=(command.page,) if command.page else (),
-                        max_pages=settings.max_pages, deep=True)  # fmt: skip
-    with services.reading() as session:
+    with services.reading() as session:  # a repeat is answered before anything is judged
+        if (earlier := _earlier(services, session, user, key, fingerprint, now)) is not None:
+            return earlier
         credential = services.identity.credentials.signing_credential(
             session, user, command.credential_id, now
         )
-    lease_for = timedelta(seconds=settings.hold_seconds)
-    claimed = _claim(services, user, command, credential, key=key, fingerprint=fingerprint,
-                     product=SIGNATURE_PRODUCTS[options.level.value], now=now,
-                     lease_for=lease_for)  # fmt: skip
+    # The document is judged before anything is claimed or held.
+    settings = services.runtime.settings
+    facts = inspect_pdf(received.path, pages=(command.page,) if command.page else (),
+                        max_pages=settings.max_pages, deep=True)  # fmt: skip
+    request = _Request(user, command, options, credential, key, fingerprint, now,
+                       timedelta(seconds=settings.hold_seconds))  # fmt: skip
+    claimed = _claim(services, request)
     if isinstance(claimed, SignedDocument):
         return claimed
-    attempt, lease = claimed.attempt, claimed.lease
+    attempt_id, lease = claimed.attempt.id, claimed.lease
     try:
-        with LeaseKeeper(services, attempt.id, lease, lease_for=lease_for):
+        with LeaseKeeper(services, attempt_id, lease, lease_for=request.lease_for):
             signing_key = claimed.batch_key or open_with_pin(
                 services, user, credential, pin=command.pin or "", otp=command.otp, now=now
             )
-            _sign(services, credential, signing_key, options, facts, received, output, now)
+            _sign(services, request, signing_key, facts, received, output)
             with services.unit_of_work() as session:  # signed: nothing delivered yet
                 current = services.clock()
-                attempts.mark(session, attempt.id, lease, AttemptState.SIGNED, now=current,
-                              lease_for=lease_for)  # fmt: skip
-                reservations.extend(session, lease, current + lease_for)
+                attempts.mark(session, attempt_id, lease, AttemptState.SIGNED, now=current,
+                              lease_for=request.lease_for)  # fmt: skip
+                reservations.extend(session, lease, current + request.lease_for)
             digest = signed_sha256(received, output)  # before the transaction: no lock held
-            return _record_and_charge(
-                services, user, command, credential, options, attempt, lease, received, output,
-                digest, key=key, now=now,
-            )  # fmt: skip
+            return _record_and_charge(services, request, claimed, received, output, digest)
     except BaseException as exc:
-        give_up(services, attempt.id, lease, exc)
+        give_up(services, attempt_id, lease, exc)
         raise
 
 
 def _earlier(
-    services: Services, user: User, key: str, fingerprint: str, now: datetime
+    services: Services, session: Session, user: User, key: str, fingerprint: str, now: datetime
 ) -> SignedDocument | None:
     """A repeat of a request already charged (its result), or in flight (``RequestInProgress``),
     answered before the document is even inspected; the claim decides the races."""
-    with services.reading() as session:
-        found = attempts.find(session, user_id=user.id, idempotency_key=key)
-        if found is None or found.request_sha256 != fingerprint:
-            return None  # new, or a conflict: the claim says which
-        if found.state == AttemptState.CHARGED.value:
-            return _replay(services, session, user, found)
-        if found.state in (AttemptState.RESERVED.value, AttemptState.SIGNED.value) and (
-            found.expires_at > now
-        ):
-            raise RequestInProgress(
-                "the request with this Idempotency-Key is still being signed: ask again shortly",
-                retry_after=attempts.RETRY_AFTER,
-            )
+    found = attempts.find(session, user_id=user.id, idempotency_key=key)
+    if found is None or found.request_sha256 != fingerprint:
+        return None  # new, or a conflict: the claim says which
+    if found.state == AttemptState.CHARGED.value:
+        return _replay(services, session, user, found)
+    if found.state in (AttemptState.RESERVED.value, AttemptState.SIGNED.value) and (
+        found.expires_at > now
+    ):
+        raise RequestInProgress(
+            "the request with this Idempotency-Key is still being signed: ask again shortly",
+            retry_after=attempts.RETRY_AFTER,
+        )
     return None
 
 
@@ -209,17 +220,16 @@ def _replay(services: Services, session: Session, user: User,
     return SignedDocument(record, path, replayed=True)
 
 
-def _claim(
-    services: Services, user: User, command: SignDocument, credential: Credential, *,
-    key: str, fingerprint: str, product: str, now: datetime, lease_for: timedelta,
-) -> _Claimed | SignedDocument:  # fmt: skip
+def _claim(services: Services, request: _Request) -> _Claimed | SignedDocument:
     """Reserved: the attempt claimed and the signature's price held, in one transaction under
     the payer's lock (a batch authorisation's use is spent with it); refused, nothing held."""
+    user, command, now = request.user, request.command, request.now
+    product = SIGNATURE_PRODUCTS[request.options.level.value]
     with services.unit_of_work() as session:
         payer = lock_payer(session, user, now)  # the account first, then the rest
         claim = attempts.claim(session, user_id=user.id, account_id=payer.account_id,
-                               idempotency_key=key, request_sha256=fingerprint,
-                               kind="document", now=now, lease_for=lease_for)  # fmt: skip
+                               idempotency_key=request.key, request_sha256=request.fingerprint,
+                               kind="document", now=now, lease_for=request.lease_for)  # fmt: skip
         if claim.replay:
             return _replay(services, session, user, claim.attempt)
         if claim.lapsed_lease is not None:
@@ -227,13 +237,13 @@ def _claim(
         attempt = claim.attempt
         held = reservations.reserve(session, payer, product, purpose=command.purpose,
                                     owner=attempt.lease, now=now,
-                                    expires_at=now + lease_for)  # fmt: skip
+                                    expires_at=now + request.lease_for)  # fmt: skip
         _carry(attempt, held)
         session.add(attempt)
         batch_key = None
         if command.sad is not None:  # spent with the hold: refused, nothing is held
             batch_key = services.identity.authoriser.spend_one(
-                session, command.sad, credential_id=credential.id, now=now
+                session, command.sad, credential_id=request.credential.id, now=now
             )[1]
         return _Claimed(attempt, attempt.lease, batch_key)
 
@@ -247,10 +257,10 @@ def _carry(attempt: SigningAttempt, held: ChargeHold) -> None:
 
 
 def _sign(
-    services: Services, credential: Credential, key: SigningKey, options: SignatureOptions,
-    facts: PdfFacts, received: ReceivedFile, output: Path, now: datetime,
+    services: Services, request: _Request, key: SigningKey, facts: PdfFacts,
+    received: ReceivedFile, output: Path,
 ) -> None:  # fmt: skip
-    signing = services.signing
+    signing, credential, options = services.signing, request.credential, request.options
     signer = KeyStoreSigner(key, asn1_x509.Certificate.load(credential.certificate),
                             signing.chain)  # fmt: skip
     material = None
@@ -261,41 +271,40 @@ def _sign(
             )
     sign_document(received.path, output, options=options, signer=signer,
                   timestamper=signing.timestamper() if options.level.timestamped else None,
-                  material=material, font=services.runtime.settings.stamp_font, now=now,
-                  facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
+                  material=material, font=services.runtime.settings.stamp_font,
+                  now=request.now, facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
 
 
 def _record_and_charge(
-    services: Services, user: User, command: SignDocument, credential: Credential,
-    options: SignatureOptions, attempt: SigningAttempt, lease: str, received: ReceivedFile,
-    output: Path, digest: str, *, key: str, now: datetime,
+    services: Services, request: _Request, claimed: _Claimed, received: ReceivedFile,
+    output: Path, digest: str,
 ) -> SignedDocument:  # fmt: skip
     """Charged: the record, the kept document and the charge at the reserved price, in one
     transaction; the attempt's lease and holds are re-checked under the locks."""
-    settings = services.runtime.settings
+    user, options, now, lease = request.user, request.options, request.now, claimed.lease
+    retention = timedelta(days=services.runtime.settings.retention_days)
     with services.unit_of_work() as session:
         payer = lock_payer(session, user, now)  # the account, then the credential, the audit
-        services.identity.credentials.confirm_signing(session, credential.id, now)
+        services.identity.credentials.confirm_signing(session, request.credential.id, now)
         record = SignatureRecord(
-            user_id=user.id, credential_id=credential.id, idempotency_key=key,
-            request_sha256=attempt.request_sha256, level=options.level.value,
+            user_id=user.id, credential_id=request.credential.id, idempotency_key=request.key,
+            request_sha256=request.fingerprint, level=options.level.value,
             visible=options.placement is not None, certified=options.certify,
             reason=options.reason, location=options.location,
-            filename=(command.filename or "document.pdf")[:255],
+            filename=(request.command.filename or "document.pdf")[:255],
             original_sha256=received.sha256, signed_sha256=digest,
-            signed_size=output.stat().st_size, created_at=now,
-            retain_until=now + timedelta(days=settings.retention_days),
+            signed_size=output.stat().st_size, created_at=now, retain_until=now + retention,
         )  # fmt: skip
         session.add(record)
         session.flush()
         checked_at = services.clock()
-        attempts.finish(session, attempt.id, lease, AttemptState.CHARGED, now=checked_at,
-                        signature_id=record.id)  # fmt: skip
+        attempts.finish(session, claimed.attempt.id, lease, AttemptState.CHARGED,
+                        now=checked_at, signature_id=record.id)  # fmt: skip
         reservations.charge_reserved(session, payer, lease, now=now, checked_at=checked_at,
                                      signature_id=record.id,
-                                     idempotency_key=f"{user.id}:{key}")  # fmt: skip
+                                     idempotency_key=f"{user.id}:{request.key}")  # fmt: skip
         kept = services.signing.store.keep(session, record.id, output)
         record_audit(session, at=now, actor=f"user:{user.id}", action="signature.create",
-                     target=record.id, credential_id=credential.id,
+                     target=record.id, credential_id=request.credential.id,
                      level=options.level.value)  # fmt: skip
     return SignedDocument(record, str(kept), replayed=False)

@@ -28,7 +28,7 @@ from billing.models import UsageEvent
 from certs.keys import KeyAlgorithm
 from identity.audit import record_audit
 from identity.errors import AuthorisationInvalid, CredentialLocked, CredentialUnusable
-from identity.models import CredentialStatus, User
+from identity.models import Credential, CredentialStatus, User
 from signing import attempts
 from signing.errors import InvalidOption
 from signing.models import AttemptState, SigningAttempt
@@ -71,37 +71,12 @@ def sign_hashes(services: Services, command: SignHashes) -> list[bytes]:
         user = session.get(User, command.user.id)
         assert user is not None
         payer = lock_payer(session, user, now)  # the account first, then the credential
-        remote_credential(session, user, command.credential_id)
-        issued = identity.authoriser.issued(
-            session, command.sad, credential_id=command.credential_id, now=now
-        )
-        attempt_key, fingerprint = f"csc:{issued.id}", command.fingerprint()
-        earlier = attempts.find(session, user_id=user.id, idempotency_key=attempt_key)
-        if earlier is not None and earlier.request_sha256 != fingerprint:
-            raise AuthorisationInvalid("this signature authorisation was used already")
-        claim = attempts.claim(
-            session,
-            user_id=user.id,
-            account_id=payer.account_id,
-            idempotency_key=attempt_key,
-            request_sha256=fingerprint,
-            kind="hashes",
-            now=now,
-            lease_for=timedelta(seconds=services.runtime.settings.hold_seconds),
-        )
+        claim = _claim(services, session, user, payer, command, now)
         if claim.replay:  # the answer this client lost: the same signatures, no new charge
             assert claim.attempt.result is not None
             return [base64.b64decode(v) for v in json.loads(claim.attempt.result)]
         _refuse_uncovered_batch(session, payer, len(command.hashes), now)
-        credential = remote_credential(session, user, command.credential_id, lock=True)
-        if credential.status == CredentialStatus.LOCKED.value:
-            raise CredentialLocked(f"the credential is {credential.status}",
-                                   credential_id=credential.id)  # fmt: skip
-        if credential.status != CredentialStatus.ACTIVE.value:
-            raise CredentialUnusable(f"the credential is {credential.status}",
-                                     credential_id=credential.id)  # fmt: skip
-        if command.sign_algo not in SIGN_ALGORITHMS[KeyAlgorithm(credential.key_algorithm)]:
-            raise InvalidOption("Invalid parameter signAlgo for this key")
+        credential = _signing_credential(session, user, command)
         row, key = identity.authoriser.consume(
             session, command.sad, credential_id=credential.id, hashes=list(command.hashes),
             now=now, require_bound=True,
@@ -109,21 +84,49 @@ def sign_hashes(services: Services, command: SignHashes) -> list[bytes]:
         identity.credentials.confirm_signing(session, credential.id, now)
         signatures = [key.sign_digest(digest, hashes.SHA256()) for digest in command.hashes]
         events = [
-            charge(
-                session,
-                payer,
-                PRODUCT,
-                now=now,
-                reference=digest.hex()[:80],
-                idempotency_key=f"csc:{row.id}:{index}",
-            )
+            charge(session, payer, PRODUCT, now=now, reference=digest.hex()[:80],
+                   idempotency_key=f"csc:{row.id}:{index}")
             for index, digest in enumerate(command.hashes)
-        ]
+        ]  # fmt: skip
         _charged(session, claim.attempt, events, signatures, now)
         record_audit(session, at=now, actor=f"user:{user.id}", action="signature.hash",
                      target=row.id, credential_id=credential.id,
                      hashes=len(command.hashes))  # fmt: skip
         return signatures
+
+
+def _claim(
+    services: Services, session: Session, user: User, payer: Payer, command: SignHashes,
+    now: datetime,
+) -> attempts.Claim:  # fmt: skip
+    """The attempt keyed by the SAD (which must still live): a fresh one, or the one whose
+    result a repeat of the same request gets; another request under a spent SAD is refused."""
+    remote_credential(session, user, command.credential_id)
+    issued = services.identity.authoriser.issued(
+        session, command.sad, credential_id=command.credential_id, now=now
+    )
+    key, fingerprint = f"csc:{issued.id}", command.fingerprint()
+    earlier = attempts.find(session, user_id=user.id, idempotency_key=key)
+    if earlier is not None and earlier.request_sha256 != fingerprint:
+        raise AuthorisationInvalid("this signature authorisation was used already")
+    lease_for = timedelta(seconds=services.runtime.settings.hold_seconds)
+    return attempts.claim(session, user_id=user.id, account_id=payer.account_id,
+                          idempotency_key=key, request_sha256=fingerprint, kind="hashes",
+                          now=now, lease_for=lease_for)  # fmt: skip
+
+
+def _signing_credential(session: Session, user: User, command: SignHashes) -> Credential:
+    """The credential, locked, able to sign with the asked algorithm."""
+    credential = remote_credential(session, user, command.credential_id, lock=True)
+    if credential.status == CredentialStatus.LOCKED.value:
+        raise CredentialLocked(f"the credential is {credential.status}",
+                               credential_id=credential.id)  # fmt: skip
+    if credential.status != CredentialStatus.ACTIVE.value:
+        raise CredentialUnusable(f"the credential is {credential.status}",
+                                 credential_id=credential.id)  # fmt: skip
+    if command.sign_algo not in SIGN_ALGORITHMS[KeyAlgorithm(credential.key_algorithm)]:
+        raise InvalidOption("Invalid parameter signAlgo for this key")
+    return credential
 
 
 def _refuse_uncovered_batch(session: Session, payer: Payer, count: int, now: datetime) -> None:
