@@ -84,23 +84,25 @@ class Quote:
     pack_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Held:
-    """The free units that requests in progress hold: by usage counter, and by pack."""
+    """What requests in progress hold: money, and free units by usage counter and by pack."""
 
+    amount: int = 0
     counters: Counter[str] = field(default_factory=Counter)
     packs: Counter[str] = field(default_factory=Counter)
 
 
 def held_units(session: Session, account_id: str, now: datetime) -> Held:
-    """What the account's live holds count in its counters and packs."""
+    """What the account's live holds add up to (one query)."""
     rows = session.exec(
-        select(ChargeHold.counter, ChargeHold.pack_id, func.count())
+        select(ChargeHold.counter, ChargeHold.pack_id, func.count(), func.sum(ChargeHold.amount))
         .where(ChargeHold.account_id == account_id, col(ChargeHold.expires_at) > now)
         .group_by(col(ChargeHold.counter), col(ChargeHold.pack_id))
     ).all()
     held = Held()
-    for counter, pack_id, count in rows:
+    for counter, pack_id, count, amount in rows:
+        held.amount += int(amount or 0)
         if counter is not None:
             held.counters[counter] += int(count)
         if pack_id is not None:
@@ -140,7 +142,13 @@ def _usable_pack(
 
 
 def quote(
-    session: Session, account: BillingAccount, product: str, *, purpose: str | None, now: datetime
+    session: Session,
+    account: BillingAccount,
+    product: str,
+    *,
+    purpose: str | None,
+    now: datetime,
+    held: Held | None = None,
 ) -> Quote:
     """Price one ``product`` for ``account`` now. Signatures are paid, in this order, by the
     public-service allowance (when flagged), a valid pack, the subscription's quota, and
@@ -151,7 +159,7 @@ def quote(
     plan, terms = plan_in_force(session, account.plan_code, now)
     assert plan.version is not None
     amount, tier, funding, counters, pack_id = _price(
-        session, account, terms, product, purpose=purpose, now=now
+        session, account, terms, product, purpose=purpose, now=now, held=held
     )
     if amount == 0 and funding == "wallet":
         funding = "none"
@@ -169,12 +177,13 @@ def _price(
     *,
     purpose: str | None,
     now: datetime,
+    held: Held | None,
 ) -> _Priced:
     if product in FLAT_PRODUCTS:
         return terms.flat_prices[product], "flat", "wallet", (), None
     if product not in SIGNING_PRODUCTS:
         raise InvalidBillingInput(f"unknown product {product!r}", field="product")
-    held = held_units(session, account.id, now)
+    held = held if held is not None else held_units(session, account.id, now)
 
     def count(name: str) -> int:
         return counter_value(session, account.id, name) + held.counters[name]
@@ -198,21 +207,14 @@ def _price(
 
 
 def available_funds(
-    session: Session, account: BillingAccount, now: datetime, *, except_owner: str | None = None
+    session: Session, account: BillingAccount, now: datetime, *, held: Held | None = None
 ) -> int | None:
     """What the account can still spend (``None``: unlimited, a postpaid account without a
-    limit): the balance plus any credit limit, less the holds of requests in progress (but
-    ``except_owner``'s)."""
-    held = session.exec(
-        select(func.coalesce(func.sum(ChargeHold.amount), 0)).where(
-            ChargeHold.account_id == account.id,
-            col(ChargeHold.expires_at) > now,
-            col(ChargeHold.owner) != (except_owner or ""),
-        )
-    ).one()
+    limit): the balance plus any credit limit, less the holds of requests in progress."""
     if account.credit_limit is None:
         return None
-    return account.balance + account.credit_limit - int(held)
+    holding = held.amount if held is not None else held_units(session, account.id, now).amount
+    return account.balance + account.credit_limit - holding
 
 
 def refuse_unless_covered(price: int, available: int | None, account: BillingAccount) -> None:
@@ -247,8 +249,9 @@ def charge(
     )
     refuse_if_closed(session, account.id, now)
     charge_monthly_fee(session, account, now)
-    priced = quote(session, account, product, purpose=purpose, now=now)
-    refuse_unless_covered(priced.amount, available_funds(session, account, now), account)
+    held = held_units(session, account.id, now)
+    priced = quote(session, account, product, purpose=purpose, now=now, held=held)
+    refuse_unless_covered(priced.amount, available_funds(session, account, now, held=held), account)
     return charge_priced(session, account, payer, product, priced, now=now, purpose=purpose,
                          signature_id=signature_id, idempotency_key=idempotency_key,
                          reference=reference)  # fmt: skip

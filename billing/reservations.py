@@ -24,12 +24,13 @@ from billing.charges import (
     available_funds,
     charge_monthly_fee,
     charge_priced,
+    held_units,
     quote,
     refuse_if_closed,
     refuse_unless_covered,
 )
 from billing.errors import ReservationLost
-from billing.models import ChargeHold, UsageEvent
+from billing.models import BillingAccount, ChargeHold, UsageEvent
 
 __all__ = ["charge_reserved", "extend", "release", "reserve"]
 
@@ -43,11 +44,13 @@ def reserve(
     owner: str,
     now: datetime,
     expires_at: datetime,
+    locked: BillingAccount | None = None,
 ) -> ChargeHold:
     """Price one unit of ``product`` and hold it for ``owner`` until ``expires_at``, under the
-    account's lock; ``InsufficientFunds`` (nothing held) when the wallet does not cover it.
-    Lapsed holds of the account are cleared first."""
-    account = opened_and_locked(
+    account's lock (``locked``: the account, when the caller took it already);
+    ``InsufficientFunds`` (nothing held) when the wallet does not cover it. Lapsed holds of
+    the account are cleared first. The hold is written with the caller's transaction."""
+    account = locked or opened_and_locked(
         session, payer.account_id, kind=payer.kind, label=payer.label, now=now
     )
     session.execute(
@@ -55,8 +58,10 @@ def reserve(
             col(ChargeHold.account_id) == account.id, col(ChargeHold.expires_at) <= now
         )
     )
-    priced = quote(session, account, product, purpose=purpose, now=now)
-    refuse_unless_covered(priced.amount, available_funds(session, account, now), account)
+    holding = held_units(session, account.id, now)
+    priced = quote(session, account, product, purpose=purpose, now=now, held=holding)
+    available = available_funds(session, account, now, held=holding)
+    refuse_unless_covered(priced.amount, available, account)
     held = ChargeHold(
         account_id=account.id,
         amount=priced.amount,
@@ -73,7 +78,6 @@ def reserve(
         created_at=now,
     )
     session.add(held)
-    session.flush()
     return held
 
 
@@ -98,13 +102,14 @@ def charge_reserved(
     checked_at: datetime,
     signature_id: str | None = None,
     idempotency_key: str | None = None,
+    locked: BillingAccount | None = None,
 ) -> UsageEvent:
     """Charge ``owner``'s hold at the price it was reserved at, dated ``now`` (the act's one
     time), and let it go. A hold that lapsed before ``checked_at`` (the owner was stalled for
     longer than it could extend it) is charged only if what it held is still there for it
     (priced the same now, and covered); otherwise ``ReservationLost`` and nothing is written.
-    """
-    account = opened_and_locked(
+    ``locked``: the account, when the caller took its lock already."""
+    account = locked or opened_and_locked(
         session, payer.account_id, kind=payer.kind, label=payer.label, now=now
     )
     held = session.exec(select(ChargeHold).where(ChargeHold.owner == owner)).first()

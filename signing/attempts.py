@@ -16,7 +16,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from kernel.errors import IdempotencyConflict, RequestInProgress
 from signing.errors import AttemptTakenOver
@@ -73,8 +74,7 @@ def claim(
             request_sha256=request_sha256, kind=kind, state=AttemptState.RESERVED.value,
             lease=lease, created_at=now, updated_at=now, expires_at=now + lease_for,
         )  # fmt: skip
-        session.add(attempt)
-        session.flush()
+        session.add(attempt)  # written with the caller's transaction
         return Claim(attempt, replay=False)
     in_flight = found.state in IN_FLIGHT and found.expires_at > now
     if found.request_sha256 != request_sha256 and (
@@ -102,43 +102,44 @@ def claim(
         }
     )  # fmt: skip
     session.add(found)
-    session.flush()
     return Claim(found, replay=False, lapsed_lease=lapsed)
 
 
-def _owned(session: Session, attempt_id: str, lease: str) -> SigningAttempt:
-    """The attempt, locked, if this worker still holds its lease."""
-    attempt = session.get(SigningAttempt, attempt_id, with_for_update=True, populate_existing=True)
-    if attempt is None or attempt.lease != lease or attempt.state not in IN_FLIGHT:
-        raise AttemptTakenOver(
-            "this request took so long that a retry took it over; its result is the retry's"
-        )
-    return attempt
+def _move(session: Session, attempt_id: str, lease: str, **values: object) -> bool:
+    """One statement: the attempt moved on if this worker still holds its lease (the row
+    lock the update takes is the attempt's lock)."""
+    moved = session.execute(
+        update(SigningAttempt)
+        .where(col(SigningAttempt.id) == attempt_id)
+        .where(col(SigningAttempt.lease) == lease)
+        .where(col(SigningAttempt.state).in_(IN_FLIGHT))
+        .values(**values)
+    )
+    return bool(getattr(moved, "rowcount", 0))
+
+
+def _taken_over() -> AttemptTakenOver:
+    return AttemptTakenOver(
+        "this request took so long that a retry took it over; its result is the retry's"
+    )
 
 
 def mark(
     session: Session, attempt_id: str, lease: str, state: AttemptState, *, now: datetime,
     lease_for: timedelta,
-) -> SigningAttempt:  # fmt: skip
-    """Move the attempt on (``signed``), renewing its lease."""
-    attempt = _owned(session, attempt_id, lease)
-    attempt.state, attempt.updated_at = state.value, now
-    attempt.expires_at = now + lease_for
-    session.add(attempt)
-    session.flush()
-    return attempt
+) -> None:  # fmt: skip
+    """Move the attempt on (``signed``), renewing its lease; ``AttemptTakenOver`` when it is
+    no longer this worker's."""
+    if not _move(session, attempt_id, lease, state=state.value, updated_at=now,
+                 expires_at=now + lease_for):  # fmt: skip
+        raise _taken_over()
 
 
 def renew(
     session: Session, attempt_id: str, lease: str, *, now: datetime, lease_for: timedelta
 ) -> bool:
     """Keep the attempt in flight for ``lease_for`` more; False when it is no longer ours."""
-    attempt = session.get(SigningAttempt, attempt_id, with_for_update=True, populate_existing=True)
-    if attempt is None or attempt.lease != lease or attempt.state not in IN_FLIGHT:
-        return False
-    attempt.expires_at, attempt.updated_at = now + lease_for, now
-    session.add(attempt)
-    return True
+    return _move(session, attempt_id, lease, updated_at=now, expires_at=now + lease_for)
 
 
 def finish(
@@ -151,11 +152,9 @@ def finish(
     signature_id: str | None = None,
     result: str | None = None,
     failure: str | None = None,
-) -> SigningAttempt:
-    """The attempt's last state: ``charged`` (with what it delivered) or ``failed``."""
-    attempt = _owned(session, attempt_id, lease)
-    attempt.state, attempt.updated_at, attempt.expires_at = state.value, now, now
-    attempt.signature_id, attempt.result, attempt.failure = signature_id, result, failure
-    session.add(attempt)
-    session.flush()
-    return attempt
+) -> None:
+    """The attempt's last state: ``charged`` (with what it delivered) or ``failed``;
+    ``AttemptTakenOver`` when it is no longer this worker's."""
+    if not _move(session, attempt_id, lease, state=state.value, updated_at=now, expires_at=now,
+                 signature_id=signature_id, result=result, failure=failure):  # fmt: skip
+        raise _taken_over()

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from api.file_digests import ReceivedFile, signed_sha256
 from api.usecases.in_flight import LeaseKeeper, give_up
-from api.usecases.payer import lock_payer
+from api.usecases.payer import locked_payer
 from api.usecases.pin_check import open_with_pin
 from api.usecases.services import Services
 from billing import reservations
@@ -225,8 +225,8 @@ def _claim(services: Services, request: _Request) -> _Claimed | SignedDocument:
     the payer's lock (a batch authorisation's use is spent with it); refused, nothing held."""
     user, command, now = request.user, request.command, request.now
     product = SIGNATURE_PRODUCTS[request.options.level.value]
-    with services.unit_of_work() as session:
-        payer = lock_payer(session, user, now)  # the account first, then the rest
+    with services.unit_of_work() as session, session.no_autoflush:  # one write per row
+        payer, account = locked_payer(session, user, now)  # the account first, then the rest
         claim = attempts.claim(session, user_id=user.id, account_id=payer.account_id,
                                idempotency_key=request.key, request_sha256=request.fingerprint,
                                kind="document", now=now, lease_for=request.lease_for)  # fmt: skip
@@ -237,9 +237,8 @@ def _claim(services: Services, request: _Request) -> _Claimed | SignedDocument:
         attempt = claim.attempt
         held = reservations.reserve(session, payer, product, purpose=command.purpose,
                                     owner=attempt.lease, now=now,
-                                    expires_at=now + request.lease_for)  # fmt: skip
+                                    expires_at=now + request.lease_for, locked=account)  # fmt: skip
         _carry(attempt, held)
-        session.add(attempt)
         batch_key = None
         if command.sad is not None:  # spent with the hold: refused, nothing is held
             batch_key = services.identity.authoriser.spend_one(
@@ -284,7 +283,7 @@ def _record_and_charge(
     user, options, now, lease = request.user, request.options, request.now, claimed.lease
     retention = timedelta(days=services.runtime.settings.retention_days)
     with services.unit_of_work() as session:
-        payer = lock_payer(session, user, now)  # the account, then the credential, the audit
+        payer, account = locked_payer(session, user, now)  # then the credential, the audit
         services.identity.credentials.confirm_signing(session, request.credential.id, now)
         record = SignatureRecord(
             user_id=user.id, credential_id=request.credential.id, idempotency_key=request.key,
@@ -301,7 +300,7 @@ def _record_and_charge(
         attempts.finish(session, claimed.attempt.id, lease, AttemptState.CHARGED,
                         now=checked_at, signature_id=record.id)  # fmt: skip
         reservations.charge_reserved(session, payer, lease, now=now, checked_at=checked_at,
-                                     signature_id=record.id,
+                                     signature_id=record.id, locked=account,
                                      idempotency_key=f"{user.id}:{request.key}")  # fmt: skip
         kept = services.signing.store.keep(session, record.id, output)
         record_audit(session, at=now, actor=f"user:{user.id}", action="signature.create",

@@ -99,12 +99,20 @@ def end_web_session(services: Services, token: str) -> None:
 
 
 def note_api_key_use(services: Services, key_id: str) -> None:
-    """Write when an API key was last used (at most once a minute)."""
+    """Write when an API key was last used (at most once a minute: most requests only read)."""
     now = services.clock()
+
+    def stale(key: ApiKey | None) -> bool:
+        return key is not None and (
+            key.last_used_at is None or now - key.last_used_at >= API_KEY_USE_EVERY
+        )
+
+    with services.reading() as session:
+        if not stale(session.get(ApiKey, key_id)):
+            return
     with services.unit_of_work() as session:
         key = session.get(ApiKey, key_id)
-        if key is not None and (
-            key.last_used_at is None or now - key.last_used_at >= API_KEY_USE_EVERY
-        ):
+        if stale(key):
+            assert key is not None
             key.last_used_at = now
             session.add(key)
