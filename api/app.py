@@ -50,8 +50,7 @@ async def _housekeeping(services: Services, jobs: tuple[Callable[[Services], int
             try:
                 await asyncio.to_thread(job, services)
             except Exception:
-                logger.exception("%s failed; retrying in %s s", job.__name__,
-                                 _HOUSEKEEPING_SECONDS)  # fmt: skip
+                logger.exception("%s failed; retrying in %s s", job.__name__, _HOUSEKEEPING_SECONDS)
         await asyncio.sleep(_HOUSEKEEPING_SECONDS)
 
 
