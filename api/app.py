@@ -5,19 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
 
 from cryptography.hazmat.primitives import hashes
 from fastapi import FastAPI
 
-from api.bootstrap import Runtime, open_runtime
-from api.database import unit_of_work
+from api.bootstrap import open_runtime
 from api.errors import install_error_handlers
-from api.identity_services import build_identity_services
 from api.limits import BodySizeLimit
 from api.pki_fast_path import PkiFastPath
-from api.pki_services import build_pki_services, crl_for, crl_issuers
 from api.routes import (
     admin,
     auth,
@@ -33,79 +29,29 @@ from api.routes import (
     verifications,
     wallet,
 )
-from api.routes.csc import install_csc_errors
 from api.settings import Settings
-from api.signing_services import build_signing_services
+from api.usecases.housekeeping import JOBS
+from api.usecases.services import Services, build_services
 from api.verification_cli import quiet_pyhanko
-from api.verification_services import VerificationServices
-from api.web import install_web
-from api.web.drafts import DraftStore
-from billing.charges import charge_fee_of, subscribed_accounts
-from identity.oidc import purge_expired as purge_oidc_rows
-from identity.web_sessions import WebSessions
-from signing.records import purge_expired, purge_kept_reports
-from signing.storage import DocumentStore
+from api.web import install_web, purge_drafts
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("kyso.api")
 
-_CRL_CHECK_SECONDS = 600
+_HOUSEKEEPING_SECONDS = 600
 
 
-def refresh_crls(runtime: Runtime) -> None:
-    """Publish a new CRL for each issuer whose current one is due for refresh."""
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        for issuer in crl_issuers(runtime):
-            crl_for(runtime, session, issuer, now)
-
-
-def purge_documents(runtime: Runtime) -> int:
-    """Delete signed documents past their retention period (the records stay)."""
-    with unit_of_work(runtime.engine) as session:
-        return purge_expired(session, DocumentStore(runtime.settings.documents_dir),
-                             datetime.now(UTC))  # fmt: skip
-
-
-def charge_fees(runtime: Runtime) -> int:
-    """The month's fee of every subscription not charged yet, one account per transaction
-    (the first charge of a month writes it too; this covers the months an organisation signs
-    nothing)."""
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        accounts = subscribed_accounts(session, now)
-    charged = 0
-    for account_id in accounts:
-        with unit_of_work(runtime.engine) as session:
-            charged += charge_fee_of(session, account_id, now)
-    return charged
-
-
-def purge_oidc(runtime: Runtime) -> int:
-    """Expired OpenID Connect requests, codes and tokens."""
-    with unit_of_work(runtime.engine) as session:
-        return purge_oidc_rows(session, datetime.now(UTC))
-
-
-def purge_web(runtime: Runtime) -> int:
-    """Ended browser sessions, verification reports past their week, drafts left unsigned."""
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        removed = WebSessions.purge(session, now) + purge_kept_reports(session, now)
-    settings = runtime.settings
-    return removed + DraftStore(settings.data_dir / "drafts", max_pages=settings.max_pages).purge()
-
-
-async def _housekeeping(runtime: Runtime) -> None:
-    """Every few minutes: fresh CRLs before nextUpdate, the retention purge, monthly fees."""
+async def _housekeeping(services: Services, jobs: tuple[Callable[[Services], int], ...]) -> None:
+    """Every few minutes: fresh CRLs before nextUpdate, the retention purge, monthly fees, the
+    purge of what has expired."""
     while True:
-        for job in (refresh_crls, purge_documents, charge_fees, purge_oidc, purge_web):
+        for job in jobs:
             try:
-                await asyncio.to_thread(job, runtime)
+                await asyncio.to_thread(job, services)
             except Exception:
-                logger.exception("%s failed; retrying in %s s", job.__name__, _CRL_CHECK_SECONDS)
-        await asyncio.sleep(_CRL_CHECK_SECONDS)
+                logger.exception("%s failed; retrying in %s s", job.__name__, _HOUSEKEEPING_SECONDS)
+        await asyncio.sleep(_HOUSEKEEPING_SECONDS)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -121,16 +67,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         root,
     )
 
+    services = build_services(runtime)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_housekeeping(runtime))
+        task = asyncio.create_task(_housekeeping(services, (*JOBS, purge_drafts)))
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            app.state.pki.ocsp_source.close()
+            services.close()
             runtime.engine.dispose()
 
     app = FastAPI(
@@ -139,15 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
-    app.state.pki = build_pki_services(runtime)
-    app.state.identity = build_identity_services(runtime)
-    app.state.signing = build_signing_services(runtime, app.state.pki)
-    app.state.verification = VerificationServices(runtime, app.state.pki)
-    app.state.oidc = oidc.build_provider(runtime, app.state.identity)
+    app.state.services = services
     quiet_pyhanko()
     install_error_handlers(app)
-    install_csc_errors(app)
     for module in (
         csc,
         health,
@@ -179,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(
         PkiFastPath,
-        pki=app.state.pki,
+        pki=services.pki,
         limit=settings_.max_pki_request_bytes,
     )
     return app

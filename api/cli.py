@@ -6,43 +6,54 @@ import getpass
 import json
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives import hashes, serialization
-from sqlmodel import Session, select
 
 from api.bootstrap import initialise, open_runtime
-from api.database import unit_of_work
-from api.payers import payer_for
-from api.revocation import revoke_certificate
 from api.settings import Settings
-from api.usecases.backup_errors import BackupError
-from billing.accounts import ORGANISATION, open_account
-from billing.errors import BillingError
-from billing.invoices import close_period
-from billing.models import BillingAccount
-from billing.wallet import top_up
-from certs.errors import CertsError, MasterKeyError
-from certs.issuance import issue_signing_certificate, public_key_from_csr
+from api.usecases import (
+    accounts,
+    administration,
+    check_ledger,
+    close_period,
+    housekeeping,
+    issue_credential,
+    master_key,
+    oidc,
+    revoke,
+    top_up,
+)
+from api.usecases import trust as trusting
+from api.usecases.accounts import CreateOrganisation, CreateUser
+from api.usecases.administration import RotateTokenKey
+from api.usecases.close_period import ClosePeriod
+from api.usecases.issue_credential import CertifyKeyAtTheDesk
+from api.usecases.master_key import SplitMasterKey
+from api.usecases.oidc import RegisterClient
+from api.usecases.revoke import RevokeCertificate
+from api.usecases.services import Services, build_services
+from api.usecases.top_up import RecordTopUp
+from api.usecases.trust import AddTrustAnchor, RemoveTrustAnchor
+from certs.errors import MasterKeyError
 from certs.master_key_shares import (
     MAX_SHARES,
     SharesBelowThreshold,
     combine_shares,
-    split_master_key,
 )
 from certs.masterkey import encode_master_key, write_master_key_file
 from certs.profiles import SignerSubject
-from identity.accounts import NewUser, create_organisation, create_user
-from identity.audit import record_audit, record_ca_key_use, verify_audit_chain
+from identity.accounts import NewUser
+from identity.audit import verify_audit_chain
 from identity.cccd import Gender
-from identity.errors import IdentityError, InvalidField, NotFound
-from identity.models import Organisation, Role, User
-from identity.passwords import Passwords
-from identity.tokens import TokenPolicy, TokenSigner
-from signing.errors import SigningError
-from signing.trust import add_anchor, list_anchors, remove_anchor
+from identity.errors import InvalidField
+from identity.models import Role
+from kernel.errors import KysoError
+from signing.trust import list_anchors
 
 __all__ = ["main"]
 
@@ -53,6 +64,18 @@ def _operator() -> str:
 
 def _settings() -> Settings:
     return Settings()
+
+
+@contextmanager
+def _installation() -> Iterator[Services]:
+    """The use cases' services over the installation the server runs (never a new one)."""
+    runtime = open_runtime(_settings(), create=False)
+    services = build_services(runtime)
+    try:
+        yield services
+    finally:
+        services.close()
+        runtime.engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,7 +96,7 @@ def init(issuing_csr: str | None) -> None:
     """Create the data directory, master key, database and CA hierarchy (idempotent)."""
     settings = _settings()
     if issuing_csr:
-        from api.ca_setup import request_issuing_ca
+        from api.usecases.ca_setup import request_issuing_ca
 
         request = request_issuing_ca(settings, Path(issuing_csr), actor=_operator())
         click.echo(json.dumps({"issuing_key": request.key_id, "created": request.created,
@@ -168,36 +191,15 @@ def issue_cert(
     out_path: str | None,
 ) -> None:
     """Issue a signing certificate for a key the holder keeps (a token), from its CSR."""
-    settings = _settings()
-    runtime = open_runtime(settings, create=False)
-    public_key = public_key_from_csr(Path(csr_path).read_bytes())
-    subject = SignerSubject(full_name=full_name, cccd=cccd, tax_code=mst,
-                            organisation=organisation, email=email)  # fmt: skip
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        certificate = issue_signing_certificate(
-            session,
-            issuing_certificate=runtime.authority.issuing,
-            issuing_key=runtime.authority.issuing_key,
-            subject=subject,
-            public_key=public_key,
-            urls=runtime.urls,
-            now=now,
-            lifetime=timedelta(days=settings.subscriber_validity_days),
-        )
-        record_audit(
-            session,
-            at=now,
-            actor=_operator(),
-            action="certificate.issue",
-            target=format(certificate.serial_number, "x"),
-            subject=certificate.subject.rfc4514_string(),
-            source="csr",
-        )
-        record_ca_key_use(session, at=now, actor=_operator(),
-                          key_id=runtime.authority.issuing_key.key_id, purpose="certificate",
-                          target=format(certificate.serial_number, "x"))  # fmt: skip
-    runtime.engine.dispose()
+    command = CertifyKeyAtTheDesk(
+        csr=Path(csr_path).read_bytes(),
+        subject=SignerSubject(
+            full_name=full_name, cccd=cccd, tax_code=mst, organisation=organisation, email=email
+        ),
+        actor=_operator(),
+    )
+    with _installation() as services:
+        certificate = issue_credential.certify_at_the_desk(services, command)
     pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
     if out_path:
         Path(out_path).write_text(pem)
@@ -212,7 +214,7 @@ def issue_cert(
 def import_issuing_ca_command(chain_path: str) -> None:
     """Install the issuing CA's certificate a parent (national) root issued for the request
     of `kyso init --issuing-csr`, after checking it against the key and the profile."""
-    from api.ca_setup import import_issuing_ca
+    from api.usecases.ca_setup import import_issuing_ca
 
     summary = import_issuing_ca(_settings(), Path(chain_path), actor=_operator())
     click.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
@@ -223,11 +225,9 @@ def import_issuing_ca_command(chain_path: str) -> None:
 @click.option("--reason", required=True, help="RFC 5280 reason, e.g. keyCompromise, superseded.")
 def revoke_command(serial: str, reason: str) -> None:
     """Revoke a certificate and publish a fresh CRL."""
-    runtime = open_runtime(_settings(), create=False)
-    with unit_of_work(runtime.engine) as session:
-        revoked = revoke_certificate(runtime, session, serial=serial, reason=reason,
-                                     actor=_operator(), now=datetime.now(UTC))  # fmt: skip
-    runtime.engine.dispose()
+    command = RevokeCertificate(serial=serial, reason=reason, actor=_operator())
+    with _installation() as services:
+        revoked = revoke.revoke_certificate(services, command)
     click.echo(
         json.dumps(
             {
@@ -270,42 +270,27 @@ def create_user_command(
     verified: bool,
 ) -> None:
     """Create an account (citizens need the CCCD block)."""
-    runtime = open_runtime(_settings(), create=False)
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        organisation_id = None
-        if organisation:
-            found = session.exec(
-                select(Organisation).where(Organisation.name == organisation)
-            ).first()
-            if found is None:
-                raise NotFound(f"no organisation named {organisation!r}")
-            organisation_id = found.id
-        user = create_user(
-            session,
-            Passwords(),
-            NewUser(
-                email=email,
-                password=password,
-                full_name=full_name or _name_from_email(email),
-                role=Role(role),
-                cccd=cccd,
-                date_of_birth=date_of_birth.date() if date_of_birth else None,
-                gender=Gender(gender) if gender else None,
-                phone=phone,
-                organisation_id=organisation_id,
-            ),
-            now=now,
-            actor=_operator(),
-            verified=verified,
-        )
-        printed = {
-            "id": user.id,
-            "email": user.email,
-            "role": user.role,
-            "identity_level": user.identity_level,
-        }
-    runtime.engine.dispose()
+    new = NewUser(
+        email=email,
+        password=password,
+        full_name=full_name or _name_from_email(email),
+        role=Role(role),
+        cccd=cccd,
+        date_of_birth=date_of_birth.date() if date_of_birth else None,
+        gender=Gender(gender) if gender else None,
+        phone=phone,
+    )
+    command = CreateUser(
+        new=new, actor=_operator(), verified=verified, organisation_name=organisation
+    )
+    with _installation() as services:
+        user = accounts.create_user_account(services, command)
+    printed = {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "identity_level": user.identity_level,
+    }
     click.echo(json.dumps(printed))
 
 
@@ -314,41 +299,26 @@ def create_user_command(
 @click.option("--kind", required=True, type=click.Choice(["agency", "company"]))
 def create_organisation_command(name: str, kind: str) -> None:
     """Create an agency or a company whose members bill to it."""
-    runtime = open_runtime(_settings(), create=False)
-    with unit_of_work(runtime.engine) as session:
-        now = datetime.now(UTC)
-        organisation = create_organisation(
-            session, name=name, kind=kind, now=now, actor=_operator()
-        )
-        open_account(session, organisation.id, kind=ORGANISATION, label=name, now=now)
-        printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
-    runtime.engine.dispose()
+    command = CreateOrganisation(name=name, kind=kind, actor=_operator())
+    with _installation() as services:
+        organisation = accounts.create_organisation_with_account(services, command)
+    printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
     click.echo(json.dumps(printed, ensure_ascii=False))
 
 
 @admin.command("rotate-token-key")
 def rotate_token_key() -> None:
     """New access-token signing key; the old one verifies until its tokens expire."""
-    runtime = open_runtime(_settings(), create=False)
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        row = TokenSigner(runtime.keystore, TokenPolicy(issuer=runtime.urls.base)).rotate(
-            session, now
-        )
-        record_audit(session, at=now, actor=_operator(), action="token_key.rotate", target=row.kid)
-        kid = row.kid
-    runtime.engine.dispose()
+    with _installation() as services:
+        kid = administration.rotate_token_key(services, RotateTokenKey(actor=_operator()))
     click.echo(json.dumps({"kid": kid}))
 
 
 @admin.command("purge-documents")
 def purge_documents_command() -> None:
     """Delete signed documents past their retention period (the records stay)."""
-    from api.app import purge_documents
-
-    runtime = open_runtime(_settings(), create=False)
-    count = purge_documents(runtime)
-    runtime.engine.dispose()
+    with _installation() as services:
+        count = housekeeping.purge_documents(services)
     click.echo(json.dumps({"purged": count}))
 
 
@@ -360,10 +330,8 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute the chain; exit 1 when a record was edited, removed or inserted."""
-    runtime = open_runtime(_settings(), create=False)
-    with unit_of_work(runtime.engine) as session:
+    with _installation() as services, services.reading() as session:
         verdict = verify_audit_chain(session)
-    runtime.engine.dispose()
     click.echo(
         json.dumps(
             {"intact": verdict.intact, "records": verdict.records, "problem": verdict.problem}
@@ -393,11 +361,9 @@ def backup_command(out_path: Path, documents: bool) -> None:
     key inside: keep the master key's shares apart from the backups."""
     from api.usecases.backup import make_backup
 
-    runtime = open_runtime(_settings(), create=False)
-    try:
-        report = make_backup(runtime, out=out_path, documents=documents, actor=_operator())
-    finally:
-        runtime.engine.dispose()
+    with _installation() as services:
+        report = make_backup(services.runtime, out=out_path, documents=documents,
+                             actor=_operator())  # fmt: skip
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
@@ -433,12 +399,9 @@ def master_key_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for a program.")
 def master_key_split(shares: int, threshold: int, as_json: bool) -> None:
     """Print N shares of this instance's master key, any M of which rebuild it."""
-    runtime = open_runtime(_settings(), create=False)
-    split = split_master_key(runtime.master_key, shares=shares, threshold=threshold)
-    with unit_of_work(runtime.engine) as session:
-        record_audit(session, at=datetime.now(UTC), actor=_operator(), action="master_key.split",
-                     target=split.master_key_id, shares=shares, threshold=threshold)  # fmt: skip
-    runtime.engine.dispose()
+    command = SplitMasterKey(shares=shares, threshold=threshold, actor=_operator())
+    with _installation() as services:
+        split = master_key.split(services, command)
     if as_json:
         printed = {"master_key_id": split.master_key_id, "threshold": threshold,
                    "shares": list(split.shares)}  # fmt: skip
@@ -532,32 +495,27 @@ def oidc_client_add(
     jwks_file: str | None,
 ) -> None:
     """Register a relying party; prints its client_id (and client_secret, once)."""
-    from identity.oidc import register_client
-
-    runtime = open_runtime(_settings(), create=False)
     jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
-    with unit_of_work(runtime.engine) as session:
-        client, secret = register_client(
-            session,
-            name=name,
-            redirect_uris=list(redirect_uris),
-            public=public,
-            scopes=scopes.split(),
-            id_token_alg=id_token_alg,
-            jwks=jwks,
-            now=datetime.now(UTC),
-            actor=_operator(),
-        )
-        printed = {
-            "client_id": client.id,
-            "name": client.name,
-            "public": client.public,
-            "redirect_uris": list(redirect_uris),
-            "scopes": client.scopes,
-        }
-        if secret:
-            printed["client_secret"] = secret
-    runtime.engine.dispose()
+    command = RegisterClient(
+        name=name,
+        redirect_uris=list(redirect_uris),
+        public=public,
+        scopes=scopes.split(),
+        id_token_alg=id_token_alg,
+        jwks=jwks,
+        actor=_operator(),
+    )
+    with _installation() as services:
+        client, secret = oidc.register(services, command)
+    printed = {
+        "client_id": client.id,
+        "name": client.name,
+        "public": client.public,
+        "redirect_uris": list(redirect_uris),
+        "scopes": client.scopes,
+    }
+    if secret:
+        printed["client_secret"] = secret
     click.echo(json.dumps(printed, ensure_ascii=False))
 
 
@@ -566,12 +524,8 @@ def check_ledger_command() -> None:
     """Prove the books: every signature charged once and every charge a signature's, each
     balance the sum of its entries, invoices equal to their usage, gapless numbers. Exit 1
     with the findings when anything does not add up."""
-    from api.ledger_check import check_ledger
-
-    runtime = open_runtime(_settings(), create=False)
-    with unit_of_work(runtime.engine) as session:
-        counted, findings = check_ledger(session)
-    runtime.engine.dispose()
+    with _installation() as services:
+        counted, findings = check_ledger.check_ledger(services)
     click.echo(
         json.dumps(
             {
@@ -595,20 +549,10 @@ def trust() -> None:
 @click.argument("pem_file", type=click.Path(exists=True, dir_okay=False))
 def trust_add(pem_file: str) -> None:
     """Trust the CA certificate in PEM_FILE (PEM or DER)."""
-    runtime = open_runtime(_settings(), create=False)
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        anchor = add_anchor(session, Path(pem_file).read_bytes(), actor=_operator(), now=now)
-        record_audit(
-            session,
-            at=now,
-            actor=_operator(),
-            action="trust_anchor.add",
-            target=anchor.sha256,
-            subject=anchor.subject,
-        )
-        printed = {"sha256": anchor.sha256, "subject": anchor.subject}
-    runtime.engine.dispose()
+    command = AddTrustAnchor(certificate=Path(pem_file).read_bytes(), actor=_operator())
+    with _installation() as services:
+        anchor = trusting.add(services, command)
+    printed = {"sha256": anchor.sha256, "subject": anchor.subject}
     click.echo(json.dumps(printed, ensure_ascii=False))
 
 
@@ -616,38 +560,27 @@ def trust_add(pem_file: str) -> None:
 @click.argument("sha256")
 def trust_remove(sha256: str) -> None:
     """Stop trusting the anchor with this SHA-256 fingerprint."""
-    runtime = open_runtime(_settings(), create=False)
-    now = datetime.now(UTC)
-    if sha256.lower().replace(":", "") == runtime.authority.root.fingerprint(hashes.SHA256()).hex():
-        raise click.UsageError("this is kyso's own root: it is always trusted")
-    with unit_of_work(runtime.engine) as session:
-        anchor = remove_anchor(session, sha256)
-        record_audit(
-            session,
-            at=now,
-            actor=_operator(),
-            action="trust_anchor.remove",
-            target=anchor.sha256,
-            subject=anchor.subject,
-        )
-    runtime.engine.dispose()
+    with _installation() as services:
+        own = services.runtime.authority.root.fingerprint(hashes.SHA256()).hex()
+        if sha256.lower().replace(":", "") == own:
+            raise click.UsageError("this is kyso's own root: it is always trusted")
+        anchor = trusting.remove(services, RemoveTrustAnchor(sha256=sha256, actor=_operator()))
     click.echo(json.dumps({"removed": anchor.sha256}))
 
 
 @trust.command("list")
 def trust_list() -> None:
     """The anchors administrators added (our own root is always trusted)."""
-    runtime = open_runtime(_settings(), create=False)
-    root = runtime.authority.root
-    rows: list[dict[str, object]] = [
-        {
-            "sha256": root.fingerprint(hashes.SHA256()).hex(),
-            "subject": root.subject.rfc4514_string(),
-            "not_after": root.not_valid_after_utc.isoformat(),
-            "builtin": True,
-        }
-    ]
-    with unit_of_work(runtime.engine) as session:
+    with _installation() as services, services.reading() as session:
+        root = services.runtime.authority.root
+        rows: list[dict[str, object]] = [
+            {
+                "sha256": root.fingerprint(hashes.SHA256()).hex(),
+                "subject": root.subject.rfc4514_string(),
+                "not_after": root.not_valid_after_utc.isoformat(),
+                "builtin": True,
+            }
+        ]
         rows += [
             {
                 "sha256": a.sha256,
@@ -657,7 +590,6 @@ def trust_list() -> None:
             }
             for a in list_anchors(session)
         ]
-    runtime.engine.dispose()
     click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
 
@@ -703,67 +635,28 @@ def billing() -> None:
 def top_up_command(email: str, amount: int, reference: str) -> None:
     """Record a payment into the account's prepaid wallet (the same reference twice records
     it once)."""
-    runtime = open_runtime(_settings(), create=False)
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-        if user is None:
-            raise NotFound(f"no user with the email {email!r}")
-        payer = payer_for(session, user)
-        open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-        entry, created = top_up(
-            session,
-            payer.account_id,
-            amount=amount,
-            reference=reference,
-            actor=_operator(),
-            now=now,
-        )
-        if created:
-            record_audit(
-                session,
-                at=now,
-                actor=_operator(),
-                action="billing.top_up",
-                target=payer.account_id,
-                amount=amount,
-                reference=reference,
-            )
-        printed = {
-            "account_id": payer.account_id,
-            "amount": entry.amount,
-            "balance": _balance(session, payer.account_id),
-            "reference": reference,
-            "recorded": created,
-        }
-    runtime.engine.dispose()
+    command = RecordTopUp(email=email, amount=amount, reference=reference, actor=_operator())
+    with _installation() as services:
+        done = top_up.record_top_up(services, command)
+    printed = {
+        "account_id": done.account_id,
+        "amount": done.entry.amount,
+        "balance": done.balance,
+        "reference": reference,
+        "recorded": done.recorded,
+    }
     click.echo(json.dumps(printed))
-
-
-def _balance(session: Session, account_id: str) -> int:
-    account = session.get(BillingAccount, account_id)
-    return account.balance if account is not None else 0
 
 
 @billing.command("close-period")
 @click.option("--period", required=True, help="The Vietnamese calendar month, YYYY-MM.")
 def close_period_command(period: str) -> None:
     """Invoice a month that has ended: one invoice per account that used anything."""
-    settings = _settings()
-    runtime = open_runtime(settings, create=False)
-    now = datetime.now(UTC)
-    with unit_of_work(runtime.engine) as session:
-        made = close_period(session, period, now=now, vat_percent=settings.vat_percent)
-        record_audit(
-            session,
-            at=now,
-            actor=_operator(),
-            action="billing.period_close",
-            target=period,
-            invoices=len(made),
-        )
-        printed = [{"number": i.number, "account_id": i.account_id, "total": i.total} for i in made]
-    runtime.engine.dispose()
+    with _installation() as services:
+        closed = close_period.close(services, ClosePeriod(period=period, actor=_operator()))
+    printed = [
+        {"number": i.number, "account_id": i.account_id, "total": i.total} for i in closed.invoices
+    ]
     click.echo(
         json.dumps({"period": period, "closed": True, "invoices": printed}, ensure_ascii=False)
     )
@@ -773,7 +666,7 @@ def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
-    except (CertsError, IdentityError, BillingError, SigningError, BackupError) as exc:
+    except KysoError as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         if isinstance(exc, InvalidField):
             for field, message in exc.errors.items():

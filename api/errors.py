@@ -1,8 +1,17 @@
-"""Domain errors to HTTP problem+json (RFC 9457), in one table."""
+"""The one error table: every :class:`~kernel.errors.KysoError` to its HTTP answer.
+
+A refusal has one row: its HTTP status and title (problem+json, RFC 9457), and where a
+protocol has its own error format, its name there: CSC's ``{"error", "error_description"}``
+(with CSC's status) and OAuth 2.0's ``error`` (RFC 6749 5.2, RFC 6750 3.1). The three formats
+are views of the same row, chosen by where the request went: ``/csc/…`` answers in CSC's
+format, the OpenID Connect token and userinfo endpoints in OAuth's, everything else in
+problem+json (with the OAuth name beside the code when the row has one).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,19 +21,26 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from billing import errors as billing_errors
-from certs import errors as certs_errors
-from identity import errors as identity_errors
-from signing import errors as signing_errors
+from billing import errors as billing
+from certs import errors as certs
+from identity import errors as identity
+from kernel.errors import IdempotencyConflict, KysoError, RequestInProgress
+from signing import errors as signing
 
 __all__ = [
-    "DOMAIN_ERRORS",
+    "ERRORS",
+    "Answer",
     "ApiError",
     "ClientGone",
+    "CscInvalidRequest",
     "PayloadTooLarge",
+    "UnsupportedGrant",
+    "answer_for",
+    "csc_view",
     "install_error_handlers",
-    "lookup_status",
+    "oauth_view",
     "problem",
+    "problem_view",
 ]
 
 logger = logging.getLogger("kyso.api")
@@ -32,128 +48,159 @@ logger = logging.getLogger("kyso.api")
 PROBLEM_JSON = "application/problem+json"
 
 
-class ApiError(Exception):
-    """An error of the HTTP layer itself (not of a domain)."""
+class ApiError(KysoError):
+    """A refusal of the HTTP layer itself (not of a domain)."""
 
     code = "api.error"
-    status = 400
-    title = "Request refused"
-    oauth_error: str | None = None
-    """The RFC 6749 error name, for errors of the token endpoint."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class PayloadTooLarge(ApiError):
     code = "request.too_large"
-    status = 413
-    title = "Request too large"
 
 
 class ClientGone(ApiError):
     """The client disconnected mid-request: nothing to answer, nothing to log as a fault."""
 
     code = "request.client_disconnected"
-    status = 400
-    title = "Client disconnected"
 
 
-DomainError = (
-    certs_errors.CertsError
-    | identity_errors.IdentityError
-    | signing_errors.SigningError
-    | billing_errors.BillingError
-)
-DOMAIN_ERRORS = (
-    certs_errors.CertsError,
-    identity_errors.IdentityError,
-    signing_errors.SigningError,
-    billing_errors.BillingError,
-    ApiError,
-)
-"""Every refusal a domain (or the HTTP layer) raises with a stable code."""
+class UnsupportedGrant(ApiError):
+    code = "auth.unsupported_grant_type"
 
-# Domain error class -> (HTTP status, title). The most specific class listed wins.
-STATUS_TABLE: dict[type[Exception], tuple[int, str]] = {
-    identity_errors.InvalidField: (422, "Invalid fields"),
-    identity_errors.AlreadyExists: (409, "Already exists"),
-    identity_errors.NotFound: (404, "Not found"),
-    identity_errors.AuthenticationFailed: (400, "Authentication failed"),
-    identity_errors.OtpRequired: (400, "One-time code required"),
-    identity_errors.AccountLocked: (429, "Account temporarily locked"),
-    identity_errors.Throttled: (429, "Too many attempts"),
-    identity_errors.InvalidToken: (401, "Not authenticated"),
-    identity_errors.AccessDenied: (403, "Forbidden"),
-    identity_errors.LevelTooLow: (403, "Identity not proofed"),
-    identity_errors.CredentialNotFound: (404, "Signing credential not found"),
-    identity_errors.CredentialUnusable: (409, "Signing credential unusable"),
-    identity_errors.PinAttemptsBusy: (429, "Signing credential busy"),
-    identity_errors.CredentialLocked: (423, "Signing credential locked"),
-    identity_errors.WrongPin: (403, "Wrong PIN"),
-    identity_errors.WrongPuk: (403, "Wrong PUK"),
-    identity_errors.AuthorisationInvalid: (403, "Signature authorisation invalid"),
-    identity_errors.OidcError: (400, "OpenID Connect request refused"),
-    identity_errors.IdentityError: (400, "Request refused"),
-    signing_errors.NotATrustAnchor: (422, "Not a trust anchor"),
-    signing_errors.TrustAnchorNotFound: (404, "Trust anchor not found"),
-    billing_errors.InsufficientFunds: (402, "Payment required"),
-    billing_errors.InvalidBillingInput: (422, "Invalid billing input"),
-    billing_errors.AccountNotFound: (404, "Billing account not found"),
-    billing_errors.PlanNotFound: (404, "Price plan not found"),
-    billing_errors.InvoiceNotFound: (404, "Invoice not found"),
-    billing_errors.ReferenceConflict: (409, "Payment reference already used"),
-    billing_errors.PeriodNotOver: (409, "Billing period not over"),
-    billing_errors.PeriodClosed: (409, "Billing period closed"),
-    billing_errors.CreditExceedsInvoice: (422, "Credit exceeds invoice"),
-    billing_errors.IdempotencyConflict: (422, "Idempotency key reused"),
-    signing_errors.NotAPdf: (415, "Not a PDF document"),
-    signing_errors.UnparsablePdf: (422, "Unreadable PDF"),
-    signing_errors.EncryptedPdf: (422, "Encrypted PDF"),
-    signing_errors.RestrictedPdf: (422, "Signing not permitted by the document"),
-    signing_errors.DynamicXfa: (422, "Dynamic XFA form"),
-    signing_errors.EarlierSignatureFails: (409, "An earlier signature fails"),
-    signing_errors.NoSuchPage: (422, "No such page"),
-    signing_errors.HostilePdf: (422, "Refused PDF"),
-    signing_errors.TooManyPages: (413, "Too many pages"),
-    signing_errors.InvalidPlacement: (422, "Invalid stamp placement"),
-    signing_errors.FieldUnusable: (422, "Signature field unusable"),
-    signing_errors.InvalidOption: (422, "Invalid signing option"),
-    signing_errors.IdempotencyConflict: (422, "Idempotency-Key reused"),
-    signing_errors.TimestampUnavailable: (503, "Time-stamping unavailable"),
-    signing_errors.StampFontMissing: (503, "Stamp font missing"),
-    signing_errors.SignatureNotFound: (404, "Signature not found"),
-    signing_errors.DocumentGone: (410, "Signed document deleted"),
-    signing_errors.SigningError: (422, "Signing refused"),
-    billing_errors.BillingError: (400, "Billing refused"),
-    certs_errors.CertificateNotFound: (404, "Certificate not found"),
-    certs_errors.AlreadyRevoked: (409, "Certificate already revoked"),
-    certs_errors.UnknownRevocationReason: (422, "Unknown revocation reason"),
-    certs_errors.InvalidSerial: (422, "Invalid serial number"),
-    certs_errors.InvalidCsr: (422, "Invalid certificate signing request"),
-    certs_errors.InvalidSubject: (422, "Invalid certificate subject"),
-    certs_errors.TokenUnavailable: (503, "Key token unavailable"),
-    certs_errors.InvalidChain: (422, "Invalid certificate chain"),
-    certs_errors.MasterKeyError: (500, "Key store unavailable"),
-    certs_errors.KeyStoreError: (500, "Key store unavailable"),
-    certs_errors.CertsError: (500, "Certificate authority error"),
+
+class CscInvalidRequest(ApiError):
+    """A CSC request the CSC adapter cannot read (a missing or malformed parameter)."""
+
+    code = "csc.invalid_request"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How one kind of refusal is answered."""
+
+    status: int
+    title: str
+    csc: tuple[int, str] | None = None
+    """CSC's HTTP status and ``error`` name; ``None``: those of the nearest base class that has
+    them (and ``400 invalid_request`` at the top)."""
+    oauth: str | None = None
+    """The RFC 6749 error name, given beside the problem code (``None``: not an OAuth one)."""
+
+
+ERRORS: dict[type[KysoError], Answer] = {
+    KysoError: Answer(400, "Request refused"),
+    IdempotencyConflict: Answer(422, "Idempotency-Key reused"),
+    RequestInProgress: Answer(409, "Request in progress"),
+    # the HTTP layer
+    ApiError: Answer(400, "Request refused"),
+    PayloadTooLarge: Answer(413, "Request too large"),
+    ClientGone: Answer(400, "Client disconnected"),
+    UnsupportedGrant: Answer(400, "Unsupported grant type", oauth="unsupported_grant_type"),
+    CscInvalidRequest: Answer(400, "Invalid CSC request"),
+    # identity
+    identity.IdentityError: Answer(400, "Request refused"),
+    identity.InvalidField: Answer(422, "Invalid fields"),
+    identity.AlreadyExists: Answer(409, "Already exists"),
+    identity.NotFound: Answer(404, "Not found"),
+    identity.AuthenticationFailed: Answer(
+        400, "Authentication failed", csc=(400, "invalid_otp"), oauth="invalid_grant"
+    ),
+    identity.OtpRequired: Answer(
+        400, "One-time code required", csc=(400, "invalid_otp"), oauth="invalid_grant"
+    ),
+    identity.Throttled: Answer(429, "Too many attempts"),
+    identity.AccountLocked: Answer(429, "Account temporarily locked"),
+    identity.InvalidToken: Answer(
+        401, "Not authenticated", csc=(401, "invalid_token"), oauth="invalid_token"
+    ),
+    identity.AccessDenied: Answer(403, "Forbidden", csc=(403, "access_denied")),
+    identity.LevelTooLow: Answer(403, "Identity not proofed"),
+    identity.CredentialNotFound: Answer(404, "Signing credential not found"),
+    identity.CredentialUnusable: Answer(409, "Signing credential unusable"),
+    identity.CredentialLocked: Answer(
+        423, "Signing credential locked", csc=(423, "credential_locked")
+    ),
+    identity.PinAttemptsBusy: Answer(429, "Signing credential busy"),
+    identity.WrongPin: Answer(403, "Wrong PIN", csc=(400, "invalid_pin")),
+    identity.WrongPuk: Answer(403, "Wrong PUK"),
+    identity.AuthorisationInvalid: Answer(403, "Signature authorisation invalid"),
+    identity.OidcError: Answer(400, "OpenID Connect request refused"),
+    identity.StepUpRequired: Answer(400, "One-time code required"),
+    # signing and verification
+    signing.SigningError: Answer(422, "Signing refused"),
+    signing.NotAPdf: Answer(415, "Not a PDF document"),
+    signing.UnparsablePdf: Answer(422, "Unreadable PDF"),
+    signing.EncryptedPdf: Answer(422, "Encrypted PDF"),
+    signing.RestrictedPdf: Answer(422, "Signing not permitted by the document"),
+    signing.DynamicXfa: Answer(422, "Dynamic XFA form"),
+    signing.EarlierSignatureFails: Answer(409, "An earlier signature fails"),
+    signing.NoSuchPage: Answer(422, "No such page"),
+    signing.HostilePdf: Answer(422, "Refused PDF"),
+    signing.TooManyPages: Answer(413, "Too many pages"),
+    signing.InvalidPlacement: Answer(422, "Invalid stamp placement"),
+    signing.FieldUnusable: Answer(422, "Signature field unusable"),
+    signing.InvalidOption: Answer(422, "Invalid signing option"),
+    signing.TimestampUnavailable: Answer(503, "Time-stamping unavailable"),
+    signing.StampFontMissing: Answer(503, "Stamp font missing"),
+    signing.SignatureNotFound: Answer(404, "Signature not found"),
+    signing.AttemptTakenOver: Answer(409, "Signing taken over by a retry"),
+    signing.DocumentGone: Answer(410, "Signed document deleted"),
+    signing.NotATrustAnchor: Answer(422, "Not a trust anchor"),
+    signing.TrustAnchorNotFound: Answer(404, "Trust anchor not found"),
+    # billing
+    billing.BillingError: Answer(400, "Billing refused"),
+    billing.InsufficientFunds: Answer(402, "Payment required", csc=(402, "payment_required")),
+    billing.InvalidBillingInput: Answer(422, "Invalid billing input"),
+    billing.AccountNotFound: Answer(404, "Billing account not found"),
+    billing.PlanNotFound: Answer(404, "Price plan not found"),
+    billing.InvoiceNotFound: Answer(404, "Invoice not found"),
+    billing.ReferenceConflict: Answer(409, "Payment reference already used"),
+    billing.PeriodNotOver: Answer(409, "Billing period not over"),
+    billing.PeriodClosed: Answer(409, "Billing period closed"),
+    billing.CreditExceedsInvoice: Answer(422, "Credit exceeds invoice"),
+    billing.ReservationLost: Answer(409, "Held price lapsed"),
+    billing.PaymentsDisabled: Answer(409, "No payment provider"),
+    billing.OrganisationMoney: Answer(403, "Your organisation's account"),
+    # the certificate authority
+    certs.CertsError: Answer(500, "Certificate authority error"),
+    certs.CertificateNotFound: Answer(404, "Certificate not found"),
+    certs.CrlNotPublished: Answer(404, "CRL not published here"),
+    certs.AlreadyRevoked: Answer(409, "Certificate already revoked"),
+    certs.UnknownRevocationReason: Answer(422, "Unknown revocation reason"),
+    certs.InvalidSerial: Answer(422, "Invalid serial number"),
+    certs.InvalidCsr: Answer(422, "Invalid certificate signing request"),
+    certs.InvalidSubject: Answer(422, "Invalid certificate subject"),
+    certs.TokenUnavailable: Answer(503, "Key token unavailable"),
+    certs.InvalidChain: Answer(422, "Invalid certificate chain"),
+    certs.MasterKeyError: Answer(500, "Key store unavailable"),
+    certs.KeyStoreError: Answer(500, "Key store unavailable"),
 }
+"""Every kind of refusal; the most specific class listed answers for its subclasses."""
 
-# OAuth 2.0 error names (RFC 6749 5.2, RFC 6750 3.1) given beside the problem code.
-OAUTH_ERRORS: dict[type[Exception], str] = {
-    identity_errors.AuthenticationFailed: "invalid_grant",
-    identity_errors.OtpRequired: "invalid_grant",
-    identity_errors.InvalidToken: "invalid_token",
-}
+OAUTH_STATUS = {"invalid_client": 401, "invalid_token": 401}
+"""RFC 6749 5.2 and RFC 6750 3.1: these OAuth errors are 401, the others 400."""
 
-# 5xx details may name files or keys: people see only the title. These 5xx are safe to explain.
-_HIDE_DETAIL_FROM = 500
 _EXPLAINED_5XX = (
-    signing_errors.TimestampUnavailable,
-    signing_errors.StampFontMissing,
-    certs_errors.TokenUnavailable,
+    signing.TimestampUnavailable,
+    signing.StampFontMissing,
+    certs.TokenUnavailable,
 )
+"""5xx refusals whose detail is safe to show (others may name files or keys)."""
+
+
+def answer_for(exc: KysoError) -> Answer:
+    """The row of ``exc``'s class, or of its nearest listed base class."""
+    for cls in type(exc).__mro__:
+        if cls in ERRORS:
+            return ERRORS[cls]
+    return ERRORS[KysoError]
+
+
+def _shown_detail(exc: KysoError, status: int) -> str | None:
+    if status >= 500 and not isinstance(exc, _EXPLAINED_5XX):
+        logger.error("%s: %s", exc.code, exc.detail)
+        return None
+    return exc.detail
 
 
 def problem(
@@ -172,54 +219,101 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def lookup_status(exc: Exception) -> tuple[int, str]:
-    """The HTTP status and title of an error (500 for one nobody expected)."""
-    if isinstance(exc, ApiError):
-        return exc.status, exc.title
+def problem_view(exc: KysoError) -> JSONResponse:
+    """RFC 9457: the code, the title, the detail and the error's own fields."""
+    answer = answer_for(exc)
+    detail = _shown_detail(exc, answer.status)
+    if detail is None:
+        return problem(answer.status, exc.code, answer.title)
+    extra: dict[str, Any] = dict(exc.fields)
+    if isinstance(exc, identity.InvalidField):
+        extra["errors"] = [{"field": f, "message": m} for f, m in exc.errors.items()]
+    if answer.oauth:
+        extra["error"] = answer.oauth
+    response = problem(answer.status, exc.code, answer.title, detail, **extra)
+    _retry_after(exc, response)
+    if isinstance(exc, identity.InvalidToken):
+        response.headers["WWW-Authenticate"] = (
+            'Bearer realm="kyso"' if exc.missing else 'Bearer realm="kyso", error="invalid_token"'
+        )
+    return response
+
+
+def _retry_after(exc: KysoError, response: JSONResponse) -> None:
+    """When to ask again, for refusals that pass."""
+    if isinstance(exc, identity.Throttled | RequestInProgress):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, certs.TokenUnavailable):
+        response.headers["Retry-After"] = "1"
+
+
+def csc_error(exc: KysoError) -> tuple[int, str]:
+    """CSC's status and ``error`` name for ``exc``."""
+    status = answer_for(exc).status
+    if status >= 500:
+        return status, "server_error"
     for cls in type(exc).__mro__:
-        if cls in STATUS_TABLE:
-            return STATUS_TABLE[cls]
-    return 500, "Internal error"
+        found = ERRORS.get(cls)
+        if found is not None and found.csc is not None:
+            return found.csc
+    return 400, "invalid_request"
+
+
+def csc_view(exc: KysoError) -> JSONResponse:
+    """The CSC API's error format: ``{"error", "error_description"}``."""
+    status, error = csc_error(exc)
+    description = _shown_detail(exc, answer_for(exc).status) or "internal error"
+    response = JSONResponse({"error": error, "error_description": description}, status)
+    _retry_after(exc, response)
+    return response
+
+
+def oauth_view(exc: KysoError) -> JSONResponse:
+    """OAuth 2.0's error format (RFC 6749 5.2): ``{"error", "error_description"}``, never
+    cached; an OpenID Connect error names its own ``error``."""
+    if isinstance(exc, identity.OidcError):
+        error, status = exc.error, OAUTH_STATUS.get(exc.error, 400)
+    else:
+        answer = answer_for(exc)
+        error = answer.oauth or ("server_error" if answer.status >= 500 else "invalid_request")
+        status = OAUTH_STATUS.get(error, answer.status if answer.status >= 500 else 400)
+    description = _shown_detail(exc, status) or "internal error"
+    response = JSONResponse({"error": error, "error_description": description}, status)
+    response.headers["Cache-Control"] = "no-store"
+    if error == "invalid_client":
+        response.headers["WWW-Authenticate"] = 'Basic realm="kyso"'
+    elif error == "invalid_token":
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
+
+
+_OAUTH_PATHS = ("/oidc/token", "/oidc/userinfo")
+
+
+def view_for(path: str, exc: KysoError) -> JSONResponse:
+    """The format the request's protocol speaks."""
+    if path.startswith("/csc/"):
+        return csc_view(exc)
+    if path in _OAUTH_PATHS:
+        return oauth_view(exc)
+    return problem_view(exc)
+
+
+def _csc_request_error(status: int, description: str) -> JSONResponse:
+    return JSONResponse({"error": "invalid_request", "error_description": description}, status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into its protocol's format."""
 
-    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DomainError)
-        status, title = lookup_status(exc)
-        if status >= _HIDE_DETAIL_FROM and not isinstance(exc, _EXPLAINED_5XX):
-            logger.error("%s: %s", exc.code, exc.detail)
-            return problem(status, exc.code, title)
-        fields: dict[str, Any] = {
-            k: v for k, v in exc.fields.items() if isinstance(v, str | int | bool)
-        }
-        if isinstance(exc, identity_errors.InvalidField):
-            fields["errors"] = [{"field": f, "message": m} for f, m in exc.errors.items()]
-        for cls in type(exc).__mro__:
-            if cls in OAUTH_ERRORS:
-                fields["error"] = OAUTH_ERRORS[cls]
-                break
-        response = problem(status, exc.code, title, exc.detail, **fields)
-        if isinstance(exc, identity_errors.Throttled):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc, certs_errors.TokenUnavailable):
-            response.headers["Retry-After"] = "1"
-        if isinstance(exc, identity_errors.InvalidToken):
-            response.headers["WWW-Authenticate"] = (
-                'Bearer realm="kyso"'
-                if exc.fields.get("missing")
-                else 'Bearer realm="kyso", error="invalid_token"'
-            )
-        return response
+    async def kyso_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, KysoError)
+        return view_for(request.url.path, exc)
 
-    async def api_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
-        extra = {"error": exc.oauth_error} if exc.oauth_error else {}
-        return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
-
-    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if request.url.path.startswith("/csc/"):
+            return _csc_request_error(400, "the body must be a JSON object")
         errors = []
         for error in exc.errors():
             location = [str(p) for p in error.get("loc", ())]
@@ -233,8 +327,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "request.invalid", "Invalid request",
                        f"check these fields: {fields}", errors=errors)  # fmt: skip
 
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/csc/"):
+            if exc.status_code in (404, 405):
+                return _csc_request_error(exc.status_code, "no such CSC method (POST "
+                                          "/csc/v1/... or /csc/v2/..., see info)")  # fmt: skip
+            if exc.status_code in (400, 422):
+                return _csc_request_error(400, "the body must be a JSON object")
         code = {404: "http.not_found", 405: "http.method_not_allowed"}.get(
             exc.status_code, f"http.{exc.status_code}"
         )
@@ -259,12 +359,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Connection"] = "close"
         return response
 
-    app.add_exception_handler(certs_errors.CertsError, domain_error)
-    app.add_exception_handler(identity_errors.IdentityError, domain_error)
-    app.add_exception_handler(signing_errors.SigningError, domain_error)
-    app.add_exception_handler(billing_errors.BillingError, domain_error)
+    app.add_exception_handler(KysoError, kyso_error)
     app.add_exception_handler(IntegrityError, integrity_error)
-    app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from certs.crl import current_crl
-from certs.errors import CertificateNotFound, TokenUnavailable
+from certs.errors import CrlNotPublished, TokenUnavailable
 from certs.keys import SigningKey
 from certs.ocsp import OcspResponder, error_response
 from certs.revocation import KeptConnectionRevocationSource
@@ -87,7 +87,7 @@ def crl_for(runtime: Runtime, session: Session, issuer: str, now: datetime) -> b
     A new CRL is a use of a CA key: it is audited in the same savepoint as the CRL itself."""
     authority = runtime.authority
     if issuer == "root" and not authority.root_is_ours:
-        raise CertificateNotFound(
+        raise CrlNotPublished(
             "the root CA is the parent authority's: its CRL is published by that authority"
         )
 

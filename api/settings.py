@@ -68,6 +68,10 @@ class Settings(BaseSettings):
 
     sad_lifetime_seconds: int = Field(default=300, ge=1, le=3600)
     """How long a signature authorisation (SAD) lives before it is used."""
+    hold_seconds: int = Field(default=600, ge=1, le=86_400)
+    """How long a signing in progress holds its price (and its Idempotency-Key) before it must
+    renew them; it renews them while it works, so this is how soon what a crashed process
+    held goes back to the account."""
     verify_online: bool = False
     """Verification may fetch other CAs' OCSP answers and CRLs over the network."""
     max_verify_mb: int = Field(default=256, ge=1)

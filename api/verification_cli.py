@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from api.bootstrap import NoInstallation, open_runtime
-from api.database import unit_of_work
-from api.pki_services import build_pki_services
 from api.settings import Settings
-from api.verification_services import VerificationServices, http_fetchers
+from api.usecases.services import build_services
+from api.usecases.verify import verification_settings
+from api.verification_services import http_fetchers
 from signing.trust import load_certificates
 from signing.verification import TOTAL_PASSED, VerificationSettings, verify_pdf
 
@@ -34,9 +34,8 @@ def _settings(
             err=True,
         )
         return VerificationSettings(trust_roots=extra, online=bool(online), fetchers=http_fetchers)
-    services = VerificationServices(runtime, build_pki_services(runtime))
-    with unit_of_work(runtime.engine) as session:
-        return services.settings(session, extra_roots=extra, online=online)
+    # kept open while the documents are verified: our CA's records answer for ours
+    return verification_settings(build_services(runtime), extra_roots=extra, online=online)
 
 
 def quiet_pyhanko() -> None:

@@ -46,8 +46,8 @@ import psycopg
 from api.bootstrap import open_runtime
 from api.database import unit_of_work
 from api.identity_services import build_identity_services
-from api.payers import lock_payer
 from api.settings import Settings
+from api.usecases.payer import lock_payer
 from billing.accounts import open_account
 from billing.charges import charge
 from billing.plans import SIGNATURE_PRODUCTS

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from billing.errors import InvalidBillingInput
+from kernel.vietnam import VIETNAM, local
 
 __all__ = [
     "VIETNAM",
@@ -24,17 +24,9 @@ __all__ = [
     "year_key",
 ]
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 """Billing periods kyso accepts (guards the date arithmetic against years 0 and 10000)."""
-
-
-def local(at: datetime) -> datetime:
-    """``at`` (aware) as people in Vietnam read it."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime given where UTC is required")
-    return at.astimezone(VIETNAM)
 
 
 def day_key(at: datetime) -> str:

@@ -1,17 +1,19 @@
-"""Pricing an act under the account's plan, holding the money while it is done, charging it.
+"""Pricing an act under the account's plan and charging it.
 
-Every step runs under the account's row lock, so two requests of one account never both spend
-the same money, pack or quota, on any number of server processes.
+Prices count what requests in progress hold (``billing.reservations``), and every step runs
+under the account's row lock, so two requests of one account never both spend the same money,
+pack or quota, on any number of server processes.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, func, select
 
 from billing.accounts import locked_account, opened_and_locked
 from billing.calendar import day_key, month_key, year_key
@@ -31,8 +33,8 @@ from billing.plans import FLAT_PRODUCTS, SIGNING_PRODUCTS, PlanTerms, plan_in_fo
 from billing.wallet import post_entry
 
 __all__ = [
-    "HOLD_TTL",
     "PUBLIC_SERVICE",
+    "Held",
     "Payer",
     "Quote",
     "available_funds",
@@ -41,18 +43,18 @@ __all__ = [
     "charge",
     "charge_fee_of",
     "charge_monthly_fee",
+    "charge_priced",
     "counter_value",
+    "held_units",
     "quote",
+    "refuse_if_closed",
     "refuse_unless_covered",
-    "release",
-    "reserve",
     "subscribed_accounts",
 ]
 
 PUBLIC_SERVICE = "public_service"
 """The purpose flag of a submission to a public service (the monthly free allowance)."""
 PURPOSES = (PUBLIC_SERVICE, "general")
-HOLD_TTL = timedelta(minutes=10)
 DAILY_SHARDS = 16
 
 
@@ -82,6 +84,32 @@ class Quote:
     pack_id: str | None = None
 
 
+@dataclass
+class Held:
+    """What requests in progress hold: money, and free units by usage counter and by pack."""
+
+    amount: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
+    packs: Counter[str] = field(default_factory=Counter)
+
+
+def held_units(session: Session, account_id: str, now: datetime) -> Held:
+    """What the account's live holds add up to (one query)."""
+    rows = session.exec(
+        select(ChargeHold.counter, ChargeHold.pack_id, func.count(), func.sum(ChargeHold.amount))
+        .where(ChargeHold.account_id == account_id, col(ChargeHold.expires_at) > now)
+        .group_by(col(ChargeHold.counter), col(ChargeHold.pack_id))
+    ).all()
+    held = Held()
+    for counter, pack_id, count, amount in rows:
+        held.amount += int(amount or 0)
+        if counter is not None:
+            held.counters[counter] += int(count)
+        if pack_id is not None:
+            held.packs[pack_id] += int(count)
+    return held
+
+
 def counter_value(session: Session, account_id: str, name: str) -> int:
     counter = session.get(UsageCounter, (account_id, name))
     return counter.count if counter is not None else 0
@@ -96,8 +124,11 @@ def bump_counter(session: Session, account_id: str, name: str, by: int = 1) -> N
     session.add(counter)
 
 
-def _usable_pack(session: Session, account_id: str, now: datetime) -> PackPurchase | None:
-    return session.exec(
+def _usable_pack(
+    session: Session, account_id: str, now: datetime, held: Held
+) -> PackPurchase | None:
+    """The pack that expires first with a unit neither used nor held."""
+    packs = session.exec(
         select(PackPurchase)
         .where(
             PackPurchase.account_id == account_id,
@@ -106,22 +137,29 @@ def _usable_pack(session: Session, account_id: str, now: datetime) -> PackPurcha
             col(PackPurchase.used) < col(PackPurchase.signatures),
         )
         .order_by(col(PackPurchase.valid_until), col(PackPurchase.id))
-        .limit(1)
-    ).first()
+    )
+    return next((p for p in packs if p.used + held.packs[p.id] < p.signatures), None)
 
 
 def quote(
-    session: Session, account: BillingAccount, product: str, *, purpose: str | None, now: datetime
+    session: Session,
+    account: BillingAccount,
+    product: str,
+    *,
+    purpose: str | None,
+    now: datetime,
+    held: Held | None = None,
 ) -> Quote:
     """Price one ``product`` for ``account`` now. Signatures are paid, in this order, by the
     public-service allowance (when flagged), a valid pack, the subscription's quota, and
-    otherwise the per-use tier (or the overage price) from the wallet."""
+    otherwise the per-use tier (or the overage price) from the wallet; the units that requests
+    in progress hold count as used."""
     if purpose is not None and purpose not in PURPOSES:
         raise InvalidBillingInput(f"purpose must be one of {', '.join(PURPOSES)}", field="purpose")
     plan, terms = plan_in_force(session, account.plan_code, now)
     assert plan.version is not None
     amount, tier, funding, counters, pack_id = _price(
-        session, account, terms, product, purpose=purpose, now=now
+        session, account, terms, product, purpose=purpose, now=now, held=held
     )
     if amount == 0 and funding == "wallet":
         funding = "none"
@@ -139,46 +177,44 @@ def _price(
     *,
     purpose: str | None,
     now: datetime,
+    held: Held | None,
 ) -> _Priced:
     if product in FLAT_PRODUCTS:
         return terms.flat_prices[product], "flat", "wallet", (), None
     if product not in SIGNING_PRODUCTS:
         raise InvalidBillingInput(f"unknown product {product!r}", field="product")
+    held = held if held is not None else held_units(session, account.id, now)
+
+    def count(name: str) -> int:
+        return counter_value(session, account.id, name) + held.counters[name]
+
     month = month_key(now)
     allowance = f"allowance:{month}"
-    if purpose == PUBLIC_SERVICE and (
-        counter_value(session, account.id, allowance) < terms.public_service_allowance
-    ):
+    if purpose == PUBLIC_SERVICE and count(allowance) < terms.public_service_allowance:
         return 0, "allowance", "allowance", (allowance,), None
-    pack = _usable_pack(session, account.id, now)
+    pack = _usable_pack(session, account.id, now, held)
     if pack is not None:
         return 0, "pack", f"pack:{pack.id}", (), pack.id
     if terms.is_subscription:
         quota = f"quota:{month}"
-        if counter_value(session, account.id, quota) < terms.included_signatures:
+        if count(quota) < terms.included_signatures:
             return 0, "quota", "quota", (quota,), None
         assert terms.overage_price is not None
         return terms.overage_price, "overage", "wallet", (quota,), None
     yearly = f"signatures:{year_key(now)}"
-    tier = terms.tier_for(counter_value(session, account.id, yearly))
+    tier = terms.tier_for(count(yearly))
     return tier.price, tier.name, "wallet", (yearly,), None
 
 
 def available_funds(
-    session: Session, account: BillingAccount, now: datetime, *, except_hold: str | None = None
+    session: Session, account: BillingAccount, now: datetime, *, held: Held | None = None
 ) -> int | None:
     """What the account can still spend (``None``: unlimited, a postpaid account without a
     limit): the balance plus any credit limit, less the holds of requests in progress."""
-    held = session.exec(
-        select(func.coalesce(func.sum(ChargeHold.amount), 0)).where(
-            ChargeHold.account_id == account.id,
-            col(ChargeHold.expires_at) > now,
-            col(ChargeHold.id) != (except_hold or ""),
-        )
-    ).one()
     if account.credit_limit is None:
         return None
-    return account.balance + account.credit_limit - int(held)
+    holding = held.amount if held is not None else held_units(session, account.id, now).amount
+    return account.balance + account.credit_limit - holding
 
 
 def refuse_unless_covered(price: int, available: int | None, account: BillingAccount) -> None:
@@ -192,39 +228,6 @@ def refuse_unless_covered(price: int, available: int | None, account: BillingAcc
         )
 
 
-def reserve(
-    session: Session, payer: Payer, product: str, *, purpose: str | None, now: datetime
-) -> Quote:
-    """Price the act and check it is covered before any work is done for it; ``hold`` keeps
-    the money aside while the work runs. ``InsufficientFunds`` when it is not covered."""
-    account = opened_and_locked(
-        session, payer.account_id, kind=payer.kind, label=payer.label, now=now
-    )
-    session.execute(
-        delete(ChargeHold).where(
-            col(ChargeHold.account_id) == account.id, col(ChargeHold.expires_at) <= now
-        )
-    )
-    priced = quote(session, account, product, purpose=purpose, now=now)
-    refuse_unless_covered(priced.amount, available_funds(session, account, now), account)
-    return priced
-
-
-def hold(session: Session, account_id: str, amount: int, now: datetime) -> str | None:
-    """Set ``amount`` aside (after :func:`reserve`, in its transaction); the hold's id."""
-    if amount <= 0:
-        return None
-    held = ChargeHold(account_id=account_id, amount=amount, expires_at=now + HOLD_TTL)
-    session.add(held)
-    session.flush()
-    return held.id
-
-
-def release(session: Session, hold_id: str | None) -> None:
-    if hold_id is not None:
-        session.execute(delete(ChargeHold).where(col(ChargeHold.id) == hold_id))
-
-
 def charge(
     session: Session,
     payer: Payer,
@@ -232,26 +235,43 @@ def charge(
     *,
     now: datetime,
     purpose: str | None = None,
-    hold_id: str | None = None,
     signature_id: str | None = None,
     idempotency_key: str | None = None,
     reference: str | None = None,
 ) -> UsageEvent:
-    """Price and charge one act in the caller's transaction: the usage event, the wallet's
-    ledger entry, the pack, quota or allowance used, and the day's rollup. The price is taken
-    again under the lock (the plan, pack or tier may have changed meanwhile);
-    ``InsufficientFunds`` when it is no longer covered, and the caller's transaction rolls
-    back with nothing written."""
+    """Price and charge one act at once, in the caller's transaction (for acts with no slow
+    work between their price and their charge; the others hold it first, see
+    ``billing.reservations``): the usage event, the wallet's ledger entry, the pack, quota or
+    allowance used, and the day's rollup. ``InsufficientFunds`` when it is not covered, and the
+    caller's transaction rolls back with nothing written."""
     account = opened_and_locked(
         session, payer.account_id, kind=payer.kind, label=payer.label, now=now
     )
     refuse_if_closed(session, account.id, now)
     charge_monthly_fee(session, account, now)
-    priced = quote(session, account, product, purpose=purpose, now=now)
-    refuse_unless_covered(
-        priced.amount, available_funds(session, account, now, except_hold=hold_id), account
-    )
-    release(session, hold_id)
+    held = held_units(session, account.id, now)
+    priced = quote(session, account, product, purpose=purpose, now=now, held=held)
+    refuse_unless_covered(priced.amount, available_funds(session, account, now, held=held), account)
+    return charge_priced(session, account, payer, product, priced, now=now, purpose=purpose,
+                         signature_id=signature_id, idempotency_key=idempotency_key,
+                         reference=reference)  # fmt: skip
+
+
+def charge_priced(
+    session: Session,
+    account: BillingAccount,
+    payer: Payer,
+    product: str,
+    priced: Quote,
+    *,
+    now: datetime,
+    purpose: str | None,
+    signature_id: str | None = None,
+    idempotency_key: str | None = None,
+    reference: str | None = None,
+) -> UsageEvent:
+    """Charge one act at the price it was given, on a locked account: the usage event, the
+    wallet's ledger entry, the counter and the pack unit it used."""
     event = UsageEvent(
         account_id=account.id,
         user_id=payer.user_id,

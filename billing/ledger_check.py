@@ -21,6 +21,7 @@ from billing.models import (
     UsageEvent,
     UsageRollup,
 )
+from kernel.vietnam import VIETNAM
 
 __all__ = ["Finding", "check_books"]
 
@@ -153,9 +154,7 @@ def _charges_have_entries(session: Session, findings: list[Finding]) -> int:
 
 def _vietnam_day(session: Session) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(
-            func.timezone("Asia/Ho_Chi_Minh", col(UsageEvent.created_at)), "YYYY-MM-DD"
-        )
+        return func.to_char(func.timezone(VIETNAM.key, col(UsageEvent.created_at)), "YYYY-MM-DD")
     return cast(
         func.strftime("%Y-%m-%d", col(UsageEvent.created_at), literal_column("'+7 hours'")), String
     )

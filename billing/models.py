@@ -206,7 +206,12 @@ class UsageDaily(SQLModel, table=True):
 
 
 class ChargeHold(SQLModel, table=True):
-    """Money set aside for a signature in progress; it expires if the request never ends."""
+    """One unit of an act in progress, priced and set aside before its work is done: the
+    wallet ``amount`` it will be debited, or the allowance, pack or quota unit that pays for it
+    (``counter``, ``pack_id``). Pricing counts the live holds, so no two requests get the same
+    money or the same free unit; the charge takes the hold as it was priced. It lives until
+    ``expires_at``, which its owner extends while the work runs: only the holds of a request
+    whose process died lapse."""
 
     __tablename__ = "charge_hold"
 
@@ -214,6 +219,20 @@ class ChargeHold(SQLModel, table=True):
     account_id: str = Field(index=True, max_length=36)
     amount: int = Field(sa_type=BigInteger)
     expires_at: datetime = _utc()
+    owner: str = Field(index=True, max_length=64)
+    """Whose hold it is (a signing attempt's id)."""
+    product: str = Field(max_length=32)
+    purpose: str | None = Field(default=None, max_length=32)
+    tier: str = Field(max_length=40)
+    funding: str = Field(max_length=60)
+    plan_code: str = Field(max_length=40)
+    plan_version: int
+    counter: str | None = Field(default=None, max_length=40)
+    """The usage counter the unit counts in (``allowance:2026-11``, ``quota:2026-11``,
+    ``signatures:2026``), bumped when it is charged."""
+    pack_id: str | None = Field(default=None, max_length=36)
+    """The pack whose unit it holds."""
+    created_at: datetime = _utc()
 
 
 class NumberSeries(SQLModel, table=True):

@@ -9,9 +9,9 @@ from sqlmodel import Session, col, select
 from billing.accounts import opened_and_locked
 from billing.calendar import VIETNAM, add_months, local
 from billing.charges import Payer, available_funds, book, refuse_unless_covered
-from billing.errors import IdempotencyConflict
 from billing.models import PackPurchase, UsageEvent
 from billing.plans import plan_in_force
+from kernel.errors import IdempotencyConflict
 
 __all__ = ["buy_pack", "packs_of"]
 
@@ -49,7 +49,7 @@ def buy_pack(
         if earlier is not None:
             if earlier.pack_code != pack_code:
                 raise IdempotencyConflict(
-                    "this Idempotency-Key bought another pack", pack=earlier.pack_code
+                    "this Idempotency-Key bought another pack", earlier=earlier.pack_code
                 )
             return earlier
     plan, terms = plan_in_force(session, account.plan_code, now)

@@ -67,7 +67,9 @@ def confirm_payment(
         now=now,
     )
     if entry.amount != intent.amount:
-        raise ReferenceConflict("the payment was recorded differently")
+        raise ReferenceConflict(
+            "the payment was recorded differently", reference=f"{provider}:{intent.id}"
+        )
     intent.status, intent.paid_at = "paid", intent.paid_at or now
     session.add(intent)
     return entry

@@ -127,8 +127,9 @@ class PlanTerms:
         for pack in self.packs:
             if pack.code == code:
                 return pack
+        offered = ", ".join(p.code for p in self.packs) or "none"
         raise InvalidBillingInput(
-            f"this plan sells no pack {code!r}", field="pack", offered=[p.code for p in self.packs]
+            f"this plan sells no pack {code!r} (it sells: {offered})", field="pack"
         )
 
     def to_json(self) -> str:
@@ -193,7 +194,9 @@ class PlanTerms:
 
 def _vnd(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidBillingInput("prices are whole, non-negative VND (no decimals)", value=value)
+        raise InvalidBillingInput(
+            f"prices are whole, non-negative VND (no decimals), not {value!r}"
+        )
     return value
 
 
@@ -203,7 +206,7 @@ def _count(value: Any) -> int:
 
 def _positive(value: Any) -> int:
     if _vnd(value) == 0:
-        raise InvalidBillingInput("counts must be positive", value=value)
+        raise InvalidBillingInput(f"counts must be positive, not {value!r}")
     return int(value)
 
 

@@ -1,11 +1,15 @@
-"""Errors of the certificate authority, each with a stable machine-readable code."""
+"""Errors of the certificate authority, each with a stable machine-readable code and typed
+fields."""
 
 from __future__ import annotations
+
+from kernel.errors import KysoError
 
 __all__ = [
     "AlreadyRevoked",
     "CertificateNotFound",
     "CertsError",
+    "CrlNotPublished",
     "InvalidChain",
     "InvalidCsr",
     "InvalidSerial",
@@ -19,18 +23,18 @@ __all__ = [
 ]
 
 
-class CertsError(Exception):
-    """Base of every error raised by ``certs``.
-
-    ``code`` is stable and machine-readable; ``detail`` is for people and never holds a secret.
-    """
+class CertsError(KysoError):
+    """Base of every error raised by ``certs``."""
 
     code = "certs.error"
 
-    def __init__(self, detail: str, **fields: object) -> None:
+
+class _AboutCertificate(CertsError):
+    FIELDS = ("serial",)
+
+    def __init__(self, detail: str, *, serial: str) -> None:
         super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
+        self.serial = serial
 
 
 class MasterKeyError(CertsError):
@@ -73,21 +77,37 @@ class InvalidSubject(CertsError):
     """The subject data for a certificate is incomplete or malformed."""
 
     code = "certs.invalid_subject"
+    FIELDS = ("field",)
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
 
 
-class CertificateNotFound(CertsError):
+class CertificateNotFound(_AboutCertificate):
     """No certificate with that serial number was issued here."""
 
     code = "certs.certificate_not_found"
+
+
+class CrlNotPublished(CertsError):
+    """A CRL this instance does not publish (the root's, when a parent authority holds it)."""
+
+    code = "certs.crl_not_published"
 
 
 class UnknownRevocationReason(CertsError):
     """The revocation reason is not one of RFC 5280's."""
 
     code = "certs.unknown_revocation_reason"
+    FIELDS = ("reason",)
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
-class AlreadyRevoked(CertsError):
+class AlreadyRevoked(_AboutCertificate):
     """The certificate is revoked already."""
 
     code = "certs.already_revoked"

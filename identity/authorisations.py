@@ -187,6 +187,14 @@ class SignatureAuthoriser:
         session.flush()
         return row, key
 
+    def issued(
+        self, session: Session, token: str, *, credential_id: str, now: datetime
+    ) -> SignatureAuthorisation:
+        """The authorisation ``token`` names, checked as :meth:`consume` checks it but for its
+        use: a repeat of a request it served is answered with that request's result while it
+        lives. ``AuthorisationInvalid`` for a wrong, expired or foreign one."""
+        return self._checked(session, token, credential_id=credential_id, now=now, lock=False)
+
     def extend(self, session: Session, token: str, *, credential_id: str, now: datetime) -> int:
         """A fresh lifetime for an unused authorisation (CSC ``extendTransaction``); the
         seconds it now has. ``AuthorisationInvalid`` as for :meth:`consume`."""
@@ -202,21 +210,27 @@ class SignatureAuthoriser:
         session.flush()
         return int((row.expires_at - now).total_seconds())
 
-    def _usable(
-        self, session: Session, token: str, *, credential_id: str, now: datetime,
-        batch: bool = False,
-    ) -> SignatureAuthorisation:  # fmt: skip
+    def _checked(
+        self, session: Session, token: str, *, credential_id: str, now: datetime, lock: bool
+    ) -> SignatureAuthorisation:
         row_id = token.partition(".")[0]
         if not _UUID.fullmatch(row_id):
             raise AuthorisationInvalid("the signature authorisation is malformed")
         secret = _secret_of(token)
-        row = session.get(SignatureAuthorisation, row_id, with_for_update=True)
+        row = session.get(SignatureAuthorisation, row_id, with_for_update=lock)
         if row is None or not hmac.compare_digest(row.secret_hash, _secret_hash(secret)):
             raise AuthorisationInvalid("unknown signature authorisation")
-        if row.sealed_key is None or (row.used_signatures and not batch):
-            raise AuthorisationInvalid("this signature authorisation was used already")
         if row.expires_at <= now:
             raise AuthorisationInvalid("this signature authorisation has expired")
         if row.credential_id != credential_id:
             raise AuthorisationInvalid("this authorisation is for another credential")
+        return row
+
+    def _usable(
+        self, session: Session, token: str, *, credential_id: str, now: datetime,
+        batch: bool = False,
+    ) -> SignatureAuthorisation:  # fmt: skip
+        row = self._checked(session, token, credential_id=credential_id, now=now, lock=True)
+        if row.sealed_key is None or (row.used_signatures and not batch):
+            raise AuthorisationInvalid("this signature authorisation was used already")
         return row

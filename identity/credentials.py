@@ -25,7 +25,13 @@ from certs.issuance import DEFAULT_LIFETIME, issue_signing_certificate, public_k
 from certs.keys import KeyAlgorithm, SigningKey
 from certs.profiles import PkiUrls, SignerSubject
 from certs.protected_keys import ProtectedKeyVault
-from certs.revocation import DatabaseRevocationSource, RevocationReason, Status, revoke
+from certs.revocation import (
+    DatabaseRevocationSource,
+    RevocationReason,
+    Status,
+    parse_serial,
+    revoke,
+)
 from identity.audit import record_audit, record_ca_key_use, record_key_generation
 from identity.errors import (
     AlreadyExists,
@@ -40,7 +46,7 @@ from identity.errors import (
 )
 from identity.models import Credential, CredentialStatus, User, new_id
 
-__all__ = ["PIN_ATTEMPTS", "CredentialService", "NewCredential", "pin_problems"]
+__all__ = ["PIN_ATTEMPTS", "CredentialService", "NewCredential", "Revoked", "pin_problems"]
 
 _FLIGHT_TTL = timedelta(minutes=1)
 PIN_ATTEMPTS = 5
@@ -77,6 +83,16 @@ def _new_puk() -> str:
 
 def _puk_secret(puk: str) -> bytes:
     return puk.replace("-", "").replace(" ", "").upper().encode()
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """A certificate revoked, and the CRL that says so."""
+
+    serial: str
+    reason: str
+    revoked_at: datetime
+    crl_number: int
 
 
 @dataclass(frozen=True)
@@ -529,6 +545,53 @@ class CredentialService:
 
     # -- ending ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _close(
+        session: Session, credential: Credential, status: CredentialStatus, now: datetime
+    ) -> None:
+        """The credential ends: its key is destroyed, nothing can open it again."""
+        credential.status = status.value
+        credential.ended_at = now
+        credential.sealed_by_pin = None
+        credential.sealed_by_puk = None
+        session.add(credential)
+
+    def _publish_crl(self, session: Session, issuer: str, now: datetime, actor: str) -> int:
+        """A fresh CRL of ``issuer`` (``root`` or ``issuing``), its use of the CA key
+        audited; its number."""
+        authority = self._authority
+        if issuer == "root":
+            certificate, key = authority.root, authority.root_key()
+        else:
+            certificate, key = authority.issuing, authority.issuing_key
+        crl = publish_crl(session, issuer=issuer, issuer_certificate=certificate,
+                          issuer_key=key, now=now, policy=self._crl_policy)  # fmt: skip
+        record_ca_key_use(session, at=now, actor=actor, key_id=key.key_id, purpose="crl",
+                          target=f"{issuer}-crl:{crl.number}")  # fmt: skip
+        return crl.number
+
+    def revoke_certificate(
+        self, session: Session, serial: str, reason: str, *, actor: str, now: datetime
+    ) -> Revoked:
+        """Revoke any certificate the CA issued, on an operator's or administrator's
+        authority: the CA's record, the citizen's credential for it (ended, its key
+        destroyed), a fresh CRL of its issuer and the audit record."""
+        parsed = RevocationReason.parse(reason)
+        record = revoke(session, parse_serial(serial), parsed, now)
+        status = (
+            CredentialStatus.SUPERSEDED
+            if parsed is RevocationReason.SUPERSEDED
+            else CredentialStatus.REVOKED
+        )
+        for credential in session.exec(
+            select(Credential).where(Credential.serial == record.serial)
+        ):
+            self._close(session, credential, status, now)
+        number = self._publish_crl(session, record.issuer, now, actor)
+        record_audit(session, at=now, actor=actor, action="certificate.revoke",
+                     target=record.serial, reason=parsed.value, crl_number=number)  # fmt: skip
+        return Revoked(record.serial, parsed.value, now, number)
+
     def _end(
         self,
         session: Session,
@@ -538,40 +601,16 @@ class CredentialService:
         now: datetime,
         actor: str,
     ) -> None:
-        credential.status = status.value
-        credential.ended_at = now
-        credential.sealed_by_pin = None  # the key is destroyed: nothing can open it again
-        credential.sealed_by_puk = None
-        session.add(credential)
+        """The citizen ends their own credential (revoked, or superseded by a new one)."""
+        self._close(session, credential, status, now)
         try:
             revoke(session, int(credential.serial, 16), reason, now)
         except AlreadyRevoked:  # an operator revoked it at the desk: end the credential only
             return
-        crl = publish_crl(
-            session,
-            issuer="issuing",
-            issuer_certificate=self._authority.issuing,
-            issuer_key=self._authority.issuing_key,
-            now=now,
-            policy=self._crl_policy,
-        )
-        record_ca_key_use(
-            session,
-            at=now,
-            actor=actor,
-            key_id=self._authority.issuing_key.key_id,
-            purpose="crl",
-            target=f"issuing-crl:{crl.number}",
-        )
-        record_audit(
-            session,
-            at=now,
-            actor=actor,
-            action="certificate.revoke",
-            target=credential.serial,
-            reason=reason.value,
-            credential_id=credential.id,
-        )
+        number = self._publish_crl(session, "issuing", now, actor)
+        record_audit(session, at=now, actor=actor, action="certificate.revoke",
+                     target=credential.serial, reason=reason.value, credential_id=credential.id,
+                     crl_number=number)  # fmt: skip
 
     def revoke_own(
         self, session: Session, user: User, credential_id: str, reason: str, now: datetime

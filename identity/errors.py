@@ -1,6 +1,8 @@
-"""Errors of identity, each with a stable machine-readable code."""
+"""Errors of identity, each with a stable machine-readable code and typed fields."""
 
 from __future__ import annotations
+
+from kernel.errors import KysoError
 
 __all__ = [
     "AccessDenied",
@@ -27,34 +29,33 @@ __all__ = [
 ]
 
 
-class IdentityError(Exception):
-    """Base of every error raised by ``identity``.
-
-    ``code`` is stable and machine-readable; ``detail`` is for people and never holds a secret.
-    ``commits_work`` marks errors whose bookkeeping (a failure counter, a lock, an audit record)
-    must be committed although the request fails.
-    """
+class IdentityError(KysoError):
+    """Base of every error raised by ``identity``."""
 
     code = "identity.error"
-    commits_work = False
 
-    def __init__(self, detail: str, **fields: object) -> None:
+
+class _AboutCredential(IdentityError):
+    """An error about one signing credential, which it names."""
+
+    FIELDS = ("credential_id",)
+
+    def __init__(self, detail: str, *, credential_id: str | None = None) -> None:
         super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
+        self.credential_id = credential_id
 
 
 class InvalidField(IdentityError):
-    """One or more fields are invalid; ``fields['errors']`` maps field names to messages."""
+    """One or more fields are invalid; ``errors`` maps field names to messages."""
 
     code = "identity.invalid_field"
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
 
-class AlreadyExists(IdentityError):
+class AlreadyExists(_AboutCredential):
     code = "identity.already_exists"
 
 
@@ -80,9 +81,10 @@ class Throttled(IdentityError):
     """Too many recent failures: wait ``retry_after`` seconds."""
 
     code = "auth.throttled"
+    FIELDS = ("retry_after",)
 
     def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail, retry_after=retry_after)
+        super().__init__(detail)
         self.retry_after = retry_after
 
 
@@ -91,9 +93,14 @@ class AccountLocked(Throttled):
 
 
 class InvalidToken(IdentityError):
-    """A bearer token, refresh token or API key that is unknown, expired or forged."""
+    """A bearer token, refresh token or API key that is unknown, expired or forged;
+    ``missing`` when none was sent at all."""
 
     code = "auth.invalid_token"
+
+    def __init__(self, detail: str, *, missing: bool = False) -> None:
+        super().__init__(detail)
+        self.missing = missing
 
 
 class AccessDenied(IdentityError):
@@ -112,13 +119,13 @@ class CredentialNotFound(IdentityError):
     code = "credential.not_found"
 
 
-class CredentialUnusable(IdentityError):
+class CredentialUnusable(_AboutCredential):
     """The credential is revoked, superseded or expired."""
 
     code = "credential.unusable"
 
 
-class CredentialLocked(IdentityError):
+class CredentialLocked(_AboutCredential):
     """Too many wrong PINs: unlock with the PUK, or reset with the second factor."""
 
     code = "credential.locked"
@@ -136,6 +143,11 @@ class PinAttemptsBusy(CredentialLocked):
 class WrongPin(IdentityError):
     code = "credential.wrong_pin"
     commits_work = True
+    FIELDS = ("attempts_left",)
+
+    def __init__(self, detail: str, *, attempts_left: int) -> None:
+        super().__init__(detail)
+        self.attempts_left = attempts_left
 
 
 class WrongPuk(IdentityError):
@@ -150,17 +162,17 @@ class AuthorisationInvalid(IdentityError):
 
 
 class OidcError(IdentityError):
-    """An OpenID Connect / OAuth 2.0 protocol error; ``error`` is the RFC 6749 name.
-    ``redirect`` tells whether it may be sent back to the client's redirect URI (never when
-    the client or its redirect URI is what is wrong)."""
+    """An OpenID Connect / OAuth 2.0 protocol error; ``error`` is the RFC 6749 name (the API
+    answers it with that name's HTTP status). ``redirect`` tells whether it may be sent back
+    to the client's redirect URI (never when the client or its redirect URI is what is
+    wrong)."""
 
     code = "oidc.error"
+    FIELDS = ("error",)
 
-    def __init__(
-        self, error: str, detail: str, *, redirect: bool = True, status: int = 400
-    ) -> None:
-        super().__init__(detail, error=error)
-        self.error, self.redirect, self.status = error, redirect, status
+    def __init__(self, error: str, detail: str, *, redirect: bool = True) -> None:
+        super().__init__(detail)
+        self.error, self.redirect = error, redirect
 
 
 class StepUpRequired(IdentityError):

@@ -337,7 +337,7 @@ class OidcProvider:
                 or client.secret_hash is None
                 or not hmac.compare_digest(client.secret_hash, _hash(basic[1]))
             ):
-                raise OidcError("invalid_client", "client authentication failed", status=401)
+                raise OidcError("invalid_client", "client authentication failed")
             return client
         if form.get("client_assertion_type") == ASSERTION:
             claims = verify_client_assertion(
@@ -350,9 +350,7 @@ class OidcProvider:
             assert client is not None
             jti = _hash(f"{client.id}:{claims['jti']}")
             if session.get(OidcToken, jti) is not None:
-                raise OidcError(
-                    "invalid_client", "this client assertion was used already", status=401
-                )
+                raise OidcError("invalid_client", "this client assertion was used already")
             session.add(
                 OidcToken(
                     token_hash=jti,
@@ -370,7 +368,6 @@ class OidcProvider:
                 "client authentication failed: use HTTP Basic "
                 "(client_secret_basic) or private_key_jwt; only "
                 "public clients send client_id alone",
-                status=401,
             )
         return client
 
@@ -537,10 +534,10 @@ class OidcProvider:
             or row.revoked_at is not None
             or (row.expires_at <= now)
         ):
-            raise OidcError("invalid_token", "the access token is not valid", status=401)
+            raise OidcError("invalid_token", "the access token is not valid")
         client, user = session.get(OidcClient, row.client_id), session.get(User, row.user_id)
         if client is None or user is None or user.disabled:
-            raise OidcError("invalid_token", "the access token is not valid", status=401)
+            raise OidcError("invalid_token", "the access token is not valid")
         scopes = row.scope.split()
         claims: dict[str, Any] = {"sub": self.subject(client, user.id)}
         if "profile" in scopes:

@@ -300,7 +300,8 @@ def is_api_key(token: str) -> bool:
     return token.startswith(_API_KEY_PREFIX)
 
 
-def authenticate_api_key(session: Session, presented: str, now: datetime) -> Principal:
+def authenticate_api_key(session: Session, presented: str) -> Principal:
+    """The key's principal (its own roles); the caller records its use."""
     parts = presented.removeprefix(_API_KEY_PREFIX).split("_", 1)
     key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[0])).first() if parts else None
     if key is None or not hmac.compare_digest(key.key_hash, _token_hash(presented)):
@@ -310,8 +311,6 @@ def authenticate_api_key(session: Session, presented: str, now: datetime) -> Pri
     owner = session.get(User, key.owner_id)
     if owner is None or owner.disabled:
         raise InvalidToken("the API key's owner is disabled")
-    key.last_used_at = now
-    session.add(key)
     return Principal(user=owner, roles=frozenset(key.roles.split(",")),
                      identity_level=owner.identity_level, amr=("api_key",), via="api_key",
                      api_key_id=key.id)  # fmt: skip

@@ -318,13 +318,13 @@ def verify_client_assertion(
         unverified = jwt.get_unverified_claims(token)
         header = jwt.get_unverified_header(token)
     except JOSEError:
-        raise OidcError("invalid_client", "the client assertion is not a JWT", status=401) from None
+        raise OidcError("invalid_client", "the client assertion is not a JWT") from None
     client_id = unverified.get("sub")
     if header.get("alg") not in CLIENT_ASSERTION_ALGORITHMS or not isinstance(client_id, str):
-        raise OidcError("invalid_client", "the client assertion is not acceptable", status=401)
+        raise OidcError("invalid_client", "the client assertion is not acceptable")
     jwks = jwks_for(client_id)
     if not jwks:
-        raise OidcError("invalid_client", "this client registered no keys", status=401)
+        raise OidcError("invalid_client", "this client registered no keys")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -342,11 +342,9 @@ def verify_client_assertion(
             },
         )
     except JOSEError as exc:
-        raise OidcError(
-            "invalid_client", f"the client assertion is not valid: {exc}", status=401
-        ) from None
+        raise OidcError("invalid_client", f"the client assertion is not valid: {exc}") from None
     if claims.get("exp", 0) > epoch(now) + 600:
-        raise OidcError("invalid_client", "the client assertion lives too long", status=401)
+        raise OidcError("invalid_client", "the client assertion lives too long")
     return claims
 
 

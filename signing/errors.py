@@ -1,15 +1,17 @@
-"""Errors of signing, each with a stable machine-readable code."""
+"""Errors of signing, each with a stable machine-readable code and typed fields."""
 
 from __future__ import annotations
 
+from kernel.errors import KysoError
+
 __all__ = [
+    "AttemptTakenOver",
     "DocumentGone",
     "DynamicXfa",
     "EarlierSignatureFails",
     "EncryptedPdf",
     "FieldUnusable",
     "HostilePdf",
-    "IdempotencyConflict",
     "InvalidOption",
     "InvalidPlacement",
     "NoSuchPage",
@@ -26,16 +28,10 @@ __all__ = [
 ]
 
 
-class SigningError(Exception):
-    """Base of every error raised by ``signing``; ``code`` is stable, ``detail`` for people."""
+class SigningError(KysoError):
+    """Base of every error raised by ``signing``."""
 
     code = "signing.error"
-    commits_work = False
-
-    def __init__(self, detail: str, **fields: object) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
 
 
 class NotAPdf(SigningError):
@@ -69,10 +65,21 @@ class EarlierSignatureFails(SigningError):
     confirmation."""
 
     code = "signing.earlier_signature_fails"
+    FIELDS = ("failing",)
+
+    def __init__(self, detail: str, *, failing: int) -> None:
+        super().__init__(detail)
+        self.failing = failing
+        """How many earlier signatures fail."""
 
 
 class NoSuchPage(SigningError):
     code = "signing.no_such_page"
+    FIELDS = ("page_count",)
+
+    def __init__(self, detail: str, *, page_count: int) -> None:
+        super().__init__(detail)
+        self.page_count = page_count
 
 
 class InvalidPlacement(SigningError):
@@ -95,12 +102,6 @@ class StampFontMissing(SigningError):
     code = "signing.stamp_font_missing"
 
 
-class IdempotencyConflict(SigningError):
-    """The Idempotency-Key was used before for a different request."""
-
-    code = "signing.idempotency_conflict"
-
-
 class SignatureNotFound(SigningError):
     code = "signing.not_found"
 
@@ -109,6 +110,11 @@ class DocumentGone(SigningError):
     """The signed document was deleted at the end of its retention period."""
 
     code = "signing.document_purged"
+    FIELDS = ("signature_id",)
+
+    def __init__(self, detail: str, *, signature_id: str) -> None:
+        super().__init__(detail)
+        self.signature_id = signature_id
 
 
 class InvalidOption(SigningError):
@@ -125,6 +131,11 @@ class HostilePdf(SigningError):
 
 class TooManyPages(SigningError):
     code = "signing.too_many_pages"
+    FIELDS = ("page_count", "max_pages")
+
+    def __init__(self, detail: str, *, page_count: int, max_pages: int) -> None:
+        super().__init__(detail)
+        self.page_count, self.max_pages = page_count, max_pages
 
 
 class NotATrustAnchor(SigningError):
@@ -135,3 +146,15 @@ class NotATrustAnchor(SigningError):
 
 class TrustAnchorNotFound(SigningError):
     code = "verification.trust_anchor_not_found"
+    FIELDS = ("sha256",)
+
+    def __init__(self, detail: str, *, sha256: str) -> None:
+        super().__init__(detail)
+        self.sha256 = sha256
+
+
+class AttemptTakenOver(SigningError):
+    """A signing that stalled past its lease was taken over by a retry of the same request:
+    the stalled one delivers nothing (the retry's result is the request's)."""
+
+    code = "signing.attempt_taken_over"

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from signing.errors import DocumentGone, IdempotencyConflict, SignatureNotFound
+from kernel.errors import IdempotencyConflict
+from signing.errors import DocumentGone, SignatureNotFound
 from signing.models import KeptReport, SignatureRecord
 from signing.storage import DocumentStore
 
@@ -26,7 +27,7 @@ def find_replay(
     if record is not None and record.request_sha256 != request_sha256:
         raise IdempotencyConflict(
             "this Idempotency-Key was used for a different document or options; use a new key",
-            signature_id=record.id,
+            earlier=record.id,
         )
     return record
 

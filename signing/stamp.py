@@ -11,18 +11,17 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from reportlab.lib.colors import Color
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
+from kernel.vietnam import VIETNAM
 from signing.fonts import font_family
 
 __all__ = ["DEFAULT_FONT", "StampText", "render_stamp_pdf"]
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _LABELS = {
     "vi": {"signed_by": "Ký bởi", "time": "Thời gian", "reason": "Lý do", "location": "Nơi ký"},

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from kernel.vietnam import VIETNAM
 
 __all__ = ["CHANGES", "KINDS", "say"]
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 KINDS = {
     "en": {

@@ -6,7 +6,6 @@ import io
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -14,13 +13,13 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from kernel.vietnam import VIETNAM
 from signing.fonts import font_family
 from signing.verdict_words import CHANGES, say
 from signing.verification import TOTAL_FAILED, TOTAL_PASSED, SignatureReport, VerificationReport
 
 __all__ = ["render_report_pdf"]
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _COLOURS = {TOTAL_PASSED: "#1e7b34", TOTAL_FAILED: "#b3261e"}
 _AMBER = "#a15c00"
 _WORDS = {

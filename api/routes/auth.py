@@ -6,39 +6,31 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from api.deps import IdentityDep, SessionDep, utc_now
-from api.errors import ApiError
+from api.deps import ServicesDep
+from api.errors import UnsupportedGrant
 from api.schemas import Registration, RegistrationOut, TokenResponse
-from identity.accounts import NewUser, register_citizen
+from api.usecases import accounts, sign_in
+from api.usecases.accounts import RegisterCitizen
+from api.usecases.sign_in import PasswordGrant, RefreshGrant
+from identity.accounts import NewUser
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-class UnsupportedGrant(ApiError):
-    code = "auth.unsupported_grant_type"
-    status = 400
-    title = "Unsupported grant type"
-    oauth_error = "unsupported_grant_type"
-
-
 @router.post("/register", status_code=201, summary="Register as a citizen (identity level 1)")
-def register(body: Registration, session: SessionDep, identity: IdentityDep) -> RegistrationOut:
-    user = register_citizen(
-        session,
-        identity.passwords,
-        NewUser(
-            email=body.email,
-            password=body.password,
-            full_name=body.full_name,
-            cccd=body.cccd,
-            date_of_birth=body.date_of_birth,
-            gender=body.gender,
-            phone=body.phone,
-        ),
-        utc_now(),
+def register(body: Registration, services: ServicesDep) -> RegistrationOut:
+    new = NewUser(
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        cccd=body.cccd,
+        date_of_birth=body.date_of_birth,
+        gender=body.gender,
+        phone=body.phone,
     )
+    user = accounts.register(services, RegisterCitizen(new=new))
     return RegistrationOut(
         id=user.id,
         email=user.email,
@@ -50,26 +42,19 @@ def register(body: Registration, session: SessionDep, identity: IdentityDep) -> 
 @router.post("/token", summary="OAuth2 token endpoint (password and refresh_token grants)")
 def token(
     request: Request,
-    session: SessionDep,
-    identity: IdentityDep,
+    services: ServicesDep,
     grant_type: Annotated[str, Form()],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     otp: Annotated[str | None, Form()] = None,
     refresh_token: Annotated[str | None, Form()] = None,
 ) -> TokenResponse:
-    now = utc_now()
     if grant_type == "password" and username is not None and password is not None:
-        issued = identity.sign_in.password_grant(
-            session,
-            email=username,
-            password=password,
-            otp=otp,
-            now=now,
-            source=request.client.host if request.client else None,
-        )
+        source = request.client.host if request.client else None
+        grant = PasswordGrant(email=username, password=password, otp=otp, source=source)
+        issued = sign_in.password_grant(services, grant)
     elif grant_type == "refresh_token" and refresh_token:
-        issued = identity.sign_in.refresh_grant(session, refresh_token=refresh_token, now=now)
+        issued = sign_in.refresh_grant(services, RefreshGrant(refresh_token=refresh_token))
     else:
         raise UnsupportedGrant(
             "use grant_type=password (username, password[, otp]) "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -20,35 +20,34 @@ from api.billing_schemas import (
     PlanVersionRequest,
     TopUpRequest,
 )
-from api.deps import (
-    ReadSessionDep,
-    RuntimeDep,
-    SessionDep,
-    require_roles,
-    require_roles_reading,
-    utc_now,
+from api.billing_views import (
+    csv_response,
+    invoice_out,
+    invoice_pdf_response,
+    plan_out,
+    report_csv,
+    usage_csv,
+    usage_filter,
+    usage_rows,
 )
-from api.payers import payer_for
-from api.routes.wallet import invoice_out, invoice_pdf_response, plan_out
-from billing.accounts import locked_account, open_account, set_plan
-from billing.calendar import VIETNAM, local, month_key
-from billing.errors import AccountNotFound, InvalidBillingInput
-from billing.invoices import close_period, issue_credit_note
+from api.deps import ReadSessionDep, RuntimeDep, ServicesDep, require_roles, utc_now
+from api.usecases import close_period, credit_note, top_up
+from api.usecases import plans as price_plans
+from api.usecases.close_period import ClosePeriod
+from api.usecases.credit_note import IssueCreditNote
+from api.usecases.plans import AssignPlan, PublishPlan
+from api.usecases.top_up import RecordTopUp
+from billing.calendar import local, month_key
+from billing.errors import AccountNotFound
 from billing.metering import wallet_entries
 from billing.models import BillingAccount, Invoice
-from billing.plans import PlanTerms, all_plans, publish_plan
+from billing.plans import all_plans
 from billing.reports import (
-    UsageFilter,
     citizen_comparisons,
     organisation_comparisons,
-    to_csv,
-    usage_events,
     usage_report,
 )
-from billing.wallet import top_up
-from identity.audit import record_audit
-from identity.errors import NotFound
-from identity.models import Role, User
+from identity.models import Role
 from identity.sessions import Principal
 
 __all__ = ["router"]
@@ -56,40 +55,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 
 Staff = Annotated[Principal, Depends(require_roles(Role.BILLING_STAFF.value, Role.ADMIN.value))]
-Reader = Annotated[
-    Principal, Depends(require_roles_reading(Role.BILLING_STAFF.value, Role.ADMIN.value))
-]
-"""Staff reading reports: no write lock (SQLite) held while a long report runs."""
+Reader = Staff
+"""Staff reading reports (through a read-only session: no write lock held while a long
+report runs)."""
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN.value))]
 Format = Annotated[Literal["json", "csv"], Query(description="csv for a spreadsheet")]
 Period = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
-
-
-def _csv(name: str, header: list[str], rows: list[list[object]]) -> Response:
-    """UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese correctly."""
-    return Response(
-        "\ufeff" + to_csv(header, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-
-
-def _filter(
-    first: date | None, last: date | None, account_id: str | None, product: str | None
-) -> UsageFilter:
-    today = local(utc_now()).date()
-    return UsageFilter(
-        first=first or today.replace(day=1),
-        last=last or today,
-        account_id=account_id or None,
-        product=product or None,
-    )
-
-
-def _bounds(where: UsageFilter) -> tuple[datetime, datetime]:
-    start = datetime.combine(where.first, datetime.min.time(), tzinfo=VIETNAM)
-    end = datetime.combine(where.last + timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM)
-    return start, end
 
 
 @router.get(
@@ -108,44 +79,16 @@ def usage(
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Format = "json",
 ) -> Response | dict[str, object]:
-    where = _filter(first, last, account_id, product)
-    start, end = _bounds(where)
-    events = usage_events(
-        session,
-        start=start,
-        end=end,
-        account_id=where.account_id,
-        product=where.product,
-        limit=limit,
-        offset=offset,
-    )
-    rows = [
-        {
-            "id": e.id,
-            "created_at": e.created_at.isoformat(),
-            "account_id": e.account_id,
-            "user_id": e.user_id,
-            "product": e.product,
-            "amount": e.amount,
-            "quantity": e.quantity,
-            "plan": e.plan_code,
-            "plan_version": e.plan_version,
-            "tier": e.tier,
-            "funding": e.funding,
-            "purpose": e.purpose,
-            "signature_id": e.signature_id,
-        }
-        for e in events
-    ]
+    where = usage_filter(first, last, account_id, product)
+    rows, total = usage_rows(session, where, limit=limit, offset=offset)
     if format == "csv":
-        header = list(rows[0]) if rows else ["id", "created_at", "account_id", "product", "amount"]
-        return _csv("usage", header, [list(r.values()) for r in rows])
+        return usage_csv(rows)
     return {
         "from": where.first.isoformat(),
         "to": where.last.isoformat(),
         "items": rows,
         "count": len(rows),
-        "total_amount": sum(e.amount for e in events),
+        "total_amount": total,
     }
 
 
@@ -167,14 +110,10 @@ def report(
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Format = "json",
 ) -> Response | dict[str, object]:
-    where = _filter(first, last, account_id, product)
+    where = usage_filter(first, last, account_id, product)
     rows = usage_report(session, where, group=group, by=by, limit=limit, offset=offset)
     if format == "csv":
-        return _csv(
-            f"usage-by-{group}-and-{by}",
-            ["period", by, "label", "count", "amount_vnd"],
-            [[r.period, r.key, r.label, r.count, r.amount] for r in rows],
-        )
+        return report_csv(rows, group=group, by=by)
     return {
         "from": where.first.isoformat(),
         "to": where.last.isoformat(),
@@ -218,7 +157,9 @@ def compare_citizens(
             "yearly_certificate_price",
             "saved",
         ]
-        return _csv(f"citizens-{chosen}", header, [list(r.as_dict().values()) for r in rows])
+        return csv_response(
+            f"citizens-{chosen}", header, [list(r.as_dict().values()) for r in rows]
+        )
     return [r.as_dict() for r in rows]
 
 
@@ -249,7 +190,7 @@ def compare_organisations(
             *[f"cost_{c}" for c in codes],
             "cheapest_plan",
         ]
-        return _csv(
+        return csv_response(
             f"organisations-{chosen}",
             header,
             [
@@ -299,60 +240,23 @@ def account_entries(
 
 @router.put("/accounts/{account_id}/plan", summary="Move an account to another price plan")
 def assign_plan(
-    account_id: str, body: PlanAssignment, staff: Staff, session: SessionDep
+    account_id: str, body: PlanAssignment, staff: Staff, services: ServicesDep
 ) -> AccountOut:
-    now = utc_now()
-    account = set_plan(session, account_id, body.plan, now=now, credit_limit=body.credit_limit)
-    record_audit(
-        session,
-        at=now,
-        actor=f"user:{staff.user.id}",
-        action="billing.plan_assign",
-        target=account_id,
-        plan=body.plan,
-        credit_limit=body.credit_limit,
-    )
-    return AccountOut.model_validate(account)
+    command = AssignPlan(account_id=account_id, plan=body.plan, credit_limit=body.credit_limit,
+                         actor=f"user:{staff.user.id}")  # fmt: skip
+    return AccountOut.model_validate(price_plans.assign(services, command))
 
 
 @router.post("/top-ups", status_code=201, summary="Record a payment into a prepaid wallet")
 def record_top_up(
-    body: TopUpRequest, staff: Staff, session: SessionDep, response: Response
+    body: TopUpRequest, staff: Staff, services: ServicesDep, response: Response
 ) -> LedgerEntryOut:
-    now = utc_now()
-    if (body.email is None) == (body.account_id is None):
-        raise InvalidBillingInput("name the account by email or by account_id (one of them)")
-    if body.email is not None:
-        user = session.exec(select(User).where(User.email == body.email.strip().lower())).first()
-        if user is None or user.role != Role.CITIZEN.value:
-            raise NotFound("no citizen with this email")
-        payer = payer_for(session, user)
-        open_account(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-        account_id = payer.account_id
-    else:
-        account_id = body.account_id or ""
-        locked_account(session, account_id)
-    entry, created = top_up(
-        session,
-        account_id,
-        amount=body.amount,
-        reference=body.reference,
-        actor=f"user:{staff.user.id}",
-        now=now,
-    )
-    if created:
-        record_audit(
-            session,
-            at=now,
-            actor=f"user:{staff.user.id}",
-            action="billing.top_up",
-            target=account_id,
-            amount=body.amount,
-            reference=body.reference,
-        )
-    else:
+    command = RecordTopUp(email=body.email, account_id=body.account_id, amount=body.amount,
+                          reference=body.reference, actor=f"user:{staff.user.id}")  # fmt: skip
+    done = top_up.record_top_up(services, command)
+    if not done.recorded:  # this reference was recorded before: nothing new
         response.status_code = 200
-    return LedgerEntryOut.model_validate(entry)
+    return LedgerEntryOut.model_validate(done.entry)
 
 
 @router.get("/plans", summary="Every version of every price plan")
@@ -361,45 +265,18 @@ def plans(staff: Reader, session: ReadSessionDep) -> list[PlanOut]:
 
 
 @router.post("/plans", status_code=201, summary="Publish a new version of a price plan (admins)")
-def new_plan_version(body: PlanVersionRequest, admin: Admin, session: SessionDep) -> PlanOut:
-    now = utc_now()
-    if body.effective_from.tzinfo is None:
-        raise InvalidBillingInput("effective_from needs a time zone", field="effective_from")
-    terms = PlanTerms.from_dict(body.terms)
-    plan = publish_plan(
-        session,
-        body.code,
-        terms,
-        effective_from=body.effective_from,
-        now=now,
-        actor=f"user:{admin.user.id}",
-    )
-    record_audit(
-        session,
-        at=now,
-        actor=f"user:{admin.user.id}",
-        action="billing.plan_publish",
-        target=f"{plan.code} v{plan.version}",
-    )
-    return plan_out(plan)
+def new_plan_version(body: PlanVersionRequest, admin: Admin, services: ServicesDep) -> PlanOut:
+    command = PublishPlan(code=body.code, terms=body.terms, effective_from=body.effective_from,
+                          actor=f"user:{admin.user.id}")  # fmt: skip
+    return plan_out(price_plans.publish(services, command))
 
 
 @router.post("/periods/{period}/close", summary="Close a month: one invoice per account")
-def close(period: str, staff: Staff, session: SessionDep, runtime: RuntimeDep) -> PeriodClose:
-    now = utc_now()
-    made = close_period(session, period, now=now, vat_percent=runtime.settings.vat_percent)
-    record_audit(
-        session,
-        at=now,
-        actor=f"user:{staff.user.id}",
-        action="billing.period_close",
-        target=period,
-        invoices=len(made),
-    )
-    total = len(session.exec(select(Invoice.id).where(Invoice.period == period)).all())
-    return PeriodClose(
-        period=period, invoices=[invoice_out(session, i.id) for i in made], invoices_in_period=total
-    )
+def close(period: str, staff: Staff, services: ServicesDep) -> PeriodClose:
+    closed = close_period.close(services, ClosePeriod(period=period, actor=f"user:{staff.user.id}"))
+    with services.reading() as session:
+        made = [invoice_out(session, i.id) for i in closed.invoices]
+    return PeriodClose(period=period, invoices=made, invoices_in_period=closed.in_period)
 
 
 @router.get("/invoices", summary="Invoices, by period and account")
@@ -427,7 +304,7 @@ def invoice(invoice_id: str, staff: Reader, session: ReadSessionDep) -> InvoiceO
 def invoice_pdf(
     invoice_id: str, staff: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
-    return invoice_pdf_response(session, runtime, invoice_id)
+    return invoice_pdf_response(session, runtime.settings, invoice_id)
 
 
 @router.post(
@@ -436,24 +313,8 @@ def invoice_pdf(
     summary="Credit all or part of an invoice back to the wallet, with a reason",
 )
 def credit(
-    invoice_id: str, body: CreditNoteRequest, staff: Staff, session: SessionDep
+    invoice_id: str, body: CreditNoteRequest, staff: Staff, services: ServicesDep
 ) -> CreditNoteOut:
-    now = utc_now()
-    note = issue_credit_note(
-        session,
-        invoice_id,
-        amount=body.amount,
-        reason=body.reason,
-        actor=f"user:{staff.user.id}",
-        now=now,
-    )
-    record_audit(
-        session,
-        at=now,
-        actor=f"user:{staff.user.id}",
-        action="billing.credit_note",
-        target=note.number,
-        invoice_id=invoice_id,
-        amount=note.amount,
-    )
-    return CreditNoteOut.model_validate(note)
+    command = IssueCreditNote(invoice_id=invoice_id, amount=body.amount, reason=body.reason,
+                              actor=f"user:{staff.user.id}")  # fmt: skip
+    return CreditNoteOut.model_validate(credit_note.issue(services, command))

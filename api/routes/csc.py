@@ -2,10 +2,12 @@
 
 ``/csc/v1`` speaks CSC API 1.0.4.0 (what pyHanko's ``CSCSigner`` speaks: ``hash``,
 ``hashAlgo``), ``/csc/v2`` the 2.0.0.2 field names (``hashes``, ``hashAlgorithmOID``).
-Authentication is our OAuth2 bearer token from ``/v1/auth/token``. A SAD from
-``credentials/authorize`` is bound to its credential and hashes, single-use and short-lived;
-each hash signed by ``signatures/signHash`` is charged (product ``signature.hash``) in the
-transaction that signs it. Errors are CSC's ``{"error", "error_description"}``.
+Authentication is our OAuth2 bearer token from ``/v1/auth/token``. This module only reads
+CSC's bodies and writes CSC's answers: ``credentials/authorize`` and ``extendTransaction`` are
+the authorisation use case, ``signatures/signHash`` the sign-hashes use case (each hash charged
+in the transaction that signs it; a repeat of the same request within the SAD's lifetime gets
+the same signatures, charged once). Errors are CSC's ``{"error", "error_description"}``, a
+view of the one error table (``api/errors.py``).
 """
 
 from __future__ import annotations
@@ -16,138 +18,43 @@ import re
 from typing import Annotated, Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlmodel import Session, select
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Body, Depends
+from sqlmodel import select
 
-from api.database import unit_of_work
-from api.deps import IdentityDep, RuntimeDep, authenticate, get_runtime, utc_now
-from api.identity_services import IdentityServices
-from api.payers import lock_payer
-from billing.accounts import locked_account
-from billing.charges import available_funds, charge, quote, refuse_unless_covered
-from billing.errors import BillingError, InsufficientFunds
-from certs.keys import KeyAlgorithm
-from identity.audit import record_audit
-from identity.authorisations import MAX_BATCH
-from identity.errors import (
-    AuthenticationFailed,
-    AuthorisationInvalid,
-    CredentialLocked,
-    CredentialNotFound,
-    CredentialUnusable,
-    IdentityError,
-    InvalidField,
-    InvalidToken,
-    OtpRequired,
-    WrongPin,
+from api.deps import CallerDep, ServicesDep, utc_now
+from api.errors import CscInvalidRequest
+from api.usecases import authorise as authorisation
+from api.usecases.authorise import AuthoriseSignatures, ExtendAuthorisation, remote_credential
+from api.usecases.services import Services
+from api.usecases.sign_hashes import (
+    ECDSA_SHA256,
+    RSA_ENCRYPTION,
+    RSA_SHA256,
+    SIGN_ALGORITHMS,
+    SignHashes,
+    sign_hashes,
 )
+from certs.keys import KeyAlgorithm
+from identity.authorisations import MAX_BATCH
+from identity.errors import AccessDenied
 from identity.models import Credential, CredentialStatus, Role, User
 from identity.sessions import Principal
 
-__all__ = ["install_csc_errors", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/csc", tags=["csc"])
 
 SHA256 = "2.16.840.1.101.3.4.2.1"
-ECDSA_SHA256 = "1.2.840.10045.4.3.2"
-RSA_SHA256 = "1.2.840.113549.1.1.11"
-RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 P256 = "1.2.840.10045.3.1.7"
-_SIGN_ALGOS = {
-    KeyAlgorithm.ECDSA_P256: (ECDSA_SHA256,),
-    KeyAlgorithm.RSA_3072: (RSA_SHA256, RSA_ENCRYPTION),
-}
 _SPECS = {"v1": "1.0.4.0", "v2": "2.0.0.2"}
 
 
-class CscError(Exception):
-    """An error in CSC's format."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
-
-
-def install_csc_errors(app: FastAPI) -> None:
-    """CSC's error format for CSC routes, including bodies that are no JSON object."""
-
-    async def handle(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, CscError)
-        return JSONResponse(
-            {"error": exc.error, "error_description": exc.description}, status_code=exc.status
-        )
-
-    app.add_exception_handler(CscError, handle)
-    for kind in (RequestValidationError, StarletteHTTPException):
-        app.add_exception_handler(kind, _csc_or(app.exception_handlers[kind]))
-
-
-def _csc_or(fallback: Any) -> Any:
-    async def handle(request: Request, exc: Exception) -> Any:
-        if not request.url.path.startswith("/csc/"):
-            return await fallback(request, exc)
-        status = getattr(exc, "status_code", 400)
-        if status in (404, 405):
-            return JSONResponse(
-                {
-                    "error": "invalid_request",
-                    "error_description": "no such CSC method (POST /csc/v1/... or "
-                    "/csc/v2/..., see info)",
-                },
-                status_code=status,
-            )
-        if isinstance(exc, RequestValidationError) or status in (400, 422):
-            return JSONResponse(
-                {"error": "invalid_request", "error_description": "the body must be a JSON object"},
-                status_code=400,
-            )
-        return await fallback(request, exc)
-
-    return handle
-
-
-def _translate(exc: Exception) -> CscError:
-    """Our domain errors as CSC errors (HTTP status as our REST API gives them)."""
-    detail = getattr(exc, "detail", str(exc))
-    if isinstance(exc, InvalidToken):
-        return CscError(401, "invalid_token", detail)
-    if isinstance(exc, WrongPin):
-        return CscError(400, "invalid_pin", detail)
-    if isinstance(exc, OtpRequired | AuthenticationFailed):
-        return CscError(400, "invalid_otp", detail)
-    if isinstance(exc, CredentialLocked):
-        return CscError(423, "credential_locked", detail)
-    if isinstance(exc, CredentialNotFound):
-        return CscError(400, "invalid_request", "Invalid parameter credentialID")
-    if isinstance(exc, CredentialUnusable):
-        return CscError(400, "invalid_request", detail)
-    if isinstance(exc, AuthorisationInvalid):
-        return CscError(400, "invalid_request", f"Invalid SAD: {detail}")
-    if isinstance(exc, InsufficientFunds):
-        return CscError(402, "payment_required", detail)
-    if isinstance(exc, InvalidField):
-        return CscError(400, "invalid_request", detail)
-    if isinstance(exc, IdentityError | BillingError):
-        return CscError(400, "invalid_request", detail)
-    raise exc
-
-
-def csc_caller(
-    request: Request, identity: IdentityDep, runtime: Annotated[Any, Depends(get_runtime)]
-) -> Principal:
-    """The citizen behind the bearer token (read without a write lock)."""
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        try:
-            principal = authenticate(request, session, identity)
-        except IdentityError as exc:
-            raise _translate(exc) from None
-    if Role.CITIZEN.value not in principal.roles:
-        raise CscError(403, "access_denied", "only citizens hold signing credentials")
-    return principal
+def csc_caller(caller: CallerDep) -> Principal:
+    """The citizen behind the bearer token."""
+    if Role.CITIZEN.value not in caller.roles:
+        raise AccessDenied("only citizens hold signing credentials")
+    return caller
 
 
 Caller = Annotated[Principal, Depends(csc_caller)]
@@ -164,47 +71,32 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 def _credential_id(body: dict[str, Any]) -> str:
     value = _text(body, "credentialID")
     if not _UUID.fullmatch(value):
-        raise CscError(400, "invalid_request", "Invalid parameter credentialID")
+        raise CscInvalidRequest("Invalid parameter credentialID")
     return value
 
 
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if isinstance(value, str) and any(ord(c) < 32 for c in value):
-        raise CscError(400, "invalid_request", f"Invalid parameter {name}")
+        raise CscInvalidRequest(f"Invalid parameter {name}")
     if not isinstance(value, str) or not value:
-        raise CscError(400, "invalid_request", f"Missing (or invalid type) string parameter {name}")
+        raise CscInvalidRequest(f"Missing (or invalid type) string parameter {name}")
     return value
 
 
 def _hashes(body: dict[str, Any], name: str) -> list[bytes]:
     raw = body.get(name)
     if not isinstance(raw, list) or not raw or len(raw) > MAX_BATCH:
-        raise CscError(
-            400,
-            "invalid_request",
+        raise CscInvalidRequest(
             f"Missing (or invalid) parameter {name}: 1 to {MAX_BATCH} base64 hashes",
         )
     try:
         decoded = [base64.b64decode(h, validate=True) for h in raw]
     except (binascii.Error, TypeError, ValueError):
-        raise CscError(400, "invalid_request", f"Invalid base64 in {name}") from None
+        raise CscInvalidRequest(f"Invalid base64 in {name}") from None
     if any(len(h) != 32 for h in decoded):
-        raise CscError(400, "invalid_request", "Only SHA-256 hashes (32 bytes) are accepted")
+        raise CscInvalidRequest("Only SHA-256 hashes (32 bytes) are accepted")
     return decoded
-
-
-def _own_credential(
-    session: Session, user: User, credential_id: str, *, lock: bool = False
-) -> Credential:
-    """The caller's credential whose key kyso holds (a key on the citizen's own token cannot
-    sign remotely); with ``lock``, its row locked and read afresh."""
-    credential = session.get(
-        Credential, credential_id, with_for_update=lock, populate_existing=lock
-    )
-    if credential is None or credential.user_id != user.id or credential.key_source != "service":
-        raise CscError(400, "invalid_request", "Invalid parameter credentialID")
-    return credential
 
 
 def _info(version: str, base: str) -> dict[str, Any]:
@@ -233,20 +125,20 @@ def _info(version: str, base: str) -> dict[str, Any]:
 
 
 @router.post("/v1/info", summary="CSC 1.0.4.0: the service")
-def info_v1(runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _info("v1", runtime.urls.base)
+def info_v1(services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _info("v1", services.runtime.urls.base)
 
 
 @router.post("/v2/info", summary="CSC 2.0.0.2: the service")
-def info_v2(runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _info("v2", runtime.urls.base)
+def info_v2(services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _info("v2", services.runtime.urls.base)
 
 
-def _list(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, Any]:
+def _list(caller: Principal, services: Services, body: dict[str, Any]) -> dict[str, Any]:
     limit = body.get("maxResults", 100)
     if not isinstance(limit, int) or limit < 1:
-        raise CscError(400, "invalid_request", "Invalid parameter maxResults")
-    with Session(runtime.engine) as session:
+        raise CscInvalidRequest("Invalid parameter maxResults")
+    with services.reading() as session:
         rows = session.exec(
             select(Credential).where(
                 Credential.user_id == caller.user.id,
@@ -258,63 +150,61 @@ def _list(caller: Principal, runtime: Any, body: dict[str, Any]) -> dict[str, An
 
 
 @router.post("/v1/credentials/list", summary="CSC: your credentials")
-def list_v1(caller: Caller, runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _list(caller, runtime, body or {})
+def list_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _list(caller, services, body or {})
 
 
 @router.post("/v2/credentials/list", summary="CSC: your credentials")
-def list_v2(caller: Caller, runtime: RuntimeDep, body: JsonBody = None) -> dict[str, Any]:
-    return _list(caller, runtime, body or {})
+def list_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _list(caller, services, body or {})
 
 
-def _credential_info(
-    caller: Principal, runtime: Any, body: dict[str, Any], version: str = "v1"
-) -> dict[str, Any]:
-    credential_id = _credential_id(body)
-    wanted = body.get("certificates", "single")
-    if wanted not in ("none", "single", "chain"):
-        raise CscError(400, "invalid_request", "Invalid parameter certificates")
-    with Session(runtime.engine) as session:
-        credential = _own_credential(session, caller.user, credential_id)
-        user = session.get(User, caller.user.id)
-    assert user is not None
-    cert = x509.load_der_x509_certificate(credential.certificate)
-    authority = runtime.authority
-    chain = [cert, authority.issuing, authority.root]
+_PIN_WORDS = "Mã PIN ký số / signing PIN"
+_OTP_WORDS = "Mã một lần (ứng dụng xác thực) / one-time code"
+
+
+def _key_info(credential: Credential) -> dict[str, Any]:
     algorithm = KeyAlgorithm(credential.key_algorithm)
     key: dict[str, Any] = {
         "status": "enabled" if credential.status == "active" else "disabled",
-        "algo": list(_SIGN_ALGOS[algorithm]),
+        "algo": list(SIGN_ALGORITHMS[algorithm]),
     }
     if algorithm is KeyAlgorithm.ECDSA_P256:
-        key |= {"len": 256, "curve": P256}
-    else:
-        key |= {"len": 3072}
+        return key | {"len": 256, "curve": P256}
+    return key | {"len": 3072}
+
+
+def _cert_info(
+    credential: Credential, chain: list[x509.Certificate], wanted: str
+) -> dict[str, Any]:
+    cert = chain[0]
     if credential.status == CredentialStatus.REVOKED.value:
         status = "revoked"
     elif cert.not_valid_after_utc <= utc_now():
         status = "expired"
     else:
         status = "valid"  # a locked credential keeps a valid certificate; its key is disabled
-    result: dict[str, Any] = {
-        "description": f"{user.full_name}: chứng thư ký số / signing certificate",
-        "key": key,
-        "cert": {
-            "status": status,
-            "issuerDN": cert.issuer.rfc4514_string(),
-            "serialNumber": format(cert.serial_number, "x"),
-            "subjectDN": cert.subject.rfc4514_string(),
-            "validFrom": cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ"),
-            "validTo": cert.not_valid_after_utc.strftime("%Y%m%d%H%M%SZ"),
-        },
+    info: dict[str, Any] = {
+        "status": status,
+        "issuerDN": cert.issuer.rfc4514_string(),
+        "serialNumber": format(cert.serial_number, "x"),
+        "subjectDN": cert.subject.rfc4514_string(),
+        "validFrom": cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ"),
+        "validTo": cert.not_valid_after_utc.strftime("%Y%m%d%H%M%SZ"),
+    }
+    if wanted != "none":
+        picked = chain if wanted == "chain" else chain[:1]
+        info["certificates"] = [
+            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in picked
+        ]
+    return info
+
+
+def _auth_v1(user: User) -> dict[str, Any]:
+    """1.0.4.0: ``authMode``, ``PIN`` and ``OTP``."""
+    return {
         "authMode": "explicit",
-        "SCAL": "2",
-        "PIN": {
-            "presence": "true",
-            "format": "N",
-            "label": "PIN",
-            "description": "Mã PIN ký số / signing PIN",
-        },
+        "PIN": {"presence": "true", "format": "N", "label": "PIN", "description": _PIN_WORDS},
         "OTP": {
             "presence": "true" if user.totp_enabled else "false",
             "type": "offline",
@@ -322,217 +212,130 @@ def _credential_info(
             "provider": "kyso",
             "format": "N",
             "label": "OTP",
-            "description": "Mã một lần (ứng dụng xác thực) / one-time code",
+            "description": _OTP_WORDS,
         },
+    }
+
+
+def _auth_v2(user: User) -> dict[str, Any]:
+    """2.0.0.2 describes the authorisation as one ``auth`` object."""
+    objects = [{"type": "Password", "id": "PIN", "format": "N", "label": "PIN",
+                "description": _PIN_WORDS}]  # fmt: skip
+    if user.totp_enabled:
+        objects.append({"type": "Password", "id": "OTP", "format": "N", "label": "OTP",
+                        "description": _OTP_WORDS})  # fmt: skip
+    expression = "PIN AND OTP" if user.totp_enabled else "PIN"
+    return {"auth": {"mode": "explicit", "expression": expression, "objects": objects}}
+
+
+def _credential_info(
+    caller: Principal, services: Services, body: dict[str, Any], version: str = "v1"
+) -> dict[str, Any]:
+    credential_id = _credential_id(body)
+    wanted = body.get("certificates", "single")
+    if wanted not in ("none", "single", "chain"):
+        raise CscInvalidRequest("Invalid parameter certificates")
+    with services.reading() as session:
+        credential = remote_credential(session, caller.user, credential_id)
+        user = session.get(User, caller.user.id)
+    assert user is not None
+    authority = services.runtime.authority
+    chain = [x509.load_der_x509_certificate(credential.certificate), authority.issuing,
+             authority.root]  # fmt: skip
+    return {
+        "description": f"{user.full_name}: chứng thư ký số / signing certificate",
+        "key": _key_info(credential),
+        "cert": _cert_info(credential, chain, wanted),
+        **(_auth_v2(user) if version == "v2" else _auth_v1(user)),
+        "SCAL": "2",
         "multisign": MAX_BATCH,
         "lang": "vi-VN",
     }
-    if version == "v2":  # 2.0.0.2 describes the authorisation as one "auth" object
-        objects = [
-            {
-                "type": "Password",
-                "id": "PIN",
-                "format": "N",
-                "label": "PIN",
-                "description": result["PIN"]["description"],
-            }
-        ]
-        if user.totp_enabled:
-            objects.append(
-                {
-                    "type": "Password",
-                    "id": "OTP",
-                    "format": "N",
-                    "label": "OTP",
-                    "description": result["OTP"]["description"],
-                }
-            )
-        result["auth"] = {
-            "mode": "explicit",
-            "expression": "PIN AND OTP" if user.totp_enabled else "PIN",
-            "objects": objects,
-        }
-        for old in ("authMode", "PIN", "OTP"):
-            del result[old]
-    if wanted != "none":
-        picked = chain if wanted == "chain" else chain[:1]
-        result["cert"]["certificates"] = [
-            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in picked
-        ]
-    return result
 
 
 @router.post("/v1/credentials/info", summary="CSC: a credential's key, certificates, auth")
 def info_credential_v1(
-    caller: Caller, runtime: RuntimeDep, body: JsonBody = None
+    caller: Caller, services: ServicesDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, runtime, body or {})
+    return _credential_info(caller, services, body or {})
 
 
 @router.post("/v2/credentials/info", summary="CSC: a credential's key, certificates, auth")
 def info_credential_v2(
-    caller: Caller, runtime: RuntimeDep, body: JsonBody = None
+    caller: Caller, services: ServicesDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, runtime, body or {}, "v2")
+    return _credential_info(caller, services, body or {}, "v2")
 
 
 def _authorize(
-    caller: Principal,
-    runtime: Any,
-    identity: IdentityServices,
-    body: dict[str, Any],
-    hashes_field: str,
+    caller: Principal, services: Services, body: dict[str, Any], hashes_field: str
 ) -> dict[str, Any]:
     credential_id = _credential_id(body)
     pin = _text(body, "PIN")
     otp = _optional(body, "OTP")
     if hashes_field not in body:
-        raise CscError(
-            400,
-            "invalid_request",
-            f"Missing parameter {hashes_field}: kyso binds every SAD to its hashes (SCAL 2)",
+        raise CscInvalidRequest(
+            f"Missing parameter {hashes_field}: kyso binds every SAD to its hashes (SCAL 2)"
         )
     digests = _hashes(body, hashes_field)
-    count = body.get("numSignatures", len(digests))
-    if count != len(digests):
-        raise CscError(400, "invalid_request", "numSignatures must equal the number of hashes")
-    algorithm = body.get("hashAlgorithmOID", SHA256)
-    if algorithm != SHA256:
-        raise CscError(400, "invalid_request", "Only SHA-256 (2.16.840.1.101.3.4.2.1) is accepted")
-    now = utc_now()
-    try:
-        with unit_of_work(runtime.engine) as session:
-            user = session.get(User, caller.user.id)
-            assert user is not None
-            _own_credential(session, user, credential_id)
-            issued = identity.authoriser.authorise(
-                session,
-                user,
-                credential_id=credential_id,
-                pin=pin,
-                otp=otp,
-                hashes=digests,
-                count=None,
-                now=now,
-            )
-            token, expires_in = issued.token, issued.expires_in
-    except (IdentityError, BillingError) as exc:
-        raise _translate(exc) from None
-    return {"SAD": token, "expiresIn": expires_in}
+    if body.get("numSignatures", len(digests)) != len(digests):
+        raise CscInvalidRequest("numSignatures must equal the number of hashes")
+    if body.get("hashAlgorithmOID", SHA256) != SHA256:
+        raise CscInvalidRequest("Only SHA-256 (2.16.840.1.101.3.4.2.1) is accepted")
+    issued = authorisation.authorise(
+        services,
+        AuthoriseSignatures(user=caller.user, credential_id=credential_id, pin=pin, otp=otp,
+                            hashes=tuple(digests), remote=True),
+    )  # fmt: skip
+    return {"SAD": issued.token, "expiresIn": issued.expires_in}
 
 
 @router.post("/v1/credentials/authorize", summary="CSC: PIN (and OTP) → a SAD for these hashes")
-def authorize_v1(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _authorize(caller, runtime, identity, body or {}, "hash")
+def authorize_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _authorize(caller, services, body or {}, "hash")
 
 
 @router.post("/v2/credentials/authorize", summary="CSC: PIN (and OTP) → a SAD for these hashes")
-def authorize_v2(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _authorize(caller, runtime, identity, body or {}, "hashes")
+def authorize_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _authorize(caller, services, body or {}, "hashes")
 
 
 @router.post("/v1/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
 @router.post("/v2/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
-def extend(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
+def extend(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
     data = body or {}
     credential_id, sad = _credential_id(data), _text(data, "SAD")
-    try:
-        with unit_of_work(runtime.engine) as session:
-            user = session.get(User, caller.user.id)
-            assert user is not None
-            _own_credential(session, user, credential_id)
-            seconds = identity.authoriser.extend(
-                session, sad, credential_id=credential_id, now=utc_now()
-            )
-    except IdentityError as exc:
-        raise _translate(exc) from None
+    seconds = authorisation.extend(
+        services, ExtendAuthorisation(user=caller.user, credential_id=credential_id, sad=sad)
+    )
     return {"SAD": sad, "expiresIn": seconds}
 
 
 def _sign_hash(
-    caller: Principal,
-    runtime: Any,
-    identity: IdentityServices,
-    body: dict[str, Any],
-    hashes_field: str,
+    caller: Principal, services: Services, body: dict[str, Any], hashes_field: str,
     hash_algo_field: str,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     credential_id, sad = _credential_id(body), _text(body, "SAD")
     sign_algo = _text(body, "signAlgo")
     digests = _hashes(body, hashes_field)
     hash_algo = body.get(hash_algo_field, SHA256 if sign_algo == ECDSA_SHA256 else None)
     if sign_algo in (ECDSA_SHA256, RSA_SHA256) and hash_algo not in (None, SHA256):
-        raise CscError(400, "invalid_request", f"Invalid parameter {hash_algo_field}")
+        raise CscInvalidRequest(f"Invalid parameter {hash_algo_field}")
     if sign_algo == RSA_ENCRYPTION and hash_algo != SHA256:
-        raise CscError(400, "invalid_request", f"{hash_algo_field} is required with rsaEncryption")
-    now = utc_now()
-    try:
-        with unit_of_work(runtime.engine) as session:
-            user = session.get(User, caller.user.id)
-            assert user is not None
-            payer = lock_payer(session, user, now)  # the account first, then the credential
-            account = locked_account(session, payer.account_id)
-            one = quote(session, account, "signature.hash", purpose=None, now=now)
-            refuse_unless_covered(
-                one.amount * len(digests), available_funds(session, account, now), account
-            )  # the whole batch, before any signing
-            credential = _own_credential(session, user, credential_id, lock=True)
-            if credential.status != CredentialStatus.ACTIVE.value:
-                raise CscError(
-                    423 if credential.status == "locked" else 400,
-                    "credential_locked" if credential.status == "locked" else "invalid_request",
-                    f"the credential is {credential.status}",
-                )
-            if sign_algo not in _SIGN_ALGOS[KeyAlgorithm(credential.key_algorithm)]:
-                raise CscError(400, "invalid_request", "Invalid parameter signAlgo for this key")
-            row, key = identity.authoriser.consume(
-                session,
-                sad,
-                credential_id=credential_id,
-                hashes=digests,
-                now=now,
-                require_bound=True,
-            )
-            identity.credentials.confirm_signing(session, credential_id, now)
-            signatures = [key.sign_digest(digest, hashes.SHA256()) for digest in digests]
-            for index, digest in enumerate(digests):
-                charge(
-                    session,
-                    payer,
-                    "signature.hash",
-                    now=now,
-                    reference=digest.hex()[:80],
-                    idempotency_key=f"csc:{row.id}:{index}",
-                )
-            record_audit(
-                session,
-                at=now,
-                actor=f"user:{user.id}",
-                action="signature.hash",
-                target=row.id,
-                credential_id=credential_id,
-                hashes=len(digests),
-            )
-    except (IdentityError, BillingError) as exc:
-        raise _translate(exc) from None
+        raise CscInvalidRequest(f"{hash_algo_field} is required with rsaEncryption")
+    signatures = sign_hashes(
+        services,
+        SignHashes(user=caller.user, credential_id=credential_id, sad=sad,
+                   hashes=tuple(digests), sign_algo=sign_algo),
+    )  # fmt: skip
     return {"signatures": [base64.b64encode(s).decode() for s in signatures]}
 
 
 @router.post("/v1/signatures/signHash", summary="CSC: sign hashes under a SAD (charged each)")
-def sign_hash_v1(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _sign_hash(caller, runtime, identity, body or {}, "hash", "hashAlgo")
+def sign_hash_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _sign_hash(caller, services, body or {}, "hash", "hashAlgo")
 
 
 @router.post("/v2/signatures/signHash", summary="CSC: sign hashes under a SAD (charged each)")
-def sign_hash_v2(
-    caller: Caller, runtime: RuntimeDep, identity: IdentityDep, body: JsonBody = None
-) -> dict[str, Any]:
-    return _sign_hash(caller, runtime, identity, body or {}, "hashes", "hashAlgorithmOID")
+def sign_hash_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _sign_hash(caller, services, body or {}, "hashes", "hashAlgorithmOID")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Annotated
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import load_der_x509_certificate
 from fastapi import APIRouter, Depends
-from sqlmodel import Session
 
-from api.deps import CallerDep, IdentityDep, SessionDep, require_roles, utc_now
-from api.payers import lock_payer, payer_for
+from api.deps import CallerDep, IdentityDep, ReadSessionDep, ServicesDep, require_roles
 from api.schemas import (
     AuthorisationCreated,
     AuthorisationRequest,
@@ -30,10 +27,21 @@ from api.schemas import (
     PukUnlock,
     RevocationRequest,
 )
-from billing.charges import charge
+from api.usecases import authorise as authorisation
+from api.usecases import credential_pin, issue_credential, revoke, second_factor
+from api.usecases.authorise import AuthoriseSignatures
+from api.usecases.credential_pin import ChangePin, UnlockWithPuk
+from api.usecases.issue_credential import (
+    CertifyOwnKey,
+    IssueCredential,
+    RenewCredential,
+    ResetCredential,
+)
+from api.usecases.revoke import RevokeOwnCredential
+from api.usecases.second_factor import ConfirmOtp, EnrolOtp
 from identity.credentials import NewCredential
-from identity.errors import AlreadyExists, InvalidField
-from identity.models import Credential, Role, User
+from identity.errors import InvalidField
+from identity.models import Credential, Role
 from identity.sessions import Principal
 
 __all__ = ["router"]
@@ -63,39 +71,15 @@ def me(caller: CallerDep) -> Me:
 
 
 @router.post("/otp/enrol", summary="Start second-factor enrolment (TOTP)")
-def otp_enrol(caller: CallerDep, session: SessionDep, identity: IdentityDep) -> OtpEnrolment:
-    user = session.merge(caller.user)
-    if user.totp_enabled:
-        raise AlreadyExists("a second factor is enrolled already")
-    secret, uri = identity.codes.begin_enrolment(user)
-    session.add(user)
+def otp_enrol(caller: CallerDep, services: ServicesDep) -> OtpEnrolment:
+    secret, uri = second_factor.enrol_otp(services, EnrolOtp(user=caller.user))
     return OtpEnrolment(secret=secret, otpauth_uri=uri)
 
 
 @router.post("/otp/confirm", summary="Confirm enrolment with a first code; get recovery codes")
-def otp_confirm(
-    body: OtpConfirm, caller: CallerDep, session: SessionDep, identity: IdentityDep
-) -> OtpConfirmed:
-    user = session.merge(caller.user)
-    if user.totp_enabled:
-        raise AlreadyExists("a second factor is enrolled already")
-    if user.totp_sealed is None:
-        raise InvalidField({"code": "start with POST /v1/me/otp/enrol"})
-    if not identity.codes.verify(user, body.code.strip(), utc_now()):
-        raise InvalidField({"code": "this code does not match: check the time on your phone"})
-    user.totp_enabled = True
-    session.add(user)
-    codes = identity.codes.new_recovery_codes(session, user)
+def otp_confirm(body: OtpConfirm, caller: CallerDep, services: ServicesDep) -> OtpConfirmed:
+    codes = second_factor.confirm_otp(services, ConfirmOtp(user=caller.user, code=body.code))
     return OtpConfirmed(enabled=True, recovery_codes=codes)
-
-
-def _charged(session: Session, user: User, new: NewCredential, now: datetime) -> NewCredential:
-    """Certificate issuance is a metered product (free under the default citizen plan), charged
-    in the transaction that issues it (whose account lock ``lock_payer`` took first)."""
-    issued = new.credential.id
-    charge(session, payer_for(session, user), "certificate.issue", now=now, reference=issued,
-           idempotency_key=f"certificate:{issued}")  # fmt: skip
-    return new
 
 
 def _issued(new: NewCredential) -> CertificateIssued:
@@ -130,94 +114,83 @@ def _out(credential: Credential) -> CredentialOut:
 
 @router.post("/certificate", status_code=201, summary="A signing key and certificate under a PIN")
 def create_certificate(
-    body: CertificateRequest, caller: Citizen, session: SessionDep, identity: IdentityDep
+    body: CertificateRequest, caller: Citizen, services: ServicesDep
 ) -> CertificateIssued:
-    user = session.merge(caller.user)
-    now = utc_now()
-    lock_payer(session, user, now)
-    new = identity.credentials.create(session, user, body.pin, now)
-    return _issued(_charged(session, user, new, now))
+    return _issued(
+        issue_credential.issue(services, IssueCredential(user=caller.user, pin=body.pin))
+    )
 
 
 @router.post("/certificate/csr", status_code=201, summary="Certify a key held on your token")
 def create_certificate_from_csr(
-    body: CsrRequest, caller: Citizen, session: SessionDep, identity: IdentityDep
+    body: CsrRequest, caller: Citizen, services: ServicesDep
 ) -> CertificateIssued:
-    user = session.merge(caller.user)
-    now = utc_now()
-    lock_payer(session, user, now)
-    identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
-    new = identity.credentials.create_from_csr(session, user, body.csr.encode(), now)
-    return _issued(_charged(session, user, new, now))
+    command = CertifyOwnKey(user=caller.user, csr=body.csr.encode(), password=body.password,
+                            otp=body.otp)  # fmt: skip
+    return _issued(issue_credential.certify_own_key(services, command))
 
 
 @router.get("/credentials", summary="Your signing credentials, newest first")
 def list_credentials(
-    caller: Citizen, session: SessionDep, identity: IdentityDep
+    caller: Citizen, session: ReadSessionDep, identity: IdentityDep
 ) -> list[CredentialOut]:
     return [_out(c) for c in identity.credentials.list_own(session, caller.user)]
 
 
 @router.post("/credentials/{credential_id}/pin", summary="Change the PIN (old PIN → new PIN)")
 def change_pin(
-    credential_id: str, body: PinChange, caller: Citizen, session: SessionDep,
-    identity: IdentityDep,
-) -> CredentialOut:  # fmt: skip
-    user = session.merge(caller.user)
-    return _out(identity.credentials.change_pin(
-        session, user, credential_id, body.old_pin, body.new_pin, utc_now()
-    ))  # fmt: skip
+    credential_id: str, body: PinChange, caller: Citizen, services: ServicesDep
+) -> CredentialOut:
+    command = ChangePin(user=caller.user, credential_id=credential_id, old_pin=body.old_pin,
+                        new_pin=body.new_pin)  # fmt: skip
+    return _out(credential_pin.change_pin(services, command))
 
 
 @router.post("/credentials/{credential_id}/unlock", summary="Unlock with the PUK, set a new PIN")
 def unlock(
-    credential_id: str, body: PukUnlock, caller: Citizen, session: SessionDep,
-    identity: IdentityDep,
-) -> CredentialOut:  # fmt: skip
-    user = session.merge(caller.user)
-    return _out(identity.credentials.unlock_with_puk(
-        session, user, credential_id, body.puk, body.new_pin, utc_now()
-    ))  # fmt: skip
+    credential_id: str, body: PukUnlock, caller: Citizen, services: ServicesDep
+) -> CredentialOut:
+    command = UnlockWithPuk(user=caller.user, credential_id=credential_id, puk=body.puk,
+                            new_pin=body.new_pin)  # fmt: skip
+    return _out(credential_pin.unlock_with_puk(services, command))
 
 
 @router.post("/credentials/{credential_id}/reset", status_code=201,
              summary="Without the PUK: re-authenticate, get a new key and certificate")  # fmt: skip
 def reset(
-    credential_id: str, body: PinReset, caller: Citizen, session: SessionDep,
-    identity: IdentityDep,
-) -> CertificateIssued:  # fmt: skip
-    user = session.merge(caller.user)
-    now = utc_now()
-    lock_payer(session, user, now)
-    identity.credentials.get_own(session, user, credential_id)  # another's: 404 before anything
-    identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
-    new = identity.credentials.reset(session, user, credential_id, body.new_pin, now)
-    return _issued(_charged(session, user, new, now))
+    credential_id: str, body: PinReset, caller: Citizen, services: ServicesDep
+) -> CertificateIssued:
+    command = ResetCredential(
+        user=caller.user,
+        credential_id=credential_id,
+        password=body.password,
+        otp=body.otp,
+        new_pin=body.new_pin,
+    )
+    return _issued(issue_credential.reset(services, command))
 
 
 @router.post("/credentials/{credential_id}/renew", status_code=201,
              summary="Replace the credential with a new key and certificate")  # fmt: skip
 def renew(
-    credential_id: str, body: CertificateRequest, caller: Citizen, session: SessionDep,
-    identity: IdentityDep,
-) -> CertificateIssued:  # fmt: skip
-    user = session.merge(caller.user)
-    now = utc_now()
-    lock_payer(session, user, now)
-    new = identity.credentials.renew(session, user, credential_id, body.pin, now)
-    return _issued(_charged(session, user, new, now))
+    credential_id: str, body: CertificateRequest, caller: Citizen, services: ServicesDep
+) -> CertificateIssued:
+    command = RenewCredential(user=caller.user, credential_id=credential_id, pin=body.pin)
+    return _issued(issue_credential.renew(services, command))
 
 
 @router.post("/credentials/{credential_id}/revoke", summary="Revoke your own certificate")
 def revoke_own(
-    credential_id: str, body: RevocationRequest, caller: Citizen, session: SessionDep,
-    identity: IdentityDep,
-) -> CredentialOut:  # fmt: skip
-    user = session.merge(caller.user)
-    now = utc_now()
-    identity.credentials.get_own(session, user, credential_id)  # another's: 404 before anything
-    identity.sign_in.confirm_presence(session, user, password=body.password, otp=body.otp, now=now)
-    return _out(identity.credentials.revoke_own(session, user, credential_id, body.reason, now))
+    credential_id: str, body: RevocationRequest, caller: Citizen, services: ServicesDep
+) -> CredentialOut:
+    command = RevokeOwnCredential(
+        user=caller.user,
+        credential_id=credential_id,
+        reason=body.reason,
+        password=body.password,
+        otp=body.otp,
+    )
+    return _out(revoke.revoke_own(services, command))
 
 
 def _digest(text: str) -> bytes:
@@ -232,15 +205,15 @@ def _digest(text: str) -> bytes:
 @router.post("/authorisations", status_code=201,
              summary="Authorise signatures: a single-use SAD bound to these hashes")  # fmt: skip
 def authorise(
-    body: AuthorisationRequest, caller: Citizen, session: SessionDep, identity: IdentityDep
+    body: AuthorisationRequest, caller: Citizen, services: ServicesDep
 ) -> AuthorisationCreated:
-    user = session.merge(caller.user)
-    hashes = [_digest(h) for h in body.hashes] if body.hashes else None
+    hashes = tuple(_digest(h) for h in body.hashes) if body.hashes else None
     if hashes and any(len(h) not in (32, 48, 64) for h in hashes):
         raise InvalidField({"hashes": "SHA-256, SHA-384 or SHA-512 digests"})
-    issued = identity.authoriser.authorise(
-        session, user, credential_id=body.credential_id, pin=body.pin, otp=body.otp,
-        hashes=hashes, count=body.count, now=utc_now(),
+    issued = authorisation.authorise(
+        services,
+        AuthoriseSignatures(user=caller.user, credential_id=body.credential_id, pin=body.pin,
+                            otp=body.otp, hashes=hashes, count=body.count),
     )  # fmt: skip
     return AuthorisationCreated(
         sad=issued.token, expires_in=issued.expires_in, credential_id=body.credential_id

@@ -1,5 +1,7 @@
-"""OpenID Connect provider: discovery, JWKS, the authorization endpoint with its sign-in and
-consent pages (Vietnamese first), the token endpoint, userinfo and RP-initiated logout."""
+"""OpenID Connect provider over HTTP: discovery, JWKS, the authorization endpoint with its
+sign-in and consent pages (Vietnamese first), the token endpoint, userinfo and RP-initiated
+logout. The flows are the OpenID Connect use cases (``api/usecases/oidc.py``); this module
+reads the requests and draws the pages. OAuth errors are a view of the one error table."""
 
 from __future__ import annotations
 
@@ -7,23 +9,20 @@ import base64
 import binascii
 import html
 import secrets
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlmodel import Session
 
-from api.bootstrap import Runtime
-from api.database import unit_of_work
-from api.deps import IdentityDep, RuntimeDep, utc_now
-from api.identity_services import IdentityServices
-from identity.errors import AuthenticationFailed, OidcError, OtpRequired, StepUpRequired, Throttled
+from api.deps import RuntimeDep, ServicesDep
+from api.usecases import oidc as flows
+from api.usecases.oidc import SignInToAuthorize, TokenRequest
+from identity.errors import IdentityError, OidcError, OtpRequired, StepUpRequired, Throttled
 from identity.models import OidcAuthRequest, OidcClient
-from identity.oidc import ACR_VALUES, REQUEST_TTL, SCOPES, OidcProvider, with_query
+from identity.oidc import ACR_VALUES, REQUEST_TTL, SCOPES, with_query
 
-__all__ = ["build_provider", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["openid connect"])
 
@@ -43,21 +42,6 @@ SCOPE_WORDS = {
 }
 
 
-def build_provider(runtime: Runtime, identity: IdentityServices) -> OidcProvider:
-    """Once per process: the pairwise-subject key is derived from the master key here."""
-    return OidcProvider(
-        tokens=identity.tokens,
-        issuer=runtime.urls.base,
-        pairwise_key=runtime.master_key.derive(b"kyso oidc pairwise subject"),
-    )
-
-
-def provider(request: Request) -> OidcProvider:
-    built: OidcProvider = request.app.state.oidc
-    return built
-
-
-ProviderDep = Annotated[OidcProvider, Depends(provider)]
 FormText = Annotated[str, Form(max_length=8192)]
 OptionalFormText = Annotated[str | None, Form(max_length=8192)]
 
@@ -106,13 +90,8 @@ def discovery(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/oidc/jwks", summary="The keys that sign ID tokens")
-def jwks(identity: IdentityDep, runtime: RuntimeDep) -> dict[str, Any]:
-    now = utc_now()
-    with unit_of_work(runtime.engine) as session:  # the RS256 key is made on first need
-        identity.tokens.current_key(session, now)
-        identity.tokens.current_rsa_key(session, now)
-        keys = list(identity.tokens.verification_keys(session, now).values())
-    return {"keys": keys}
+def jwks(services: ServicesDep) -> dict[str, Any]:
+    return {"keys": flows.jwks(services)}
 
 
 def _page(title: str, body: str, *, allow: str = "", status: int = 200) -> HTMLResponse:
@@ -175,14 +154,14 @@ def _login_form(
     return _page("Đăng nhập kyso / Sign in", body, allow=_origin(request.redirect_uri))
 
 
-def _login_words(exc: Exception) -> str:
+def _login_words(exc: IdentityError) -> str:
     if isinstance(exc, Throttled):
         minutes = max(1, (exc.retry_after + 59) // 60)
         return (
             f"Quá nhiều lần thử: thử lại sau {minutes} phút / Too many attempts: try again in "
             f"{minutes} min"
         )
-    if "one-time" in getattr(exc, "detail", ""):
+    if "one-time" in exc.detail:
         return "Mã một lần sai hoặc đã dùng / Wrong or already used one-time code"
     return "Sai thư điện tử hoặc mật khẩu / Wrong e-mail address or password"
 
@@ -210,17 +189,12 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 @router.get("/oidc/authorize", response_model=None, summary="OpenID Connect authorization")
-def authorize(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
+def authorize(request: Request, runtime: RuntimeDep, services: ServicesDep) -> Response:
     """The sign-in page; a cookie binds the request to this browser (SameSite=Lax: a form
     posted from another site cannot use it)."""
-    now = utc_now()
     browser = secrets.token_urlsafe(24)
     try:
-        with unit_of_work(runtime.engine) as session:
-            pending = oidc.begin(session, dict(request.query_params), now, browser=browser)
-            client = session.get(OidcClient, pending.client_id)
-            assert client is not None
-            page = _login_form(pending, client)
+        begun = flows.begin(services, dict(request.query_params), browser=browser)
     except OidcError as error:
         if not error.redirect:
             return _error_page(error)
@@ -233,6 +207,7 @@ def authorize(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Respo
                 state=params.get("state"),
             )
         )
+    page = _login_form(begun.pending, begun.client)
     page.set_cookie(
         BROWSER_COOKIE,
         browser,
@@ -248,25 +223,10 @@ def authorize(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Respo
 BROWSER_COOKIE = "kyso_oidc_browser"
 
 
-def _pending(
-    oidc: OidcProvider, session: Session, request: Request, fields: dict[str, str], now: datetime
-) -> OidcAuthRequest:
-    """The request a form posts to, from this browser (its cookie), with the form's token."""
-    return oidc.pending(
-        session,
-        fields.get("request_id", ""),
-        fields.get("csrf", ""),
-        now,
-        browser=request.cookies.get(BROWSER_COOKIE, ""),
-    )
-
-
 @router.post("/oidc/login", response_model=None, summary="The sign-in form of an authorization")
 def login(
     request: Request,
-    runtime: RuntimeDep,
-    identity: IdentityDep,
-    oidc: ProviderDep,
+    services: ServicesDep,
     request_id: FormText = "",
     csrf: FormText = "",
     email: FormText = "",
@@ -274,78 +234,51 @@ def login(
     otp: FormText = "",
 ) -> Response:
     """Sync: the password hash and the database run in the thread pool, not on the loop."""
-    fields = {
-        "request_id": request_id,
-        "csrf": csrf,
-        "email": email,
-        "password": password,
-        "otp": otp,
-    }
-    now = utc_now()
-    with unit_of_work(runtime.engine) as session:
-        try:
-            pending = _pending(oidc, session, request, fields, now)
-        except OidcError as error:
-            return _error_page(error)
-        client = session.get(OidcClient, pending.client_id)
-        assert client is not None
-        try:
-            user, amr = identity.sign_in.authenticate(
-                session,
-                email=fields.get("email", ""),
-                password=fields.get("password", ""),
-                otp=fields.get("otp") or None,
-                now=now,
-                source=request.client.host if request.client else None,
-            )
-            oidc.signed_in(session, pending, user, amr, now)
-        except OtpRequired:
-            return _login_form(
-                pending, client, ask_otp=True, message="Nhập mã một lần / Enter your one-time code"
-            )
-        except StepUpRequired:
-            return _login_form(
-                pending,
-                client,
-                ask_otp=True,
-                message="Ứng dụng này cần thêm mã một lần / This application "
-                "also needs your one-time code",
-            )
-        except (AuthenticationFailed, Throttled) as exc:
-            session.commit()  # the failure counts
-            return _login_form(
-                pending, client, message=_login_words(exc), ask_otp=bool(fields.get("otp"))
-            )
-        except OidcError as error:
-            if not error.redirect:
-                return _error_page(error)
-            return _redirect(oidc.refuse(session, pending, error))
-        return _consent_form(pending, client)
+    command = SignInToAuthorize(
+        request_id=request_id, csrf=csrf, browser=request.cookies.get(BROWSER_COOKIE, ""),
+        email=email, password=password, otp=otp or None,
+        source=request.client.host if request.client else None,
+    )  # fmt: skip
+    try:
+        done = flows.sign_in(services, command)
+    except OidcError as error:
+        return _error_page(error)
+    if done.redirect is not None:
+        return _redirect(done.redirect)
+    pending, client, refused = done.pending, done.client, done.refusal
+    if isinstance(refused, OtpRequired):
+        return _login_form(
+            pending, client, ask_otp=True, message="Nhập mã một lần / Enter your one-time code"
+        )
+    if isinstance(refused, StepUpRequired):
+        return _login_form(
+            pending,
+            client,
+            ask_otp=True,
+            message="Ứng dụng này cần thêm mã một lần / This application "
+            "also needs your one-time code",
+        )
+    if refused is not None:
+        return _login_form(pending, client, message=_login_words(refused), ask_otp=bool(otp))
+    return _consent_form(pending, client)
 
 
 @router.post("/oidc/consent", response_model=None, summary="The consent form of an authorization")
 def consent(
     request: Request,
-    runtime: RuntimeDep,
-    oidc: ProviderDep,
+    services: ServicesDep,
     request_id: FormText = "",
     csrf: FormText = "",
     decision: FormText = "",
 ) -> Response:
-    fields = {"request_id": request_id, "csrf": csrf, "decision": decision}
-    now = utc_now()
-    with unit_of_work(runtime.engine) as session:
-        try:
-            pending = _pending(oidc, session, request, fields, now)
-            if fields.get("decision") != "approve":
-                return _redirect(
-                    oidc.refuse(
-                        session, pending, OidcError("access_denied", "the citizen did not allow it")
-                    )
-                )
-            return _redirect(oidc.approve(session, pending, now))
-        except OidcError as error:
-            return _error_page(error)
+    try:
+        target = flows.decide(
+            services, request_id=request_id, csrf=csrf,
+            browser=request.cookies.get(BROWSER_COOKIE, ""), approve=decision == "approve",
+        )  # fmt: skip
+    except OidcError as error:
+        return _error_page(error)
+    return _redirect(target)
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -360,21 +293,11 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def _oauth_error(error: OidcError) -> JSONResponse:
-    response = JSONResponse(
-        {"error": error.error, "error_description": error.detail}, status_code=error.status
-    )
-    response.headers["Cache-Control"] = "no-store"
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="kyso"'
-    return response
-
-
 @router.post("/oidc/token", response_model=None, summary="OpenID Connect token endpoint")
 def token(
     request: Request,
     runtime: RuntimeDep,
-    oidc: ProviderDep,
+    services: ServicesDep,
     grant_type: FormText = "",
     code: FormText = "",
     redirect_uri: FormText = "",
@@ -395,25 +318,9 @@ def token(
     }
     if code_verifier is not None:
         fields["code_verifier"] = code_verifier
-    now = utc_now()
-    try:
-        with unit_of_work(runtime.engine) as session:
-            client = oidc.client_for_token(
-                session,
-                basic=_basic(request),
-                form=fields,
-                endpoint=f"{runtime.urls.base}/oidc/token",
-                now=now,
-            )
-            grant = fields.get("grant_type")
-            if grant == "authorization_code":
-                issued = oidc.exchange_code(session, client, fields, now)
-            elif grant == "refresh_token":
-                issued = oidc.refresh(session, client, fields, now)
-            else:
-                raise OidcError("unsupported_grant_type", "authorization_code or refresh_token")
-    except OidcError as error:
-        return _oauth_error(error)
+    command = TokenRequest(form=fields, basic=_basic(request),
+                           endpoint=f"{runtime.urls.base}/oidc/token")  # fmt: skip
+    issued = flows.token(services, command)  # an OidcError is answered in OAuth's format
     response = JSONResponse(issued)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -426,16 +333,8 @@ def _bearer(request: Request) -> str:
 
 @router.get("/oidc/userinfo", response_model=None, summary="Claims about the signed-in citizen")
 @router.post("/oidc/userinfo", response_model=None, summary="Claims about the signed-in citizen")
-def userinfo(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Response:
-    try:
-        with Session(runtime.engine) as session:
-            claims = oidc.userinfo(session, _bearer(request), utc_now())
-    except OidcError as error:
-        response = _oauth_error(error)
-        response.headers["WWW-Authenticate"] = (
-            'Bearer error="invalid_token"' if _bearer(request) else 'Bearer realm="kyso"'
-        )
-        return response
+def userinfo(request: Request, services: ServicesDep) -> Response:
+    claims = flows.userinfo(services, _bearer(request))  # errors: OAuth's format
     return JSONResponse(claims, headers={"Cache-Control": "no-store"})
 
 
@@ -443,8 +342,7 @@ def userinfo(request: Request, runtime: RuntimeDep, oidc: ProviderDep) -> Respon
 @router.post("/oidc/logout", response_model=None, summary="RP-initiated logout")
 def logout(
     request: Request,
-    runtime: RuntimeDep,
-    oidc: ProviderDep,
+    services: ServicesDep,
     id_token_hint: OptionalFormText = None,
     post_logout_redirect_uri: OptionalFormText = None,
     state: OptionalFormText = None,
@@ -457,8 +355,7 @@ def logout(
     }
     params |= {k: v for k, v in posted.items() if v is not None}
     try:
-        with unit_of_work(runtime.engine) as session:
-            target = oidc.end_session(session, params, utc_now())
+        target = flows.end_session(services, params)
     except OidcError as error:
         return _error_page(error, "Không thể đăng xuất / Cannot sign out")
     if target:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
-from api.deps import PkiDep, RuntimeDep, SessionDep
+from api.deps import PkiDep, RuntimeDep, ServicesDep
 from api.errors import ClientGone, PayloadTooLarge
-from api.pki_services import crl_for, ocsp_answer, tsa_answer
+from api.pki_services import ocsp_answer, tsa_answer
+from api.usecases.crl import current_crl
 from certs.ocsp import MALFORMED
 
 __all__ = ["router"]
@@ -59,13 +59,13 @@ def issuing_certificate(runtime: RuntimeDep) -> Response:
 
 
 @router.get("/crl/issuing.crl", response_class=Response, summary="Issuing CA CRL (DER)")
-def issuing_crl(runtime: RuntimeDep, session: SessionDep) -> Response:
-    return Response(crl_for(runtime, session, "issuing", datetime.now(UTC)), media_type=PKIX_CRL)
+def issuing_crl(services: ServicesDep) -> Response:
+    return Response(current_crl(services, "issuing"), media_type=PKIX_CRL)
 
 
 @router.get("/crl/root.crl", response_class=Response, summary="Root CA CRL (DER)")
-def root_crl(runtime: RuntimeDep, session: SessionDep) -> Response:
-    return Response(crl_for(runtime, session, "root", datetime.now(UTC)), media_type=PKIX_CRL)
+def root_crl(services: ServicesDep) -> Response:
+    return Response(current_crl(services, "root"), media_type=PKIX_CRL)
 
 
 def _ocsp_answer(pki: PkiDep, request_der: bytes) -> Response:

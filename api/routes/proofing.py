@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import SessionDep, require_roles, utc_now
+from api.deps import ReadSessionDep, ServicesDep, require_roles
 from api.schemas import ProofingRequest, UserSummary
-from identity.accounts import ProofingEvidence, pending_registrations, proof_identity
-from identity.models import Role, User
+from api.usecases import proof_identity
+from api.usecases.proof_identity import ProofIdentity
+from identity.accounts import ProofingEvidence, pending_registrations
+from identity.models import Role
 from identity.sessions import Principal
 
 __all__ = ["router"]
@@ -20,20 +22,14 @@ Officer = Annotated[Principal, Depends(require_roles(Role.REGISTRATION_OFFICER.v
 
 
 @router.get("/queue", summary="Citizens waiting for identity proofing, oldest first")
-def queue(officer: Officer, session: SessionDep) -> list[UserSummary]:
+def queue(officer: Officer, session: ReadSessionDep) -> list[UserSummary]:
     return [UserSummary.model_validate(u) for u in pending_registrations(session)]
 
 
 @router.post("/{user_id}", summary="Record the check of a citizen and raise them to level 2")
 def proof(
-    user_id: str, body: ProofingRequest, officer: Officer, session: SessionDep
+    user_id: str, body: ProofingRequest, officer: Officer, services: ServicesDep
 ) -> UserSummary:
-    record = proof_identity(
-        session,
-        officer.user,
-        user_id,
-        ProofingEvidence(document=body.document, method=body.method, notes=body.notes),
-        utc_now(),
-    )
-    user = session.get(User, record.user_id)
-    return UserSummary.model_validate(user)
+    evidence = ProofingEvidence(document=body.document, method=body.method, notes=body.notes)
+    command = ProofIdentity(officer=officer.user, citizen_id=user_id, evidence=evidence)
+    return UserSummary.model_validate(proof_identity.proof(services, command))

@@ -8,7 +8,6 @@ code) are headers, so that they never appear in a URL or an access log.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -17,16 +16,12 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from api.deps import IdentityDep, ReadSessionDep
+from api.deps import ServicesDep
 from api.errors import ClientGone
-from api.file_digests import FileReceiver, ReceivedFile
-from api.routes.signatures import (
-    ReadingCitizen,
-    SignatureRequest,
-    SigningDep,
-    new_upload_folder,
-    sign_received,
-)
+from api.file_digests import FileReceiver, ReceivedFile, upload_folder
+from api.routes.signatures import Citizen, IdempotencyKey, delivered
+from api.usecases import sign_document
+from api.usecases.sign_document import SignDocument
 from signing.errors import NotAPdf
 
 __all__ = ["router"]
@@ -63,10 +58,8 @@ async def _receive_body(request: Request, destination: Path) -> ReceivedFile:
              openapi_extra=_BODY)  # fmt: skip
 async def create_signature_from_body(
     request: Request,
-    caller: ReadingCitizen,
-    session: ReadSessionDep,
-    identity: IdentityDep,
-    signing: SigningDep,
+    caller: Citizen,
+    services: ServicesDep,
     pin: Annotated[str | None, Header(alias="Kyso-PIN", description="the signing PIN")] = None,
     sad: Annotated[
         str | None,
@@ -89,28 +82,23 @@ async def create_signature_from_body(
     credential_id: Annotated[str | None, Query()] = None,
     purpose: Annotated[str | None, Query(description="public_service: a submission")] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    idempotency_key: IdempotencyKey = None,
     confirm_countersign: Annotated[
         bool, Query(description="sign even though an earlier signature already fails")
     ] = False,
 ) -> FileResponse:
-    """As ``POST /v1/signatures``: the same checks, transaction, charge and answer."""
-    wanted = SignatureRequest(
+    """As ``POST /v1/signatures``: the same use case, checks, transactions, charge and answer.
+    Nothing of the database is held while the body streams in."""
+    command = SignDocument(
         pin=pin, sad=sad, otp=otp, level=level, reason=reason, location=location, page=page,
         rect=rect, field=field, invisible=invisible, language=language, certify=certify,
         credential_id=credential_id, purpose=purpose, idempotency_key=idempotency_key,
         filename=filename, confirm_countersign=confirm_countersign,
     )  # fmt: skip
-    options = wanted.options(caller.user)  # refused before the body is read
-    # Signing in was read through the session: let its connection go back to the pool while
-    # the body streams (a slow 100 MB upload would hold it, mid-transaction, all along).
-    session.close()
-    work = new_upload_folder(signing.runtime)
-    try:
+    command.options(caller.user)  # refused before the body is read
+    with upload_folder(services.runtime.settings.upload_dir) as work:
         received = await _receive_body(request, work / "upload.pdf")
-        return await run_in_threadpool(
-            sign_received, caller.user, session, identity, signing, wanted, options, received,
-            work / "signed.pdf",
-        )  # fmt: skip
-    finally:
-        await run_in_threadpool(shutil.rmtree, work, True)
+        done = await run_in_threadpool(
+            sign_document.sign, services, caller.user, command, received, work / "signed.pdf"
+        )
+    return delivered(done)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kernel.errors import KysoError
+
 __all__ = [
     "BackupDamaged",
     "BackupError",
@@ -13,14 +15,10 @@ __all__ = [
 ]
 
 
-class BackupError(Exception):
+class BackupError(KysoError):
     """Base of backup and restore refusals: ``code`` is stable, ``detail`` is for people."""
 
     code = "backup.error"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class BackupDamaged(BackupError):

@@ -10,10 +10,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.usecases.services import Services
 from api.web import admin_pages, agency, billing_pages, citizen, officer, public
 from api.web.context import FormRefused, NotAllowed, SignInNeeded, Web
+from api.web.drafts import DraftStore
 
-__all__ = ["install_web"]
+__all__ = ["install_web", "purge_drafts"]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -88,3 +90,9 @@ def install_web(app: FastAPI) -> None:
         return answer
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def purge_drafts(services: Services) -> int:
+    """Housekeeping: uploads left unsigned for an hour."""
+    settings = services.runtime.settings
+    return DraftStore(settings.data_dir / "drafts", max_pages=settings.max_pages).purge()

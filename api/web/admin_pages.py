@@ -9,27 +9,30 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import col, func, or_, select
 
-from api.billing_schemas import PlanVersionRequest
-from api.database import unit_of_work
-from api.deps import utc_now
-from api.revocation import revoke_certificate
-from api.routes.billing import new_plan_version, plans
-from api.routes.verifications import AnchorIn, add, anchors, remove
+from api.billing_views import plan_out
+from api.usecases import accounts
+from api.usecases import plans as plan_versions
+from api.usecases import revoke as revocation
+from api.usecases import trust as trusting
+from api.usecases.accounts import CreateUser
+from api.usecases.plans import PublishPlan
+from api.usecases.revoke import RevokeCertificate
+from api.usecases.trust import AddTrustAnchor, RemoveTrustAnchor
 from api.web.context import Web, WebRoute
 from api.web.public import WebDep
 from api.web.words import REASON_WORDS, explain_field
-from billing.calendar import VIETNAM
-from billing.errors import BillingError
-from certs.errors import CertsError
+from billing.plans import all_plans
 from certs.models import IssuedCertificate
 from certs.revocation import RevocationReason
-from identity.accounts import NewUser, create_user
+from identity.accounts import NewUser
 from identity.audit import verify_audit_chain
-from identity.errors import IdentityError, InvalidField
+from identity.errors import InvalidField
 from identity.models import AuditEvent, Role, User
-from signing.errors import SigningError
+from kernel.errors import KysoError
+from kernel.vietnam import VIETNAM
+from signing.trust import list_anchors
 
 __all__ = ["router"]
 
@@ -43,13 +46,13 @@ STAFF_ROLES = (
     (Role.ADMIN.value, "Quản trị viên"),
 )
 AUDIT_PAGE = 50
-Refusal = (IdentityError, SigningError, BillingError, CertsError)
+Refusal = KysoError
 
 
 @router.get("/admin")
 def overview(web: WebDep) -> Response:
     web.require(ADMIN)
-    with Session(web.runtime.engine) as reading:
+    with web.services.reading() as reading:
         counts = {
             "citizens": reading.exec(
                 select(func.count()).select_from(User).where(User.role == Role.CITIZEN.value)
@@ -69,9 +72,9 @@ def overview(web: WebDep) -> Response:
 
 # -- trust anchors ---------------------------------------------------------------------
 def _trust_page(web: Web, *, status: int = 200, notice: str = "", error: str = "") -> Response:
-    caller = web.require(ADMIN)
-    with Session(web.runtime.engine) as reading:
-        rows = anchors(caller.principal, reading)
+    web.require(ADMIN)
+    with web.services.reading() as reading:
+        rows = list_anchors(reading)
     return web.page(
         "admin/trust.html",
         title=web.t("CA tin cậy"),
@@ -93,9 +96,10 @@ def trust_add(
 ) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
+    command = AddTrustAnchor(certificate=(certificate or " ").encode(),
+                             actor=f"user:{caller.user.id}")  # fmt: skip
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            added = add(AnchorIn(certificate=certificate or " "), caller.principal, session)
+        added = trusting.add(web.services, command)
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
@@ -110,9 +114,9 @@ def trust_remove(web: WebDep, sha256: str, csrf: FormText = "", confirm: FormTex
         return _trust_page(
             web, status=422, error=web.t("Hãy đánh dấu ô xác nhận trước khi thôi tin cậy.")
         )
+    command = RemoveTrustAnchor(sha256=sha256, actor=f"user:{caller.user.id}")
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            removed = remove(sha256, caller.principal, session)
+        removed = trusting.remove(web.services, command)
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
@@ -128,9 +132,9 @@ def _plans_page(
     error: str = "",
     values: dict[str, str] | None = None,
 ) -> Response:
-    caller = web.require(ADMIN)
-    with Session(web.runtime.engine) as reading:
-        rows = plans(caller.principal, reading)
+    web.require(ADMIN)
+    with web.services.reading() as reading:
+        rows = [plan_out(p) for p in all_plans(reading)]
     newest: dict[str, Any] = {}
     for row in rows:
         if row.code not in newest or row.version > newest[row.code].version:
@@ -178,13 +182,10 @@ def publish(
             values=values,
             error=web.t("Ngày hiệu lực hoặc điều khoản (JSON) chưa đúng."),
         )
+    command = PublishPlan(code=code, terms=parsed, effective_from=when,
+                          actor=f"user:{caller.user.id}")  # fmt: skip
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            plan = new_plan_version(
-                PlanVersionRequest(code=code, effective_from=when, terms=parsed),
-                caller.principal,
-                session,
-            )
+        plan = plan_versions.publish(web.services, command)
     except Refusal as exc:
         status, words = web.explain(exc)
         return _plans_page(web, status=status, values=values, error=words)
@@ -204,7 +205,7 @@ def _staff_page(
     errors: dict[str, str] | None = None,
 ) -> Response:
     web.require(ADMIN)
-    with Session(web.runtime.engine) as reading:
+    with web.services.reading() as reading:
         rows = list(
             reading.exec(
                 select(User)
@@ -245,15 +246,11 @@ def new_staff(
     values = {"email": email, "full_name": full_name, "role": role}
     if role not in dict(STAFF_ROLES):
         return _staff_page(web, status=422, values=values, error=web.t("Hãy chọn vai trò."))
+    new = NewUser(email=email, password=password, full_name=full_name, role=Role(role))
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            create_user(
-                session,
-                web.identity.passwords,
-                NewUser(email=email, password=password, full_name=full_name, role=Role(role)),
-                now=utc_now(),
-                actor=f"user:{caller.user.id}",
-            )
+        accounts.create_user_account(
+            web.services, CreateUser(new=new, actor=f"user:{caller.user.id}")
+        )
     except InvalidField as exc:
         return _staff_page(
             web,
@@ -281,7 +278,7 @@ def _certificates_page(
     web.require(ADMIN)
     rows: list[IssuedCertificate] = []
     wanted = query.strip()
-    with Session(web.runtime.engine) as reading:
+    with web.services.reading() as reading:
         statement = select(IssuedCertificate).where(IssuedCertificate.profile == "signing")
         if wanted:
             hex_serial = wanted.lower().replace(":", "")
@@ -318,7 +315,7 @@ def revoke(
 ) -> Response:
     caller = web.require(ADMIN)
     web.check_form(csrf)
-    with Session(web.runtime.engine) as reading:
+    with web.services.reading() as reading:
         found = reading.get(IssuedCertificate, serial.lower().replace(":", ""))
     if found is not None and found.profile != "signing":
         return _certificates_page(
@@ -337,16 +334,9 @@ def revoke(
             status=422,
             error=web.t("Hãy đánh dấu ô xác nhận: thu hồi không thể hoàn tác."),
         )
+    command = RevokeCertificate(serial=serial, reason=reason, actor=f"user:{caller.user.id}")
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            done = revoke_certificate(
-                web.runtime,
-                session,
-                serial=serial,
-                reason=reason,
-                actor=f"user:{caller.user.id}",
-                now=utc_now(),
-            )
+        done = revocation.revoke_certificate(web.services, command)
     except Refusal as exc:
         status, words = web.explain(exc)
         return _certificates_page(web, serial, status=status, error=words)
@@ -366,7 +356,7 @@ def revoke(
 @router.get("/admin/audit")
 def audit(web: WebDep, action: str = "", before: int = 0) -> Response:
     web.require(ADMIN)
-    with Session(web.runtime.engine) as reading:
+    with web.services.reading() as reading:
         statement = select(AuditEvent)
         if action:
             statement = statement.where(col(AuditEvent.action).startswith(action[:64]))

@@ -4,20 +4,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from api.database import unit_of_work
-from api.deps import utc_now
 from api.downloads import attachment
-from api.routes.verifications import verify
-from api.verification_services import VerificationServices
+from api.file_digests import upload_folder
+from api.usecases import verify
+from api.usecases.services import utc_now
+from api.usecases.verify import KEEP_REPORTS, KeepReports, VerifyDocument
 from api.web.context import WebRoute
 from api.web.public import WebDep
 from billing.errors import BillingError
@@ -32,8 +32,6 @@ __all__ = ["KEEP_REPORTS", "router"]
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 VERIFIERS = (Role.AGENCY_OFFICER.value, Role.ADMIN.value, Role.CITIZEN.value)
-KEEP_REPORTS = timedelta(days=7)
-"""How long a report stays on its page (the purge deletes it after)."""
 MAX_FILES = 20
 
 COLOURS = {"TOTAL_PASSED": "green", "INDETERMINATE": "amber", "TOTAL_FAILED": "red"}
@@ -67,14 +65,16 @@ def upload(
             max_files=MAX_FILES,
             error=web.t("Hãy chọn từ 1 đến {n} tệp PDF.", n=MAX_FILES),
         )
-    services: VerificationServices = web.request.app.state.verification
-    batch, now = str(uuid.uuid4()), utc_now()
-    kept: list[KeptReport] = []
+    reports: list[tuple[str, dict[str, Any]]] = []
     for upload_file in chosen:
         name = Path(upload_file.filename or "document.pdf").name[:255]
         try:
-            with Session(web.runtime.engine) as reading:
-                report = verify(caller.principal, reading, services, upload_file, "json", None)
+            with upload_folder(web.runtime.settings.upload_dir) as work:
+                upload = work / "upload.pdf"
+                with upload.open("wb") as out:
+                    shutil.copyfileobj(upload_file.file, out, 1024 * 1024)
+                command = VerifyDocument(user=caller.user, path=upload, filename=name)
+                report = verify.verify(web.services, command).as_dict()
         except SigningError as exc:  # not a PDF at all: a report that says so
             _status, words = web.explain(exc)
             report = _refused(name, words)
@@ -82,21 +82,10 @@ def upload(
             status, words = web.explain(exc)
             return web.page("agency/upload.html", title=web.t("Xác minh tài liệu"),
                             status=status, max_files=MAX_FILES, error=words)  # fmt: skip
-        assert isinstance(report, dict)
-        kept.append(
-            KeptReport(
-                user_id=caller.user.id,
-                batch=batch,
-                filename=name,
-                indication=report["indication"],
-                report=json.dumps(report),
-                created_at=now,
-                expires_at=now + KEEP_REPORTS,
-            )
-        )
-    with unit_of_work(web.runtime.engine) as session:
-        for record in kept:
-            session.add(record)
+        reports.append((name, report))
+    batch = str(uuid.uuid4())
+    keeping = KeepReports(user=caller.user, batch=batch, reports=reports)
+    kept = verify.keep_reports(web.services, keeping)
     if len(kept) == 1:
         return web.redirect(f"/verify/{kept[0].id}")
     return web.redirect(f"/verify/batch/{batch}")
@@ -116,7 +105,7 @@ def _refused(name: str, words: str) -> dict[str, object]:
 
 def _own(web: WebDep, report_id: str) -> KeptReport | None:
     caller = web.require(*VERIFIERS)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         record = reading.get(KeptReport, report_id)
     if record is None or record.user_id != caller.user.id or record.expires_at <= utc_now():
         return None
@@ -137,7 +126,7 @@ def _gone(web: WebDep) -> Response:
 @router.get("/verify/batch/{batch}")
 def batch_page(web: WebDep, batch: str) -> Response:
     caller = web.require(*VERIFIERS)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         records = list(
             reading.exec(
                 select(KeptReport)

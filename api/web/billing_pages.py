@@ -9,21 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from sqlmodel import Session
+from sqlmodel import col, select
 
-from api.billing_schemas import CreditNoteRequest, TopUpRequest
-from api.database import unit_of_work
-from api.deps import utc_now
-from api.routes.billing import (
-    close,
-    credit,
-    invoice,
-    invoice_pdf,
-    invoices,
-    record_top_up,
-    report,
-    usage,
-)
+from api.billing_views import invoice_out, invoice_pdf_response, report_csv, usage_csv, usage_rows
+from api.usecases import close_period as closing
+from api.usecases import credit_note as crediting
+from api.usecases import top_up as payments
+from api.usecases.close_period import ClosePeriod
+from api.usecases.credit_note import IssueCreditNote
+from api.usecases.services import utc_now
+from api.usecases.top_up import RecordTopUp
 from api.web.charts import PALETTE, Series, bars_by_key, stacked_bars
 from api.web.context import Web, WebRoute
 from api.web.public import WebDep
@@ -31,6 +26,7 @@ from api.web.render import money
 from api.web.words import PRODUCT_WORDS
 from billing.calendar import local
 from billing.errors import BillingError
+from billing.models import Invoice
 from billing.plans import PRODUCTS
 from billing.reports import UsageFilter, usage_report
 from billing.wallet import MAX_TOP_UP
@@ -87,7 +83,7 @@ def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -
         start, end, _ = _dates("", "")
     where = UsageFilter(first=start, last=end, product=chosen or None)
     group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
-    with Session(web.runtime.engine) as reading:
+    with web.services.reading() as reading:
         by_product = usage_report(reading, where, group=group, by="product")
         by_account = usage_report(reading, where, group="month", by="account", limit=5000)
         reading.rollback()
@@ -156,14 +152,12 @@ def dashboard(web: WebDep, first: str = "", last: str = "", product: str = "") -
 @router.get("/billing/export/usage.csv")
 def export_usage(web: WebDep, first: str = "", last: str = "", product: str = "") -> Response:
     """Every usage event of the period, one row each (the API's CSV)."""
-    caller = web.require(*STAFF)
+    web.require(*STAFF)
     start, end, _ = _dates(first, last)
-    with Session(web.runtime.engine) as reading:
-        answer = usage(
-            caller.principal, reading, start, end, None, product or None, 10_000, 0, "csv"
-        )
-    assert isinstance(answer, Response)
-    return web.finish(answer)
+    where = UsageFilter(first=start, last=end, product=product or None)
+    with web.services.reading() as reading:
+        rows, _total = usage_rows(reading, where, limit=10_000, offset=0)
+    return web.finish(usage_csv(rows))
 
 
 @router.get("/billing/export/report.csv")
@@ -171,36 +165,28 @@ def export_report(
     web: WebDep, first: str = "", last: str = "", product: str = "", by: str = "product"
 ) -> Response:
     """The report behind the charts: per day (or month) and product or account."""
-    caller = web.require(*STAFF)
+    web.require(*STAFF)
     start, end, _ = _dates(first, last)
     group = "day" if (end - start).days < MAX_DAYS_BY_DAY else "month"
-    with Session(web.runtime.engine) as reading:
-        answer = report(
-            caller.principal,
-            reading,
-            start,
-            end,
-            group,  # type: ignore[arg-type]
-            "account" if by == "account" else "product",
-            None,
-            product or None,
-            100_000,
-            0,
-            "csv",
-        )
-    assert isinstance(answer, Response)
-    return web.finish(answer)
+    breakdown = "account" if by == "account" else "product"
+    where = UsageFilter(first=start, last=end, product=product or None)
+    with web.services.reading() as reading:
+        rows = usage_report(reading, where, group=group, by=breakdown, limit=100_000)
+    return web.finish(report_csv(rows, group=group, by=breakdown))
 
 
 def _invoices_page(
     web: Web, period: str, *, status: int = 200, notice: str = "", error: str = ""
 ) -> Response:
-    caller = web.require(*STAFF)
+    web.require(*STAFF)
     today = local(utc_now()).date()
     last_month = (today.replace(day=1) - timedelta(days=1)).isoformat()[:7]
     shown = period or last_month
-    with Session(web.runtime.engine) as reading:
-        rows = invoices(caller.principal, reading, shown if len(shown) == 7 else None, None)
+    with web.services.reading() as reading:
+        query = select(Invoice).order_by(col(Invoice.number)).limit(1000)
+        if len(shown) == 7:
+            query = query.where(Invoice.period == shown)
+        rows = [invoice_out(reading, row.id) for row in reading.exec(query)]
     return web.page(
         "billing/invoices.html",
         title=web.t("Hoá đơn"),
@@ -237,8 +223,9 @@ def close_period(
             error=web.t("Hãy đánh dấu ô xác nhận: tháng đã chốt không thể ghi thêm."),
         )
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            closed = close(period, caller.principal, session, web.runtime)
+        closed = closing.close(
+            web.services, ClosePeriod(period=period, actor=f"user:{caller.user.id}")
+        )
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return _invoices_page(web, period, status=status, error=words)
@@ -251,10 +238,10 @@ def close_period(
 def _invoice_page(
     web: Web, invoice_id: str, *, status: int = 200, notice: str = "", error: str = ""
 ) -> Response:
-    caller = web.require(*STAFF)
+    web.require(*STAFF)
     try:
-        with Session(web.runtime.engine) as reading:
-            shown = invoice(invoice_id, caller.principal, reading)
+        with web.services.reading() as reading:
+            shown = invoice_out(reading, invoice_id)
     except BillingError as exc:
         code, words = web.explain(exc)
         return web.page(
@@ -282,9 +269,9 @@ def invoice_page(web: WebDep, invoice_id: str) -> Response:
 
 @router.get("/billing/invoices/{invoice_id}/pdf")
 def invoice_download(web: WebDep, invoice_id: str) -> Response:
-    caller = web.require(*STAFF)
-    with Session(web.runtime.engine) as reading:
-        return web.finish(invoice_pdf(invoice_id, caller.principal, reading, web.runtime))
+    web.require(*STAFF)
+    with web.services.reading() as reading:
+        return web.finish(invoice_pdf_response(reading, web.runtime.settings, invoice_id))
 
 
 @router.post("/billing/invoices/{invoice_id}/credit-notes")
@@ -303,14 +290,10 @@ def credit_note(
         )
     if not reason.strip():
         return _invoice_page(web, invoice_id, status=422, error=web.t("Hãy ghi lý do giảm trừ."))
+    command = IssueCreditNote(invoice_id=invoice_id, amount=int(cleaned) if cleaned else None,
+                              reason=reason.strip(), actor=f"user:{caller.user.id}")  # fmt: skip
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            note = credit(
-                invoice_id,
-                CreditNoteRequest(amount=int(cleaned) if cleaned else None, reason=reason.strip()),
-                caller.principal,
-                session,
-            )
+        note = crediting.issue(web.services, command)
     except (BillingError, IdentityError) as exc:
         status, words = web.explain(exc)
         return _invoice_page(web, invoice_id, status=status, error=words)
@@ -355,15 +338,10 @@ def top_up(
         return web.page("billing/top_up.html", title=title, status=422, values=values,
                         error=web.t("Số tiền nạp từ 1 đến {most} đồng.",
                                     most=money(MAX_TOP_UP, web.lang)))  # fmt: skip
-    recorded = Response(status_code=201)  # record_top_up says 200 for a reference seen before
+    command = RecordTopUp(email=email.strip(), amount=int(cleaned),
+                          reference=reference.strip(), actor=f"user:{caller.user.id}")  # fmt: skip
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            entry = record_top_up(
-                TopUpRequest(email=email.strip(), amount=int(cleaned), reference=reference.strip()),
-                caller.principal,
-                session,
-                recorded,
-            )
+        done = payments.record_top_up(web.services, command)
     except NotFound:
         return web.page("billing/top_up.html", title=title, status=404, values=values,
                         error=web.t("Không có người dân nào dùng email này."))  # fmt: skip
@@ -372,7 +350,7 @@ def top_up(
         return web.page(
             "billing/top_up.html", title=title, status=status, values=values, error=words
         )
-    if recorded.status_code == 200:  # this reference was recorded before: nothing new
+    if not done.recorded:  # this reference was recorded before: nothing new
         return web.done(
             "/billing/top-ups",
             web.t(
@@ -387,6 +365,6 @@ def top_up(
             "Đã ghi nhận {amount} vào ví của {email}. Số dư mới: {balance}.",
             amount=money(int(cleaned), web.lang),
             email=email.strip(),
-            balance=money(entry.balance_after, web.lang),
+            balance=money(done.entry.balance_after, web.lang),
         ),
     )

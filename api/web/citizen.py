@@ -3,36 +3,39 @@ download), history with what each signature cost, wallet."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from api.database import unit_of_work
-from api.deps import utc_now
-from api.payers import payer_for
-from api.routes.me import create_certificate
-from api.routes.me import unlock as puk_unlock
-from api.routes.signatures import create_signature, download_signature
-from api.routes.wallet import my_wallet
-from api.schemas import CertificateRequest, PukUnlock
-from api.signing_services import SigningServices
+from api.billing_schemas import WalletOut
+from api.billing_views import wallet_out
+from api.downloads import LargeFileResponse, attachment
+from api.file_digests import receive, upload_folder
+from api.usecases import credential_pin, issue_credential, sign_document
+from api.usecases.credential_pin import UnlockWithPuk
+from api.usecases.issue_credential import IssueCredential
+from api.usecases.payer import payer_for
+from api.usecases.services import utc_now
+from api.usecases.sign_document import SignDocument
 from api.web.context import Web, WebCaller, WebRoute
 from api.web.drafts import DraftStore
 from api.web.public import WebDep
 from billing.accounts import peek_account
 from billing.charges import quote
-from billing.errors import BillingError
 from billing.metering import usage_of
 from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
 from identity.errors import IdentityError
 from identity.models import Credential, CredentialStatus, Role
+from kernel.errors import KysoError, RequestInProgress
 from signing.errors import EarlierSignatureFails, NotAPdf, SignatureNotFound, SigningError
 from signing.models import SignatureRecord
-from signing.records import history
+from signing.records import history, owned_document
 
 __all__ = ["LEVELS", "router"]
 
@@ -58,11 +61,6 @@ def _drafts(web: Web) -> DraftStore:
     return DraftStore(settings.data_dir / "drafts", max_pages=settings.max_pages)
 
 
-def _signing(web: Web) -> SigningServices:
-    services: SigningServices = web.request.app.state.signing
-    return services
-
-
 def _active_credential(session: Session, web: Web, caller: WebCaller) -> Credential | None:
     """The newest credential that can sign, or that a PUK can unlock."""
     usable = (CredentialStatus.ACTIVE.value, CredentialStatus.LOCKED.value)
@@ -72,15 +70,15 @@ def _active_credential(session: Session, web: Web, caller: WebCaller) -> Credent
     return None
 
 
-def _wallet(web: Web, caller: WebCaller) -> Any:
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
-        return my_wallet(caller.principal, reading, web.runtime)
+def _wallet(web: Web, caller: WebCaller) -> WalletOut:
+    with web.services.reading() as reading:
+        return wallet_out(reading, caller.user, web.runtime.settings, utc_now())
 
 
 @router.get("/me")
 def overview(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         credential = _latest_credential(reading, web, caller)
         recent = history(reading, caller.user.id, limit=5)
         costs = _costs(reading, caller.user.id)
@@ -104,7 +102,7 @@ def _latest_credential(session: Session, web: Web, caller: WebCaller) -> Credent
 def _certificate_page(
     web: Web, caller: WebCaller, *, status: int = 200, error: str = "", issued: Any = None
 ) -> Response:
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         current = _latest_credential(reading, web, caller)
     return web.page(
         "citizen/certificate.html",
@@ -138,15 +136,12 @@ def certificate(
     web.check_form(csrf)
     if problem := _pin_problem(web, pin, pin_again):
         return _certificate_page(web, caller, status=422, error=problem)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         current = _active_credential(reading, web, caller)
     if current is not None:  # a second press, or a reload: never a second key
         return web.done("/me/certificate", web.t("Bạn đã có chứng thư ký số."), kind="error")
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            issued = create_certificate(
-                CertificateRequest(pin=pin), caller.principal, session, web.identity
-            )
+        issued = issue_credential.issue(web.services, IssueCredential(user=caller.user, pin=pin))
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _certificate_page(web, caller, status=status, error=words)
@@ -166,14 +161,14 @@ def unlock_with_puk(
     web.check_form(csrf)
     if problem := _pin_problem(web, new_pin, new_pin_again):
         return _certificate_page(web, caller, status=422, error=problem)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         current = _latest_credential(reading, web, caller)
     if current is None:
         return web.done("/me/certificate", web.t("Bạn chưa có chứng thư ký số."), kind="error")
+    command = UnlockWithPuk(user=caller.user, credential_id=current.id, puk=puk.strip(),
+                            new_pin=new_pin)  # fmt: skip
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            puk_unlock(current.id, PukUnlock(puk=puk.strip(), new_pin=new_pin), caller.principal,
-                       session, web.identity)  # fmt: skip
+        credential_pin.unlock_with_puk(web.services, command)
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _certificate_page(web, caller, status=status, error=words)
@@ -183,7 +178,7 @@ def unlock_with_puk(
 @router.get("/sign")
 def upload_form(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         credential = _active_credential(reading, web, caller)
     return web.page(
         "citizen/upload.html", title=web.t("Ký tài liệu"), user=caller.user, credential=credential
@@ -204,7 +199,7 @@ def upload(
         status, words = web.explain(exc)
         if file is None or not file.filename:
             words = web.t("Hãy chọn một tệp PDF để ký.")
-        with Session(web.runtime.engine, expire_on_commit=False) as reading:
+        with web.services.reading() as reading:
             credential = _active_credential(reading, web, caller)
         return web.page(
             "citizen/upload.html",
@@ -219,7 +214,7 @@ def upload(
 
 def _prices(web: Web, caller: WebCaller, purpose: str | None) -> dict[str, int]:
     now = utc_now()
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         payer = payer_for(reading, caller.user)
         account = peek_account(
             reading, payer.account_id, kind=payer.kind, label=payer.label, now=now
@@ -305,20 +300,14 @@ def sign(
     public_service: FormText = "",
     confirm_countersign: FormText = "",
 ) -> Response:
-    """Hands the draft to the REST API's sign-and-charge transaction, as the same citizen. The
-    draft names the idempotency key: a second press, a reload or a second tab signs (and
+    """Hands the draft to the sign-and-charge use case, as the REST API does. The draft names
+    the idempotency key: a second press, a reload or a second tab signs (and
     charges) once, and lands on the same signature."""
     caller = web.require(CITIZEN)
     web.check_form(csrf)
     drafts = _drafts(web)
     key = f"web-{draft_id}"
-    with Session(web.runtime.engine) as reading:
-        done = reading.exec(
-            select(SignatureRecord.id).where(
-                SignatureRecord.user_id == caller.user.id, SignatureRecord.idempotency_key == key
-            )
-        ).first()
-    if done is not None:
+    if (done := _signed_with(web, caller, key)) is not None:
         return web.redirect(f"/me/signatures/{done}")
     chosen = {
         "level": level,
@@ -337,42 +326,58 @@ def sign(
             web.t("Hãy bấm vào trang để chọn chỗ đặt con dấu, hoặc chọn một cách khác."),
             kind="error",
         )
+    clicked = mode == "click"
     try:
         path = drafts.document(caller.user.id, draft_id)
         draft = drafts.get(caller.user.id, draft_id)
-        with path.open("rb") as stream, Session(web.runtime.engine) as reading:
-            response = create_signature(
-                caller=caller.principal,
-                session=reading,
-                identity=web.identity,
-                signing=_signing(web),
-                file=UploadFile(stream, filename=draft.filename),
-                pin=pin,
-                level=level,
-                otp=otp or None,
-                reason=reason or None,
-                location=location or None,
-                page=int(page) if (mode == "click" and page.isascii() and page.isdigit()) else None,
-                rect=(rect or None) if mode == "click" else None,
-                field=None,
-                invisible=invisible,
-                language=web.lang,
-                certify=None,
-                credential_id=None,
-                purpose="public_service" if public_service else None,
-                idempotency_key=key,
-                confirm_countersign=bool(confirm_countersign),
-            )
+        command = SignDocument(
+            pin=pin, otp=otp or None, level=level, reason=reason or None,
+            location=location or None,
+            page=int(page) if (clicked and page.isascii() and page.isdigit()) else None,
+            rect=(rect or None) if clicked else None, invisible=invisible, language=web.lang,
+            purpose="public_service" if public_service else None, idempotency_key=key,
+            filename=draft.filename, confirm_countersign=bool(confirm_countersign),
+        )  # fmt: skip
+        command.options(caller.user)
+        with path.open("rb") as stream, upload_folder(web.runtime.settings.upload_dir) as work:
+            received = receive(stream, work / "upload.pdf")
+            signed = sign_document.sign(web.services, caller.user, command, received,
+                                        work / "signed.pdf")  # fmt: skip
     except SignatureNotFound:
         return _gone(web)
+    except RequestInProgress as busy:  # a second press, another tab: wait for the first
+        if (done := _signed_with(web, caller, key, wait=PRESS_WAIT_SECONDS)) is not None:
+            return web.redirect(f"/me/signatures/{done}")
+        _status, words = web.explain(busy)
+        return web.done(again, words, kind="error")
     except EarlierSignatureFails as exc:  # ask: sign a document whose signature fails?
         _status, words = web.explain(exc)
         return web.done(f"{again}&ask_confirm=1", words, kind="error")
-    except (SigningError, IdentityError, BillingError) as exc:
+    except KysoError as exc:  # a refusal
         _status, words = web.explain(exc)
         return web.done(again, words, kind="error")  # back to the form: Back and reload are safe
     drafts.discard(caller.user.id, draft_id)
-    return web.redirect(f"/me/signatures/{response.headers['X-Signature-Id']}?signed=1")
+    return web.redirect(f"/me/signatures/{signed.record.id}?signed=1")
+
+
+PRESS_WAIT_SECONDS = 30.0
+"""How long a second press waits for the first to finish signing."""
+
+
+def _signed_with(web: Web, caller: WebCaller, key: str, *, wait: float = 0.0) -> str | None:
+    """The signature this draft's key made, if any (waiting up to ``wait`` seconds for it)."""
+    deadline = time.monotonic() + wait
+    while True:
+        with web.services.reading() as reading:
+            done = reading.exec(
+                select(SignatureRecord.id).where(
+                    SignatureRecord.user_id == caller.user.id,
+                    SignatureRecord.idempotency_key == key,
+                )
+            ).first()
+        if done is not None or time.monotonic() >= deadline:
+            return done
+        time.sleep(0.2)
 
 
 def _costs(session: Session, user_id: str) -> dict[str, Any]:
@@ -383,7 +388,7 @@ def _costs(session: Session, user_id: str) -> dict[str, Any]:
 @router.get("/me/signatures")
 def signatures(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         records = history(reading, caller.user.id, limit=200)
         costs = _costs(reading, caller.user.id)
     return web.page(
@@ -394,7 +399,7 @@ def signatures(web: WebDep) -> Response:
 @router.get("/me/signatures/{signature_id}")
 def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
     caller = web.require(CITIZEN)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         record = reading.get(SignatureRecord, signature_id)
         cost = reading.exec(
             select(UsageEvent).where(UsageEvent.signature_id == signature_id)
@@ -421,10 +426,13 @@ def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
 @router.get("/me/signatures/{signature_id}/document")
 def document(web: WebDep, signature_id: str) -> Response:
     caller = web.require(CITIZEN)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         try:
-            response: FileResponse = download_signature(
-                signature_id, caller.principal, reading, _signing(web)
+            record, path = owned_document(
+                reading,
+                web.services.signing.store,
+                user_id=caller.user.id,
+                signature_id=signature_id,
             )
         except SigningError as exc:
             status, words = web.explain(exc)
@@ -436,13 +444,17 @@ def document(web: WebDep, signature_id: str) -> Response:
                 body=words,
                 link=("/me/signatures", web.t("Lịch sử ký")),
             )
+    name = Path(record.filename).stem + "-signed.pdf"
+    response = LargeFileResponse(path, media_type="application/pdf",
+                                 headers={"X-Signature-Id": record.id,
+                                          "Content-Disposition": attachment(name)})  # fmt: skip
     return web.finish(response)
 
 
 @router.get("/me/wallet")
 def wallet(web: WebDep) -> Response:
     caller = web.require(CITIZEN)
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         events = usage_of(reading, caller.user.id, limit=50)
     return web.page(
         "citizen/wallet.html",

@@ -16,18 +16,18 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Runtime
-from api.database import unit_of_work
-from api.deps import utc_now
-from api.errors import DOMAIN_ERRORS, lookup_status
+from api.errors import answer_for
 from api.identity_services import IdentityServices
+from api.usecases.services import Services
+from api.usecases.sign_in import resume_web_session
 from api.web.render import render_page
 from api.web.words import Language, explain, explain_field, language_from_header, translate
 from identity.models import User, WebSession
 from identity.sessions import Principal
+from kernel.errors import KysoError
 
 __all__ = [
     "ANCHOR_COOKIE",
@@ -64,7 +64,7 @@ class WebRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 return await handle(request)
-            except DOMAIN_ERRORS as exc:
+            except KysoError as exc:
                 return await run_in_threadpool(_refusal_page, request, exc)
             except RequestValidationError:
                 return await run_in_threadpool(_refusal_page, request, None)
@@ -127,8 +127,7 @@ class Web:
     """One web request's view of the person behind it."""
 
     request: Request
-    runtime: Runtime
-    identity: IdentityServices
+    services: Services
     lang: Language
     anchor: str
     caller: WebCaller | None
@@ -138,10 +137,17 @@ class Web:
     """(kind, words) carried over a redirect: ``ok`` or ``error``."""
     """Cookies to set on the response: name, value, max-age (None: for the browser session)."""
 
+    @property
+    def runtime(self) -> Runtime:
+        return self.services.runtime
+
+    @property
+    def identity(self) -> IdentityServices:
+        return self.services.identity
+
     @classmethod
     def of(cls, request: Request) -> Web:
-        runtime: Runtime = request.app.state.runtime
-        identity: IdentityServices = request.app.state.identity
+        services: Services = request.app.state.services
         chosen = request.cookies.get(LANG_COOKIE)
         lang: Language = language_from_header(request.headers.get("accept-language"))
         if chosen == "en":
@@ -152,7 +158,7 @@ class Web:
         new_anchor = len(anchor) < 32
         if new_anchor:
             anchor = secrets.token_urlsafe(32)
-        web = cls(request, runtime, identity, lang, anchor, None, new_anchor)
+        web = cls(request, services, lang, anchor, None, new_anchor)
         web.flashed = web._read_flash(request.cookies.get(FLASH_COOKIE, ""))
         token = request.cookies.get(SESSION_COOKIE)
         if token:
@@ -160,19 +166,10 @@ class Web:
         return web
 
     def _resume(self, token: str) -> WebCaller | None:
-        now = utc_now()
-        sessions = self.identity.web
-        with Session(self.runtime.engine, expire_on_commit=False) as reading:
-            found = sessions.resume(reading, token, now)
+        found = resume_web_session(self.services, token)
         if found is None:
             return None
         record, user = found
-        if now - record.last_seen_at >= sessions.policy.touch_every:
-            with unit_of_work(self.runtime.engine) as writing:
-                live = writing.get(WebSession, record.id)
-                if live is not None:
-                    sessions.touch(writing, live, now)
-                    record = live
         return WebCaller(user, record, token)
 
     def _read_flash(self, value: str) -> tuple[str, str] | None:
@@ -203,7 +200,7 @@ class Web:
 
     def explain(self, exc: Exception) -> tuple[int, str]:
         """A refusal's HTTP status and its words for this reader."""
-        status, _title = lookup_status(exc)
+        status = answer_for(exc).status if isinstance(exc, KysoError) else 500
         code = str(getattr(exc, "code", "error"))
         detail = str(getattr(exc, "detail", "") or exc)
         if status >= 500 and code not in ("signing.tsa_unavailable",):

@@ -6,15 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from sqlmodel import Session
 
-from api.database import unit_of_work
-from api.deps import utc_now
+from api.usecases import proof_identity
+from api.usecases.proof_identity import ProofIdentity
 from api.web.context import WebRoute
 from api.web.public import WebDep
-from identity.accounts import ProofingEvidence, pending_registrations, proof_identity
+from identity.accounts import ProofingEvidence, pending_registrations
 from identity.errors import IdentityError
-from identity.models import Role, User
+from identity.models import Role
 
 __all__ = ["router"]
 
@@ -38,7 +37,7 @@ def _queue_page(
     chosen: str = "",
     errors: dict[str, str] | None = None,
 ) -> Response:
-    with Session(web.runtime.engine, expire_on_commit=False) as reading:
+    with web.services.reading() as reading:
         waiting = pending_registrations(reading)
     return web.page(
         "officer/queue.html",
@@ -80,17 +79,10 @@ def proof(
                 "Hãy xác nhận bạn đã đối chiếu họ tên, ngày sinh và số CCCD với giấy tờ gốc."
             ),
         )
+    evidence = ProofingEvidence(document=document, method=method, notes=notes)
+    command = ProofIdentity(officer=caller.user, citizen_id=user_id, evidence=evidence)
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            proof_identity(
-                session,
-                caller.user,
-                user_id,
-                ProofingEvidence(document=document, method=method, notes=notes),
-                utc_now(),
-            )
-            citizen = session.get(User, user_id)
-            name = citizen.full_name if citizen else ""
+        name = proof_identity.proof(web.services, command).full_name
     except IdentityError as exc:
         status, words = web.explain(exc)
         return _queue_page(web, status=status, error=words, chosen=user_id)

@@ -8,13 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
-from api.database import unit_of_work
-from api.deps import utc_now
+from api.usecases import accounts, sign_in
+from api.usecases.accounts import RegisterCitizen
+from api.usecases.services import utc_now
+from api.usecases.sign_in import OpenWebSession
 from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web, WebRoute
 from api.web.navigation import home_of
 from api.web.words import explain_field
 from billing.plans import DEFAULT_PLANS
-from identity.accounts import NewUser, account_problems, register_citizen
+from identity.accounts import NewUser, account_problems
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField
 
@@ -66,14 +68,10 @@ def login(
     next: FormText = "",
 ) -> Response:
     web.check_form(csrf)
-    now = utc_now()
     source = web.request.client.host if web.request.client else None
+    command = OpenWebSession(email=email, password=password, otp=otp or None, source=source)
     try:
-        with unit_of_work(web.runtime.engine) as session:
-            user, amr = web.identity.sign_in.authenticate(
-                session, email=email, password=password, otp=otp or None, now=now, source=source
-            )
-            token = web.identity.web.open(session, user, amr, now)
+        user, token = sign_in.open_web_session(web.services, command)
     except IdentityError as exc:
         status, words = web.explain(exc)
         return web.page(
@@ -92,8 +90,7 @@ def login(
 def logout(web: WebDep, csrf: FormText = "") -> Response:
     if web.caller is not None:
         web.check_form(csrf)
-        with unit_of_work(web.runtime.engine) as session:
-            web.identity.web.end(session, web.caller.token, utc_now())
+        sign_in.end_web_session(web.services, web.caller.token)
     web.set_cookie(SESSION_COOKIE, "", 0)
     return web.redirect("/login?signed_out=1")
 
@@ -130,8 +127,7 @@ def register(
     problems = account_problems(new, utc_now().date())  # every field at once, not in rounds
     if not problems:
         try:
-            with unit_of_work(web.runtime.engine) as session:
-                register_citizen(session, web.identity.passwords, new, utc_now())
+            accounts.register(web.services, RegisterCitizen(new=new))
         except InvalidField as exc:
             problems = exc.errors
         except IdentityError as exc:

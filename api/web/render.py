@@ -20,7 +20,7 @@ from api.web.words import (
     funding_phrase,
     tier_phrase,
 )
-from billing.calendar import VIETNAM
+from kernel.vietnam import VIETNAM
 
 __all__ = ["TEMPLATES", "money", "render_page", "when"]
 

@@ -12,17 +12,17 @@ from sqlmodel import select
 from billing.accounts import ORGANISATION, locked_account, set_plan
 from billing.charges import (
     PUBLIC_SERVICE,
+    Payer,
     bump_counter,
     charge,
     charge_fee_of,
-    hold,
-    reserve,
     subscribed_accounts,
 )
-from billing.errors import InsufficientFunds, InvalidBillingInput
+from billing.errors import InsufficientFunds, InvalidBillingInput, ReservationLost
 from billing.models import BillingAccount, LedgerEntry, UsageEvent
 from billing.packs import buy_pack
 from billing.plans import CITIZEN_PLAN, DEFAULT_PLANS, PlanTerms, publish_plan
+from billing.reservations import charge_reserved, extend, release, reserve
 from tests.billing.conftest import Books
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -103,18 +103,73 @@ def test_a_signature_the_wallet_cannot_cover_is_refused_and_nothing_is_written(
         assert locked_account(session, payer.account_id).balance == 3_999
 
 
+def _hold(books: Books, payer: Payer, owner: str, now: datetime = NOW, **options: object) -> int:
+    with books.work() as session:
+        held = reserve(session, payer, "signature.B-T", purpose=options.get("purpose"),  # type: ignore[arg-type]
+                       owner=owner, now=now, expires_at=now + timedelta(minutes=10))  # fmt: skip
+        return held.amount
+
+
 def test_money_held_for_a_signature_in_progress_is_not_spent_twice(books: Books) -> None:
     payer = books.payer(funds=6_000, now=NOW)
+    assert _hold(books, payer, "first") == 4_000
+    with pytest.raises(InsufficientFunds):
+        _hold(books, payer, "second")
+    later = NOW + timedelta(minutes=11)  # holds of requests that never ended lapse
+    assert _hold(books, payer, "third", later) == 4_000
     with books.work() as session:
-        quote = reserve(session, payer, "signature.B-T", purpose=None, now=NOW)
-        first = hold(session, payer.account_id, quote.amount, NOW)
-    with books.work() as session, pytest.raises(InsufficientFunds):
-        reserve(session, payer, "signature.B-T", purpose=None, now=NOW)
-    later = NOW + timedelta(minutes=11)  # holds of requests that never ended expire
+        release(session, "third")
+
+
+def test_a_reserved_signature_is_charged_at_its_reserved_price_not_priced_again(
+    books: Books,
+) -> None:
+    payer = books.payer(funds=10_000, now=NOW)
     with books.work() as session:
-        assert reserve(session, payer, "signature.B-T", purpose=None, now=later).amount == 4_000
-    event = _sign(books, payer, hold_id=first)
-    assert event.amount == 4_000
+        bump_counter(session, payer.account_id, "signatures:2026", 999)  # the 1,000th: 4,000
+    assert _hold(books, payer, "at-999") == 4_000
+    with books.work() as session:  # meanwhile the year's count moves on: the price would fall
+        bump_counter(session, payer.account_id, "signatures:2026", 5)
+        event = charge_reserved(session, payer, "at-999", now=NOW, checked_at=NOW)
+    assert (event.amount, event.tier) == (4_000, "tier:0+")
+    with books.work() as session:
+        assert locked_account(session, payer.account_id).balance == 6_000
+
+
+def test_free_units_in_progress_are_held_too(books: Books) -> None:
+    """Two requests never get the same public-service allowance unit, pack unit or quota."""
+    payer = books.payer(funds=8_000, now=NOW)
+    with books.work() as session:
+        bump_counter(session, payer.account_id, "allowance:2026-11", 4)  # one of five left
+    assert _hold(books, payer, "free", purpose=PUBLIC_SERVICE) == 0
+    assert _hold(books, payer, "paid", purpose=PUBLIC_SERVICE) == 4_000  # the unit is held
+    with books.work() as session:
+        release(session, "free")
+        release(session, "paid")
+
+
+def test_a_hold_extended_by_its_owner_survives_its_first_lifetime(books: Books) -> None:
+    payer = books.payer(funds=4_000, now=NOW)
+    _hold(books, payer, "slow")
+    with books.work() as session:
+        assert extend(session, "slow", NOW + timedelta(minutes=30)) == 1
+    later = NOW + timedelta(minutes=20)
+    with pytest.raises(InsufficientFunds):  # still held: the wallet covers one signature
+        _hold(books, payer, "other", later)
+    with books.work() as session:
+        assert charge_reserved(session, payer, "slow", now=NOW, checked_at=later).amount == 4_000
+
+
+def test_a_lapsed_hold_whose_money_went_elsewhere_is_refused_not_overdrawn(books: Books) -> None:
+    payer = books.payer(funds=4_000, now=NOW)
+    _hold(books, payer, "stalled")
+    later = NOW + timedelta(minutes=11)  # it lapsed and another request took the money
+    _hold(books, payer, "newer", later)
+    with books.work() as session, pytest.raises(ReservationLost):
+        charge_reserved(session, payer, "stalled", now=NOW, checked_at=later)
+    with books.work() as session:
+        assert charge_reserved(session, payer, "newer", now=later, checked_at=later).amount == 4_000
+        assert locked_account(session, payer.account_id).balance == 0
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,7 @@ def test_a_pack_bought_from_the_wallet_pays_the_next_signatures(server: KysoServ
     assert bought.status_code == again.status_code == 201, bought.text
     assert again.json()["id"] == bought.json()["id"]
     other = client.post("/v1/me/packs", json={"pack": "pack-50"}, headers={"Idempotency-Key": "p1"})
-    assert (other.status_code, other.json()["code"]) == (422, "billing.idempotency_conflict")
+    assert (other.status_code, other.json()["code"]) == (422, "request.idempotency_conflict")
     too_many = client.post("/v1/me/packs", json={"pack": "pack-10"})
     assert too_many.status_code == 402
     signed = sign(signer, simple_pdf(), key="from-pack", level="B-B", invisible="true")

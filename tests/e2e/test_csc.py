@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,7 +192,7 @@ def _error(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.json()["error"]
 
 
-def test_replay_foreign_hash_foreign_credential_and_wrong_pin_are_refused(
+def test_foreign_hash_foreign_credential_reuse_and_wrong_pin_are_refused(
     server: KysoServer,
 ) -> None:
     alice, bob = make_signers(server, count=2)
@@ -218,9 +219,9 @@ def test_replay_foreign_hash_foreign_credential_and_wrong_pin_are_refused(
     public = certificate.public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)
     public.verify(base64.b64decode(value), digest, ec.ECDSA(Prehashed(hashes.SHA256())))
-    replay = _sign(server, alice, sad, [digest])
-    assert _error(replay) == (400, "invalid_request")
-    assert "used already" in replay.json()["error_description"]
+    again = _sign(server, alice, sad, [digest, other])  # the spent SAD, another request
+    assert _error(again) == (400, "invalid_request")
+    assert "used already" in again.json()["error_description"]
     bobs_sad = _authorize(server, bob, [digest]).json()["SAD"]
     stolen = _sign(server, alice, bobs_sad, [digest], credential_id=bob.credential_id)
     assert _error(stolen) == (400, "invalid_request")
@@ -389,3 +390,58 @@ def test_a_batch_the_wallet_cannot_cover_is_refused_whole_with_its_price(
     assert _hash_charges(server, signer) == []
     unknown = _post(server, signer, "v1/signatures/signDoc", {})
     assert _error(unknown) == (404, "invalid_request")
+
+
+def _post_and_drop(server: KysoServer, signer: Signer, path: str, body: dict[str, object]) -> None:
+    """Send a CSC request over a raw connection and close it without reading the answer, as a
+    client whose network dropped the response."""
+    payload = json.dumps(body).encode()
+    request = (
+        f"POST /csc/{path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: Bearer {signer.account.access_token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + payload
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)  # nothing read: the answer is lost
+
+
+def test_a_sign_hash_repeated_after_a_dropped_response_gets_the_same_signatures_once_charged(
+    server: KysoServer,
+) -> None:
+    (signer,) = make_signers(server, count=1)
+    digests = [hashlib.sha256(b"mat ket noi %d" % n).digest() for n in range(2)]
+    sad = _authorize(server, signer, digests).json()["SAD"]
+    body = {
+        "credentialID": signer.credential_id,
+        "SAD": sad,
+        "hash": [base64.b64encode(d).decode() for d in digests],
+        "hashAlgo": "2.16.840.1.101.3.4.2.1",
+        "signAlgo": "1.2.840.10045.4.3.2",
+    }
+    _post_and_drop(server, signer, "v1/signatures/signHash", body)
+    deadline = time.monotonic() + 30
+    while _hash_charges(server, signer) != [4_000, 4_000]:  # the server signed and charged
+        assert time.monotonic() < deadline, "the dropped request was never signed"
+        time.sleep(0.1)
+    retry = _post(server, signer, "v1/signatures/signHash", body)
+    assert retry.status_code == 200, retry.text
+    values = [base64.b64decode(v) for v in retry.json()["signatures"]]
+    (attempt,) = [
+        a for a in table_records(server.database_url, "signing_attempt")
+        if a["user_id"] == signer.account.id and a["kind"] == "hashes"
+    ]  # fmt: skip
+    assert json.loads(str(attempt["result"])) == retry.json()["signatures"]  # the first answer
+    certificate = x509.load_der_x509_certificate(
+        base64.b64decode(
+            _post(server, signer, "v1/credentials/info",
+                  {"credentialID": signer.credential_id}).json()["cert"]["certificates"][0]
+        )
+    )  # fmt: skip
+    public = certificate.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    for value, digest in zip(values, digests, strict=True):
+        public.verify(value, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    assert _post(server, signer, "v1/signatures/signHash", body).json() == retry.json()
+    assert _hash_charges(server, signer) == [4_000, 4_000], "charged once"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -61,7 +63,7 @@ def test_same_idempotency_key_returns_the_same_bytes_and_charges_once(
 
     other = sign(signer, simple_pdf(text="another"), key="nop-ho-so-001", level="B-T")
     assert other.status_code == 422
-    assert other.json()["code"] == "signing.idempotency_conflict"
+    assert other.json()["code"] == "request.idempotency_conflict"
 
 
 @pytest.fixture(scope="module")
@@ -261,3 +263,77 @@ def test_second_factor_is_required_to_sign_once_enrolled(server: KysoServer) -> 
     replay = sign(signer, simple_pdf(text="again"), level="B-B", otp=code)
     assert replay.status_code == 400
     assert replay.json()["code"] == "auth.invalid_credentials"
+
+
+class CountingTsa:
+    """An RFC 3161 endpoint that hands each request to the kyso server's own TSA over HTTP
+    and counts them: the time-stamps a server asks for, seen from outside it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.target = ""
+        relay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                relay.count += 1
+                answer = httpx.post(relay.target, content=body, timeout=30, headers={
+                    "Content-Type": "application/timestamp-query"})  # fmt: skip
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/tsa"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def counted_tsa_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[KysoServer, CountingTsa]]:
+    """An installation that time-stamps through ``CountingTsa`` (our own TSA behind it)."""
+    tsa = CountingTsa()
+    directory = tmp_path_factory.mktemp(f"counted-tsa-{backend}")
+    with fresh_database(backend, directory) as url:
+        running = KysoServer(data_dir=directory / "kyso-data", database_url=url,
+                             extra_env={"KYSO_TSA_URL": tsa.url}).start()  # fmt: skip
+        tsa.target = f"{running.url}/pki/tsa"
+        try:
+            yield running, tsa
+        finally:
+            running.stop()
+            tsa.http.shutdown()
+
+
+def test_twenty_parallel_requests_with_one_key_sign_time_stamp_and_charge_once(
+    counted_tsa_server: tuple[KysoServer, CountingTsa],
+) -> None:
+    server, tsa = counted_tsa_server
+    (signer,) = make_signers(server, count=1)
+    pdf = simple_pdf(text="hai mươi yêu cầu")
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: sign(signer, pdf, key="mot-khoa", level="B-T"),
+                                range(20)))  # fmt: skip
+    fresh = [a for a in answers if a.status_code == 200 and "idempotent-replayed" not in a.headers]
+    replayed = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
+    busy = [a for a in answers if a.status_code == 409]
+    assert (len(fresh), len(replayed) + len(busy)) == (1, 19), [a.text[:100] for a in answers]
+    assert {a.json()["code"] for a in busy} <= {"request.in_progress"}
+    assert all(int(a.headers["retry-after"]) >= 1 for a in busy)
+    assert all(a.content == fresh[0].content for a in replayed)
+    assert tsa.count == 1, "one time-stamp"
+    assert _records(server, signer.account.id) == (1, 1), "one signature, one charge"
+    (event,) = [e for e in usage(signer) if e["signature_id"] == fresh[0].headers["x-signature-id"]]
+    assert event["amount"] == 4_000
+    credential = signer.account.client.get("/v1/me/credentials").json()[0]
+    assert credential["failed_pin_attempts"] == 0
+    again = sign(signer, pdf, key="mot-khoa", level="B-T")  # after: the replay, nothing new
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (200, "true")
+    assert (tsa.count, _records(server, signer.account.id)) == (1, (1, 1))

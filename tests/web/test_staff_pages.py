@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import Session, select
 
 from api.database import make_engine
-from api.payers import payer_for
+from api.usecases.payer import payer_for
 from billing.charges import charge
 from billing.wallet import top_up
 from identity.models import User

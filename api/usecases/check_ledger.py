@@ -1,9 +1,11 @@
-"""``kyso admin check-ledger``: billing's own rules, and signatures matched by their charges."""
+"""Prove the books on a live database (``kyso admin check-ledger``): billing's own rules, and
+signatures matched by their charges, both ways."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from api.usecases.services import Services
 from billing.ledger_check import Finding, check_books
 from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
@@ -12,7 +14,13 @@ from signing.models import SignatureRecord
 __all__ = ["check_ledger"]
 
 
-def check_ledger(session: Session) -> tuple[dict[str, int], list[Finding]]:
+def check_ledger(services: Services) -> tuple[dict[str, int], list[Finding]]:
+    """What was counted, and what does not add up (nothing when the books are whole)."""
+    with services.reading() as session:
+        return _check(session)
+
+
+def _check(session: Session) -> tuple[dict[str, int], list[Finding]]:
     """Every rule of billing's books, and: no signature record without its usage event, no
     signature usage event without its record."""
     counted, findings = check_books(session)

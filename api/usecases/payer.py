@@ -8,9 +8,10 @@ from sqlmodel import Session
 
 from billing.accounts import CITIZEN, ORGANISATION, opened_and_locked
 from billing.charges import Payer
+from billing.models import BillingAccount
 from identity.models import Organisation, User
 
-__all__ = ["lock_payer", "payer_for"]
+__all__ = ["lock_payer", "locked_payer", "payer_for"]
 
 
 def payer_for(session: Session, user: User) -> Payer:
@@ -30,6 +31,13 @@ def lock_payer(session: Session, user: User, now: datetime) -> Payer:
     """The user's payer, its account opened and locked first thing in the transaction: every
     transaction that charges takes the account's lock before any identity row (credential,
     audit head), so no two of them wait on each other in opposite orders."""
+    return locked_payer(session, user, now)[0]
+
+
+def locked_payer(session: Session, user: User, now: datetime) -> tuple[Payer, BillingAccount]:
+    """:func:`lock_payer`, and the account it locked."""
     payer = payer_for(session, user)
-    opened_and_locked(session, payer.account_id, kind=payer.kind, label=payer.label, now=now)
-    return payer
+    account = opened_and_locked(
+        session, payer.account_id, kind=payer.kind, label=payer.label, now=now
+    )
+    return payer, account

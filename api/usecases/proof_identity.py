@@ -1,0 +1,29 @@
+"""A registration officer proofs a citizen's identity: the evidence recorded, the citizen at
+level 2 (who may then hold a signing certificate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.usecases.services import Services
+from identity.accounts import ProofingEvidence, proof_identity
+from identity.models import User
+
+__all__ = ["ProofIdentity", "proof"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProofIdentity:
+    officer: User
+    citizen_id: str
+    evidence: ProofingEvidence
+
+
+def proof(services: Services, command: ProofIdentity) -> User:
+    """The citizen, proofed."""
+    with services.unit_of_work() as session:
+        record = proof_identity(session, command.officer, command.citizen_id, command.evidence,
+                                services.clock())  # fmt: skip
+        citizen = session.get(User, record.user_id)
+        assert citizen is not None
+        return citizen
