@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import hashes, serialization
 
+from api import engines
 from api.bootstrap import initialise, open_runtime
 from api.settings import Settings
 from api.usecases import (
@@ -137,10 +138,19 @@ def init(issuing_csr: str | None) -> None:
     help="Seconds an idle connection stays open. Longer than a client's usual pause (and a "
     "load balancer's 60 s), so a client rarely sends on a connection the server is closing.",
 )
-def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(engines.ENGINES),
+    default="uvicorn",
+    show_default=True,
+    envvar="KYSO_SERVE_ENGINE",
+    help="The HTTP server under the app (or KYSO_SERVE_ENGINE); bench/README.md compares them. "
+    "granian keeps idle connections open without --keep-alive's bound.",
+)
+def serve(
+    host: str, port: int, workers: int, access_log: bool, keep_alive: int, engine: str
+) -> None:
     """Initialise on first start, then serve the API, PKI endpoints and web pages."""
-    import uvicorn
-
     if not os.environ.get("KYSO_PUBLIC_URL"):
         if _settings().env == "production":
             raise click.UsageError(
@@ -150,17 +160,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int)
         shown = f"[{shown}]" if ":" in shown else shown
         os.environ["KYSO_PUBLIC_URL"] = f"http://{shown}:{port}"
     initialise(_settings())
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-        access_log=access_log,
-        timeout_keep_alive=keep_alive,
-    )
+    engines.run(engine, engines.Listen(host, port, workers, access_log, keep_alive))
 
 
 @main.group()

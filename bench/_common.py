@@ -3,6 +3,7 @@ environment, one-shot HTTP and openssl chores. Only 127.0.0.1 is ever targeted."
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import os
@@ -56,14 +57,18 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Serv
 def spawn_answering_app(
     port: int, log: Path, *, workers: int = 1, answer: dict[str, str] | None = None
 ) -> Server:
-    """uvicorn serving ``_answer_app`` (reads the body, answers fixed bytes) as ``kyso serve``
-    runs uvicorn; ``answer``: its ``KYSO_BENCH_ANSWER_*`` settings."""
-    return spawn(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
-         "_answer_app:app", "--host", HOST, "--port", str(port), "--workers", str(workers),
-         "--no-access-log", "--log-level", "warning"],
-        log, {**os.environ, **(answer or {})},
-    )  # fmt: skip
+    """The engine ``select_engine`` chose serving ``_answer_app`` (reads the body, answers fixed
+    bytes) as ``kyso serve`` runs it; ``answer``: its ``KYSO_BENCH_ANSWER_*`` settings."""
+    here = str(Path(__file__).parent)
+    if select_engine(None) == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--working-dir", here,
+                   "--host", HOST, "--port", str(port), "--workers", str(workers),
+                   "--log-level", "warning", "_answer_app:app"]  # fmt: skip
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--app-dir", here, "_answer_app:app",
+                   "--host", HOST, "--port", str(port), "--workers", str(workers),
+                   "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    return spawn(command, log, {**os.environ, **(answer or {})})
 
 
 def exited(pid: int) -> bool:
@@ -181,9 +186,33 @@ def keystore_env(data_dir: Path) -> dict[str, str]:
             "KYSO_PKCS11_TOKEN_LABEL": "kyso-bench", "KYSO_PKCS11_PIN": _TOKEN_PIN}  # fmt: skip
 
 
+ENGINES = ("uvicorn", "granian")
+"""HTTP servers ``kyso serve`` can run on (``--engine``); uvicorn is the default."""
+
+
+def select_engine(kind: str | None) -> str:
+    """Serve the kyso processes (and the fixed-bytes ceiling) of this benchmark with ``kind``."""
+    if kind:
+        os.environ["KYSO_BENCH_ENGINE"] = kind
+    return os.environ.get("KYSO_BENCH_ENGINE", "uvicorn")
+
+
+def add_server_choices(parser: argparse.ArgumentParser) -> None:
+    """``--keystore`` and ``--engine``: what the kyso processes of a benchmark run on."""
+    parser.add_argument("--keystore", choices=KEYSTORES,
+                        help="key store: sealed files (default) or a SoftHSM2 token")  # fmt: skip
+    parser.add_argument("--engine", choices=ENGINES,
+                        help="kyso serve --engine: uvicorn (default) or granian")  # fmt: skip
+
+
+def apply_server_choices(args: argparse.Namespace) -> None:
+    select_keystore(args.keystore)
+    select_engine(args.engine)
+
+
 def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
     """A kyso process's environment: SQLite in ``data_dir``, certificates naming ``port``, the
-    key store ``select_keystore`` chose."""
+    key store ``select_keystore`` chose, the engine ``select_engine`` chose."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
     env.update(
         {
@@ -193,4 +222,5 @@ def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
         }
     )
     env.update(keystore_env(data_dir))
+    env["KYSO_SERVE_ENGINE"] = select_engine(None)
     return env

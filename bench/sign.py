@@ -79,12 +79,13 @@ from typing import Any
 import httpx
 from _common import (
     HOST,
-    KEYSTORES,
     Server,
+    add_server_choices,
+    apply_server_choices,
     free_port,
     kyso_env,
     run,
-    select_keystore,
+    select_engine,
     spawn,
     spawn_answering_app,
     stop,
@@ -722,7 +723,7 @@ def api_big(
 
 
 def transfer_floor(work: Path, source: Path, target: Path) -> float:
-    """The client's time for the same request to uvicorn serving an app that reads the body
+    """The client's time for the same request to the engine serving an app that reads the body
     and sends the same file back, doing nothing else: what HTTP alone costs here."""
     port = free_port()
     answer = {"KYSO_BENCH_ANSWER_FILE": str(source), "KYSO_BENCH_ANSWER_TYPE": "application/pdf"}
@@ -855,7 +856,7 @@ def measure_big(
     for name, results in (("ours", ours), ("ours, multipart form", form), ("stock", stock)):
         runs = ", ".join(f"{r.seconds:.2f} s {r.growth_bytes / MIB:.0f} MiB" for r in results)
         say(f"{size_mb} MB, {name}: {runs}")
-    say(f"{size_mb} MB, HTTP alone (uvicorn echoing the file): "
+    say(f"{size_mb} MB, HTTP alone ({select_engine(None)} echoing the file): "
         + ", ".join(f"{x:.2f} s" for x in floor))  # fmt: skip
     common = {"file_bytes": size, "level": "B-B", "repeats": repeats}
     ours_growth = statistics.median(r.growth_bytes for r in ours)
@@ -874,8 +875,9 @@ def measure_big(
             f"transfer_floor_s_{size_mb}MB", statistics.median(floor),
             statistics.median(r.seconds for r in stock), "s", "lower",
             {**common, "ours_all_s": [round(x, 3) for x in floor],
-             "ours_measured": "the same client and request against uvicorn serving an app that "
-                              "reads the body and sends the file back: HTTP alone, no signing",
+             "ours_measured": f"the same client and request against {select_engine(None)} "
+                              "serving an app that reads the body and sends the file back: "
+                              "HTTP alone, no signing",
              "reference_measured": "sign_pdf call, file to file"},
         ),
         Figure(
@@ -923,13 +925,9 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--sizes", type=int, nargs="*", help="large document sizes in MB")
     parser.add_argument("--repeats", type=int, help="runs per large document and side")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
-    parser.add_argument(
-        "--keystore",
-        choices=KEYSTORES,
-        help="key store: sealed files (default) or a SoftHSM2 token",
-    )
+    add_server_choices(parser)
     args = parser.parse_args(argv)
-    select_keystore(args.keystore)
+    apply_server_choices(args)
     default_sizes = (10,) if args.quick else (10, 100)
     return Options(
         duration=args.duration or (3.0 if args.quick else 10.0),

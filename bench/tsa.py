@@ -36,8 +36,9 @@ from pathlib import Path
 
 from _common import (
     HOST,
-    KEYSTORES,
     Server,
+    add_server_choices,
+    apply_server_choices,
     der_to_pem,
     ec_key,
     fetch,
@@ -45,7 +46,6 @@ from _common import (
     kyso_env,
     openssl,
     run,
-    select_keystore,
     spawn,
     stop,
     wait_until,
@@ -347,13 +347,9 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="parallelism")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
-    parser.add_argument(
-        "--keystore",
-        choices=KEYSTORES,
-        help="key store: sealed files (default) or a SoftHSM2 token",
-    )
+    add_server_choices(parser)
     args = parser.parse_args(argv)
-    select_keystore(args.keystore)
+    apply_server_choices(args)
     return Options(
         duration=args.duration or (3 if args.quick else 10),
         warmup=1 if args.quick else 2,
