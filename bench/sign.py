@@ -979,7 +979,7 @@ def report(options: Options, figures: list[Figure]) -> None:
         elif f.metric.startswith("sign_time"):
             notes = (f"{f.extra['file_bytes'] / 1e6:.1f} MB at B-B, median of "
                      f"{f.extra['repeats']}; ours client-side {f.extra['ours_all_s']}, "
-                     f"stock sign_pdf call {f.extra['reference_all_s']}")  # fmt: skip
+                     f"stock sign_pdf call {f.extra.get('reference_all_s', '-')}")  # fmt: skip
         print(f"  {f.metric:<34} {f.ours:>10.2f}{f.unit:>2} {f.reference:>10.2f}{f.unit:>2} "
               f"{f.ratio:>11.2f}  {notes}")  # fmt: skip
     if figures:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -174,14 +176,20 @@ def sign_document(
     now: datetime,
     facts: PdfFacts,
     timestamp_size: int = 6000,
+    in_place: bool = False,
 ) -> None:
     """Sign ``source`` into ``destination``: an incremental update, earlier signatures stay
     valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page). A
     document pyHanko cannot write into (but readers open, and nobody signed yet) is written
-    again cleanly and that copy signed."""
+    again cleanly and that copy signed.
+
+    ``in_place``: ``source`` is the caller's own copy, in ``destination``'s folder: the update
+    is appended to it (no second copy of the document is written) and ``destination`` becomes
+    a second name of that file. ``source`` is then the signed file too; a failure cuts it back
+    to its original bytes."""
     arguments = {"options": options, "signer": signer, "timestamper": timestamper,
                  "material": material, "font": font, "now": now, "facts": facts,
-                 "timestamp_size": timestamp_size}  # fmt: skip
+                 "timestamp_size": timestamp_size, "in_place": in_place}  # fmt: skip
     try:
         _sign_once(source, destination, **arguments)  # type: ignore[arg-type]
     except UnparsablePdf:
@@ -191,6 +199,7 @@ def sign_document(
             repaired = Path(scratch) / "repaired.pdf"
             if not repaired_copy(source, repaired):
                 raise
+            arguments["in_place"] = False  # the repaired copy lives in a scratch folder
             _sign_once(repaired, destination, **arguments)  # type: ignore[arg-type]
 
 
@@ -206,6 +215,7 @@ def _sign_once(
     now: datetime,
     facts: PdfFacts,
     timestamp_size: int = 6000,
+    in_place: bool = False,
 ) -> None:
     if options.certify and facts.signed_fields:
         raise FieldUnusable("a certification signature must be the document's first signature")
@@ -251,16 +261,12 @@ def _sign_once(
             # the signature clears /NeedAppearances: draw the fields first, or values vanish
             drawn = Path(scratch) / "drawn.pdf"
             if draw_field_appearances(source, drawn):
-                source = drawn
+                source, in_place = drawn, False
         try:
-            # w+b: pyHanko reads its output back to hash it; a write-only file would make it
-            # build the whole signed document in memory instead.
-            with source.open("rb") as inp, destination.open("w+b") as out:
-                writer = _LargeStepWriter(inp, strict=False)
-                if facts.encrypted:  # owner-restricted: the new revision keeps the encryption
-                    writer.encrypt(b"")
-                pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out,
-                                    chunk_size=_IO_CHUNK)  # fmt: skip
+            if in_place:
+                _append_signature(source, destination, pdf_signer, reserve, facts)
+            else:
+                _write_signed_copy(source, destination, pdf_signer, reserve, facts)
         except TimestampRequestError:  # (an OSError: before the disk's own)
             raise TimestampUnavailable(
                 "the time-stamping authority did not answer: try again later, or sign at B-B"
@@ -281,6 +287,41 @@ def _sign_once(
                         str(exc)[:300])  # fmt: skip
             raise UnparsablePdf(DAMAGED) from None
         _readable_again(destination, field_name)
+
+
+def _writer(stream: BinaryIO, facts: PdfFacts) -> IncrementalPdfFileWriter:
+    writer = _LargeStepWriter(stream, strict=False)
+    if facts.encrypted:  # owner-restricted: the new revision keeps the encryption
+        writer.encrypt(b"")
+    return writer
+
+
+def _write_signed_copy(
+    source: Path, destination: Path, pdf_signer: PdfSigner, reserve: int, facts: PdfFacts
+) -> None:
+    # w+b: pyHanko reads its output back to hash it; a write-only file would make it build the
+    # whole signed document in memory instead.
+    with source.open("rb") as inp, destination.open("w+b") as out:
+        pdf_signer.sign_pdf(_writer(inp, facts), bytes_reserved=reserve, output=out,
+                            chunk_size=_IO_CHUNK)  # fmt: skip
+
+
+def _append_signature(
+    source: Path, destination: Path, pdf_signer: PdfSigner, reserve: int, facts: PdfFacts
+) -> None:
+    """The signature (and its validation data) appended to ``source`` itself, which
+    ``destination`` then names too; on any failure ``source`` is cut back to what it was."""
+    size = source.stat().st_size
+    try:
+        with source.open("r+b") as stream:
+            pdf_signer.sign_pdf(_writer(stream, facts), bytes_reserved=reserve, in_place=True,
+                                chunk_size=_IO_CHUNK)  # fmt: skip
+        destination.unlink(missing_ok=True)
+        os.link(source, destination)
+    except BaseException:
+        with source.open("r+b") as stream:
+            stream.truncate(size)
+        raise
 
 
 def _readable_again(signed: Path, field_name: str) -> None:

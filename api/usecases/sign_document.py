@@ -160,7 +160,8 @@ def sign(
     services: Services, user: User, command: SignDocument, received: ReceivedFile, output: Path
 ) -> SignedDocument:
     """Sign ``received`` for ``user`` and charge it (``output``: where the signed PDF is
-    written before it is kept)."""
+    written before it is kept). ``received`` is the caller's own copy in ``output``'s folder:
+    the signature is appended to it (no second copy of a large document is written)."""
     options = command.options(user)
     key = command.idempotency_key or f"auto-{uuid.uuid4()}"
     fingerprint = command.fingerprint(received.sha256, options.level.value)
@@ -286,7 +287,8 @@ def _sign(
     sign_document(request.source, output, options=options, signer=signer,
                   timestamper=signing.timestamper() if options.level.timestamped else None,
                   material=material, font=services.runtime.settings.stamp_font,
-                  now=request.now, facts=facts, timestamp_size=signing.timestamp_size)  # fmt: skip
+                  now=request.now, facts=facts, timestamp_size=signing.timestamp_size,
+                  in_place=request.source.parent == output.parent)  # fmt: skip
 
 
 def _record_and_charge(

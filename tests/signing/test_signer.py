@@ -6,13 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
@@ -22,43 +17,10 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen import canvas
-from sqlmodel import Session
 
-from certs.issuance import issue_signing_certificate
-from certs.keys import KeyAlgorithm, SoftwareSigningKey, generate_private_key
-from certs.profiles import SignerSubject
 from signing.signer import KeyStoreSigner
-from tests.support.local_ca import URLS, LocalCa, build_local_ca
-
-
-@pytest.fixture(scope="module")
-def local_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCa]:
-    ca = build_local_ca(tmp_path_factory.mktemp("signer-ca"), KeyAlgorithm.ECDSA_P256)
-    yield ca
-    ca.engine.dispose()
-
-
-def _asn1(certificate: object) -> asn1_x509.Certificate:
-    der = certificate.public_bytes(serialization.Encoding.DER)  # type: ignore[attr-defined]
-    return asn1_x509.Certificate.load(der)
-
-
-@pytest.fixture(scope="module")
-def signer(local_ca: LocalCa) -> KeyStoreSigner:
-    private_key = generate_private_key(KeyAlgorithm.ECDSA_P256)
-    with Session(local_ca.engine) as session:
-        certificate = issue_signing_certificate(
-            session,
-            issuing_certificate=local_ca.authority.issuing,
-            issuing_key=local_ca.authority.issuing_key,
-            subject=SignerSubject(full_name="Trần Thị Bích Ngọc", cccd="079199001234"),
-            public_key=private_key.public_key(),
-            urls=URLS,
-            now=datetime.now(UTC),
-        )
-        session.commit()
-    chain = [_asn1(local_ca.authority.issuing), _asn1(local_ca.authority.root)]
-    return KeyStoreSigner(SoftwareSigningKey("test", private_key), _asn1(certificate), chain)
+from tests.signing.conftest import asn1
+from tests.support.local_ca import LocalCa
 
 
 def test_the_signing_certificate_attribute_is_pyhankos_own(signer: KeyStoreSigner) -> None:
@@ -97,7 +59,7 @@ def test_pyhanko_validates_what_it_signs(
         )
         signers.sign_pdf(writer, meta, signer=signer, output=signed, bytes_reserved=8192)
     reader = PdfFileReader(signed)
-    context = ValidationContext(trust_roots=[_asn1(local_ca.authority.root)], allow_fetching=False,
+    context = ValidationContext(trust_roots=[asn1(local_ca.authority.root)], allow_fetching=False,
                                 revocation_mode="soft-fail")  # fmt: skip
     assert len(reader.embedded_signatures) == 2
     for embedded in reader.embedded_signatures:
