@@ -204,8 +204,8 @@ def open_request(
     elif payer == SPONSOR_PAYS and client.payer_organisation_id is None:
         errors["payer"] = "this portal has no paying organisation: the citizen pays"
     lifetime = DEFAULT_LIFETIME if expires_in is None else timedelta(seconds=expires_in)
-    if not timedelta(minutes=1) <= lifetime <= MAX_LIFETIME:
-        errors["expires_in"] = "seconds, between 60 and 604800 (seven days)"
+    if not timedelta(seconds=1) <= lifetime <= MAX_LIFETIME:
+        errors["expires_in"] = "seconds, between 1 and 604800 (seven days)"
     if not 1 <= len(documents) <= MAX_DOCUMENTS:
         errors["file"] = f"one to {MAX_DOCUMENTS} PDF documents"
     if errors:
