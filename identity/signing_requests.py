@@ -47,10 +47,12 @@ __all__ = [
     "for_portal",
     "lapse_if_due",
     "open_request",
+    "overdue",
     "portal_of_organisation",
     "resolve_signer",
     "signature_ids_of",
     "sponsored_signatures",
+    "webhooks_untried",
 ]
 
 CITIZEN_PAYS = "citizen"
@@ -287,3 +289,30 @@ def sponsored_signatures(session: Session, user_id: str) -> dict[str, str]:
         .where(OidcClient.id == SigningRequest.client_id)
     ).all()
     return {sid: client.name for request, client in rows for sid in signature_ids_of(request)}
+
+
+def overdue(session: Session, now: datetime) -> list[SigningRequest]:
+    """Pending requests past their expiry (locked: one process lapses each)."""
+    return list(
+        session.exec(
+            select(SigningRequest)
+            .where(SigningRequest.state == SigningRequestState.PENDING.value)
+            .where(col(SigningRequest.expires_at) <= now)
+            .with_for_update(skip_locked=True)
+            .limit(500)
+        )
+    )
+
+
+def webhooks_untried(session: Session, now: datetime) -> list[SigningRequest]:
+    """Decided requests with a webhook never tried, decided over a minute ago."""
+    return list(
+        session.exec(
+            select(SigningRequest)
+            .where(SigningRequest.state != SigningRequestState.PENDING.value)
+            .where(col(SigningRequest.webhook_url).is_not(None))
+            .where(SigningRequest.webhook_attempts == 0)
+            .where(col(SigningRequest.decided_at) <= now - timedelta(minutes=1))
+            .limit(500)
+        )
+    )

@@ -44,6 +44,7 @@ __all__ = [
     "ask",
     "configure_portal",
     "decline",
+    "lapse_overdue",
     "sign_all",
     "signed_document",
     "status",
@@ -288,3 +289,18 @@ def configure_portal(services: Services, command: ConfigurePortal) -> OidcClient
             payer_organisation_id=command.payer_organisation_id,
             webhook_urls=command.webhook_urls, now=services.clock(), actor=command.actor,
         )  # fmt: skip
+
+
+def lapse_overdue(services: Services) -> int:
+    """Housekeeping: pending requests past their expiry become expired (their portals get the
+    webhook), and decided ones whose webhook was never tried (a process that stopped) are sent."""
+    now = services.clock()
+    with services.unit_of_work() as session:
+        overdue = requests.overdue(session, now)
+        for found in overdue:
+            requests.lapse_if_due(found, now)
+            session.add(found)
+        untried = [r.id for r in requests.webhooks_untried(session, now)]
+    for request_id in [r.id for r in overdue] + untried:
+        portal_webhook.deliver_later(services, request_id)
+    return len(overdue)
