@@ -391,6 +391,7 @@ def test_who_may_ask_read_and_open_a_signing_request(
     assert mine.http.get(f"/signing-requests/{rid}/documents/2/pages/1.png").status_code == 200
 
 
+@pytest.mark.timeout(1800)
 def test_the_time_from_a_portals_request_to_its_webhook(server: KysoServer, portal: Portal) -> None:
     """The figure the issue asks for: the median of 20, a citizen signing over HTTP."""
     (signer,) = make_signers(server, 1)
