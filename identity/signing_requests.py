@@ -205,9 +205,10 @@ def open_request(
         errors["payer"] = "citizen or sponsor"
     elif payer == SPONSOR_PAYS and client.payer_organisation_id is None:
         errors["payer"] = "this portal has no paying organisation: the citizen pays"
-    lifetime = DEFAULT_LIFETIME if expires_in is None else timedelta(seconds=expires_in)
-    if not timedelta(seconds=1) <= lifetime <= MAX_LIFETIME:
+    seconds = int(DEFAULT_LIFETIME.total_seconds()) if expires_in is None else expires_in
+    if not 1 <= seconds <= MAX_LIFETIME.total_seconds():
         errors["expires_in"] = "seconds, between 1 and 604800 (seven days)"
+    lifetime = timedelta(seconds=min(max(seconds, 1), MAX_LIFETIME.total_seconds()))
     if not 1 <= len(documents) <= MAX_DOCUMENTS:
         errors["file"] = f"one to {MAX_DOCUMENTS} PDF documents"
     if errors:

@@ -22,7 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import requests
+import schemathesis
 import zxingcpp
+from hypothesis import HealthCheck, given, settings
 from joserfc import jws
 from joserfc.jwk import KeySet
 from PIL import Image
@@ -420,3 +423,32 @@ def test_the_time_from_a_portals_request_to_its_webhook(server: KysoServer, port
             + "\n"
         )
     assert statistics.median(times) < 60
+
+
+def test_schemathesis_over_the_signing_request_routes_as_a_portal(
+    server: KysoServer, portal: Portal
+) -> None:
+    """Requests generated from the schema, sent with the portal's credentials: anything but a
+    server error."""
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
+    schema = schemathesis.openapi.from_dict(spec)
+    every = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in every if op.path.startswith("/v1/signing-requests")]
+    assert len(operations) == 3
+    basic = base64.b64encode(f"{portal.client_id}:{portal.secret}".encode()).decode()
+    failures: list[str] = []
+    with requests.Session() as session:
+        for operation in operations:
+
+            @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))  # fmt: skip
+            @given(case=operation.as_strategy())
+            def call(case: schemathesis.Case) -> None:
+                response = case.call(base_url=server.url, session=session, timeout=60,
+                                     headers={"Authorization": f"Basic {basic}"})  # fmt: skip
+                if response.status_code >= 500:
+                    failures.append(f"{case.method} {case.formatted_path}: "
+                                    f"{response.status_code} {response.text[:200]}")  # fmt: skip
+
+            call()
+    assert not failures, failures
