@@ -53,6 +53,7 @@ class PortalApp:
     port: int
     received: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
     hooks: list[tuple[float, bytes]] = field(default_factory=list)
+    verified: dict[bytes, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -61,16 +62,18 @@ class PortalApp:
     def hook_for(self, request_id: str, timeout: float = 30) -> dict[str, Any]:
         """The webhook of ``request_id``, verified (waiting for it)."""
         deadline = time.monotonic() + timeout
+        keys = KeySet.import_key_set(httpx.get(f"{self.kyso}/oidc/jwks").json())
         while time.monotonic() < deadline:
             for _, body in list(self.hooks):
-                claims = self.verify(body)
-                if claims["id"] == request_id:
-                    return claims
-            time.sleep(0.05)
+                if body not in self.verified:
+                    self.verified[body] = self.verify(body, keys)
+                if self.verified[body]["id"] == request_id:
+                    return self.verified[body]
+            time.sleep(0.02)
         raise AssertionError(f"no webhook for {request_id}")
 
-    def verify(self, body: bytes) -> dict[str, Any]:
-        keys = KeySet.import_key_set(httpx.get(f"{self.kyso}/oidc/jwks").json())
+    @staticmethod
+    def verify(body: bytes, keys: KeySet) -> dict[str, Any]:
         token = jws.deserialize_compact(body, keys, algorithms=["ES256"])
         assert token.protected["alg"] == "ES256"
         assert token.protected["kid"]
@@ -230,6 +233,9 @@ def test_a_sponsored_request_signed_on_a_phone_from_the_qr_code(
     assert len(_signature_charges(billing, portal.organisation_id)) == 2, "the sponsor pays twice"
     assert _signature_charges(billing, _user_id(signer)) == []
     assert _balance(signer) == FUNDS, "the citizen paid nothing"
+    own = signer.account.client.get("/v1/me/usage").json()["items"]
+    sponsored = [e for e in own if e["paid_by"] == portal.name]
+    assert [e["amount"] for e in sponsored] == [0, 0]
     history = WebClient(server)
     history.sign_in(signer.account.email, signer.account.password)
     listed = history.http.get("/me/signatures").text
@@ -363,6 +369,16 @@ def test_who_may_ask_read_and_open_a_signing_request(
         return response.status_code
 
     assert status_of(portal.ask(server, owner.account, payer="citizen")) == 201
+    member = staff(server, "agency_officer", organisation=portal.name)  # the paying organisation
+    key = member.client.post("/v1/api-keys", json={"name": "cổng", "roles": ["agency_officer"]})
+    by_key = httpx.post(base, headers={"X-API-Key": key.json()["key"]},
+                        data={"cccd": _cccd(owner.account), "purpose": "Tờ khai",
+                              "return_url": f"{app.url}/back", "payer": "sponsor"},
+                        files={"file": ("a.pdf", simple_pdf(), "application/pdf")})  # fmt: skip
+    assert by_key.status_code == 201, by_key.text
+    outsider = staff(server, "agency_officer")  # an API key of no portal's organisation
+    key = outsider.client.post("/v1/api-keys", json={"name": "x", "roles": ["agency_officer"]})
+    assert status_of(httpx.get(f"{base}/{rid}", headers={"X-API-Key": key.json()["key"]})) == 403
     assert status_of(httpx.post(base, data={"purpose": "x", "return_url": "x"},
                                 files={"file": ("a.pdf", simple_pdf())})) == 401  # fmt: skip
     wrong = Portal(portal.client_id, "sai", portal.name, "", app)
@@ -399,17 +415,20 @@ def test_the_time_from_a_portals_request_to_its_webhook(server: KysoServer, port
     """The figure the issue asks for: the median of 20, a citizen signing over HTTP."""
     (signer,) = make_signers(server, 1)
     web = _web(server, signer.account)
-    times = []
+    times, after_signing = [], []
     for _ in range(20):
         started = time.monotonic()
         asked = portal.ask(server, signer.account, documents=1).json()
         token = web.form_token(f"/signing-requests/{asked['id']}")
         signed = web.http.post(f"/signing-requests/{asked['id']}",
                                data={"csrf": token, "pin": PIN}, timeout=120)  # fmt: skip
+        answered = time.monotonic()
         assert signed.status_code == 303
         assert "status=signed" in signed.headers["location"]
         portal.app.hook_for(asked["id"])
-        times.append(time.monotonic() - started)
+        arrived = max(at for at, _ in portal.app.hooks)
+        times.append(arrived - started)
+        after_signing.append(arrived - answered)
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     with FIGURES.open("a") as out:  # the report's figure
         out.write(
@@ -418,6 +437,9 @@ def test_the_time_from_a_portals_request_to_its_webhook(server: KysoServer, port
                     "metric": "signing_request_to_webhook_median_s",
                     "value": round(statistics.median(times), 2),
                     "n": len(times),
+                    "webhook_after_the_citizens_answer_median_s": round(
+                        statistics.median(after_signing), 3
+                    ),
                 }
             )
             + "\n"
