@@ -26,6 +26,7 @@ from api.routes import (
     proofing,
     signature_body,
     signatures,
+    signing_requests,
     verifications,
     wallet,
 )
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin,
         signatures,
         signature_body,
+        signing_requests,
         verifications,
         wallet,
         billing,

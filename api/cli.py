@@ -29,6 +29,7 @@ from api.usecases import (
     revoke,
     top_up,
 )
+from api.usecases import signing_requests as portal_requests
 from api.usecases import trust as trusting
 from api.usecases.accounts import CreateOrganisation, CreateUser
 from api.usecases.administration import RotateTokenKey
@@ -38,6 +39,7 @@ from api.usecases.master_key import SplitMasterKey
 from api.usecases.oidc import RegisterClient
 from api.usecases.revoke import RevokeCertificate
 from api.usecases.services import Services, build_services
+from api.usecases.signing_requests import ConfigurePortal
 from api.usecases.top_up import RecordTopUp
 from api.usecases.trust import AddTrustAnchor, RemoveTrustAnchor
 from certs.errors import MasterKeyError
@@ -517,6 +519,42 @@ def oidc_client_add(
     if secret:
         printed["client_secret"] = secret
     click.echo(json.dumps(printed, ensure_ascii=False))
+
+
+@oidc_client.command("portal")
+@click.argument("client_id")
+@click.option(
+    "--signing-requests/--no-signing-requests",
+    default=True,
+    show_default=True,
+    help="Whether it may ask citizens to sign (POST /v1/signing-requests).",
+)
+@click.option(
+    "--payer-organisation",
+    default=None,
+    help="The organisation (id or name) that pays for its sponsored signatures.",
+)
+@click.option(
+    "--webhook-url",
+    "webhook_urls",
+    multiple=True,
+    help="A URL its signing requests may name as webhook; may be given several times.",
+)
+def oidc_client_portal(
+    client_id: str, signing_requests: bool, payer_organisation: str | None,
+    webhook_urls: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Make a relying party a portal: signing requests, its paying organisation, webhooks."""
+    command = ConfigurePortal(client_id=client_id, signing_requests=signing_requests,
+                              payer_organisation_id=payer_organisation,
+                              webhook_urls=list(webhook_urls), actor=_operator())  # fmt: skip
+    with _installation() as services:
+        client = portal_requests.configure_portal(services, command)
+    click.echo(json.dumps({"client_id": client.id, "name": client.name,
+                           "signing_requests": client.signing_requests,
+                           "payer_organisation_id": client.payer_organisation_id,
+                           "webhook_urls": json.loads(client.webhook_urls or "[]")},
+                          ensure_ascii=False))  # fmt: skip
 
 
 @admin.command("check-ledger")

@@ -115,6 +115,8 @@ ERRORS: dict[type[KysoError], Answer] = {
     ),
     identity.AccessDenied: Answer(403, "Forbidden", csc=(403, "access_denied")),
     identity.LevelTooLow: Answer(403, "Identity not proofed"),
+    identity.SigningRequestNotFound: Answer(404, "Signing request not found"),
+    identity.SigningRequestClosed: Answer(409, "Signing request closed"),
     identity.CredentialNotFound: Answer(404, "Signing credential not found"),
     identity.CredentialUnusable: Answer(409, "Signing credential unusable"),
     identity.CredentialLocked: Answer(

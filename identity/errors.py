@@ -22,6 +22,8 @@ __all__ = [
     "OidcReplay",
     "OtpRequired",
     "PinAttemptsBusy",
+    "SigningRequestClosed",
+    "SigningRequestNotFound",
     "StepUpRequired",
     "Throttled",
     "WrongPin",
@@ -185,3 +187,21 @@ class OidcReplay(OidcError):
     """A code or refresh token presented again: what it gave is revoked, and that is kept."""
 
     commits_work = True
+
+
+class SigningRequestNotFound(IdentityError):
+    """No signing request with this id for this portal or citizen."""
+
+    code = "signing_request.not_found"
+
+
+class SigningRequestClosed(IdentityError):
+    """The signing request was signed, declined, has expired or failed: nothing more is
+    signed or charged for it."""
+
+    code = "signing_request.closed"
+    FIELDS = ("state",)
+
+    def __init__(self, detail: str, *, state: str) -> None:
+        super().__init__(detail)
+        self.state = state

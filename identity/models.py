@@ -286,6 +286,54 @@ class OidcClient(SQLModel, table=True):
     """What pairwise subjects are computed over (its redirect URIs' host)."""
     created_at: datetime = Field(sa_column=utc_column())
     created_by: str = Field(max_length=120)
+    signing_requests: bool = False
+    """A portal: it may ask citizens to sign documents (``POST /v1/signing-requests``)."""
+    payer_organisation_id: str | None = Field(default=None, max_length=36)
+    """The organisation that pays for the signatures it sponsors (payer ``sponsor``)."""
+    webhook_urls: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """JSON list of the webhook URLs its signing requests may name, matched exactly."""
+
+
+class SigningRequestState(enum.StrEnum):
+    PENDING = "pending"
+    SIGNED = "signed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class SigningRequest(SQLModel, table=True):
+    """A portal asks a citizen to sign documents on kyso's own page; the citizen signs them
+    all with the PIN there, or declines; the portal learns the outcome (return URL, webhook,
+    polling) and downloads the signed PDFs."""
+
+    __tablename__ = "signing_request"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    client_id: str = Field(foreign_key="oidc_client.id", index=True, max_length=64)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    """The citizen who must sign (resolved from the pairwise ``sub`` or the CCCD)."""
+    purpose: str = Field(max_length=300)
+    return_url: str = Field(max_length=2000)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    payer: str = Field(max_length=10)
+    """``citizen`` or ``sponsor``."""
+    sponsor_organisation_id: str | None = Field(
+        default=None, foreign_key="organisation.id", max_length=36
+    )
+    state: str = Field(default=SigningRequestState.PENDING.value, index=True, max_length=10)
+    reason: str | None = Field(default=None, max_length=60)
+    """Why it failed: the refusal's stable code (``identity.level_too_low``, …)."""
+    documents: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON list of ``{"draft": id, "filename": name}``: the PDFs as uploaded, kept with their
+    page pictures."""
+    signature_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    """JSON list: the signature of each document, in order, once signed."""
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    webhook_attempts: int = 0
+    webhook_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class OidcAuthRequest(SQLModel, table=True):

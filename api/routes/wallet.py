@@ -32,6 +32,7 @@ from billing.payments import FakePaymentProvider
 from billing.plans import plan_in_force
 from identity.models import Role
 from identity.sessions import Principal
+from identity.signing_requests import sponsored_signatures
 
 __all__ = ["router"]
 
@@ -53,6 +54,8 @@ class UsageOut(BaseModel):
     running_total: int
     """What the caller had spent up to and including this event."""
     created_at: str
+    paid_by: str | None = None
+    """The portal that sponsored this signature (its ``amount`` is then 0 to the caller)."""
 
 
 class UsagePage(BaseModel):
@@ -70,12 +73,16 @@ def my_usage(caller: Anyone, session: ReadSessionDep) -> UsagePage:
         )
     ).one()
     running, items = int(before), []
+    sponsored = sponsored_signatures(session, caller.user.id)
     for event in reversed(events):
-        running += event.amount
+        paid_by = sponsored.get(event.signature_id or "")
+        amount = 0 if paid_by else event.amount
+        running += amount
         items.append(
             UsageOut(
                 product=event.product,
-                amount=event.amount,
+                amount=amount,
+                paid_by=paid_by,
                 quantity=event.quantity,
                 signature_id=event.signature_id,
                 plan=f"{event.plan_code} v{event.plan_version}" if event.plan_code else None,

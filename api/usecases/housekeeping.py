@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from api.pki_services import crl_for, crl_issuers
 from api.usecases.services import Services
+from api.usecases.signing_requests import lapse_overdue
 from billing.charges import charge_fee_of, subscribed_accounts
 from identity.oidc import purge_expired as purge_oidc_rows
 from identity.web_sessions import WebSessions
@@ -57,4 +58,4 @@ def purge_web(services: Services) -> int:
         return WebSessions.purge(session, now) + purge_kept_reports(session, now)
 
 
-JOBS = (refresh_crls, purge_documents, charge_fees, purge_oidc, purge_web)
+JOBS = (refresh_crls, purge_documents, charge_fees, purge_oidc, purge_web, lapse_overdue)

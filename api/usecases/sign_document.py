@@ -75,6 +75,8 @@ class SignDocument:
     """``public_service``: a submission to a public service (the monthly allowance)."""
     idempotency_key: str | None = None
     filename: str | None = None
+    sponsor: str | None = None
+    """The organisation that pays instead of the citizen (a portal's sponsored signature)."""
     confirm_countersign: bool = False
     """Sign even though an earlier signature in the document already fails (without it, such
     a document is refused before anything is claimed or charged). Not part of the request's
@@ -119,6 +121,8 @@ class SignDocument:
         ]  # fmt: skip
         if self.purpose:
             fields.append(self.purpose)
+        if self.sponsor:
+            fields.append(f"sponsor:{self.sponsor}")
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
@@ -238,7 +242,8 @@ def _claim(services: Services, request: _Request) -> _Claimed | SignedDocument:
     user, command, now = request.user, request.command, request.now
     product = SIGNATURE_PRODUCTS[request.options.level.value]
     with services.unit_of_work() as session, session.no_autoflush:  # one write per row
-        payer, account = locked_payer(session, user, now)  # the account first, then the rest
+        # the account first, then the rest
+        payer, account = locked_payer(session, user, now, sponsor=command.sponsor)
         claim = attempts.claim(session, user_id=user.id, account_id=payer.account_id,
                                idempotency_key=request.key, request_sha256=request.fingerprint,
                                kind="document", now=now, lease_for=request.lease_for)  # fmt: skip
@@ -300,7 +305,8 @@ def _record_and_charge(
     user, options, now, lease = request.user, request.options, request.now, claimed.lease
     retention = timedelta(days=services.runtime.settings.retention_days)
     with services.unit_of_work() as session:
-        payer, account = locked_payer(session, user, now)  # then the credential, the audit
+        # then the credential, the audit
+        payer, account = locked_payer(session, user, now, sponsor=request.command.sponsor)
         services.identity.credentials.confirm_signing(session, request.credential.id, now)
         record = SignatureRecord(
             user_id=user.id, credential_id=request.credential.id, idempotency_key=request.key,

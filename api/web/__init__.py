@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.usecases.services import Services
 from api.web import admin_pages, agency, billing_pages, citizen, officer, public
+from api.web import signing_requests as signing_request_pages
 from api.web.context import FormRefused, NotAllowed, SignInNeeded, Web
 from api.web.drafts import DraftStore
 
@@ -74,7 +75,8 @@ def _missing_page(request: Request, status: int) -> Response:
 
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (public, citizen, officer, agency, billing_pages, admin_pages):
+    for module in (public, citizen, officer, agency, billing_pages, admin_pages,
+                   signing_request_pages):  # fmt: skip
         app.include_router(module.router)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(NotAllowed, _not_allowed)

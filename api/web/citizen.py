@@ -32,6 +32,7 @@ from billing.models import UsageEvent
 from billing.plans import SIGNATURE_PRODUCTS
 from identity.errors import IdentityError
 from identity.models import Credential, CredentialStatus, Role
+from identity.signing_requests import sponsored_signatures
 from kernel.errors import KysoError, RequestInProgress
 from signing.errors import EarlierSignatureFails, NotAPdf, SignatureNotFound, SigningError
 from signing.models import SignatureRecord
@@ -381,8 +382,13 @@ def _signed_with(web: Web, caller: WebCaller, key: str, *, wait: float = 0.0) ->
 
 
 def _costs(session: Session, user_id: str) -> dict[str, Any]:
-    """Signature id -> its usage event (what it cost and what paid for it)."""
-    return {e.signature_id: e for e in usage_of(session, user_id, limit=500) if e.signature_id}
+    """Signature id -> its usage event (what it cost and what paid for it); a signature a
+    portal sponsored -> the portal's name (it cost the citizen nothing)."""
+    sponsored: dict[str, Any] = sponsored_signatures(session, user_id)
+    return {
+        **{e.signature_id: e for e in usage_of(session, user_id, limit=500) if e.signature_id},
+        **sponsored,
+    }
 
 
 @router.get("/me/signatures")
@@ -404,6 +410,7 @@ def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
         cost = reading.exec(
             select(UsageEvent).where(UsageEvent.signature_id == signature_id)
         ).first()
+        paid_by = sponsored_signatures(reading, caller.user.id).get(signature_id)
     if record is None or record.user_id != caller.user.id:
         return web.page(
             "message.html",
@@ -418,6 +425,7 @@ def signature(web: WebDep, signature_id: str, signed: str = "") -> Response:
         title=web.t("Chữ ký"),
         record=record,
         cost=cost,
+        paid_by=paid_by,
         wallet=_wallet(web, caller),
         notice=web.t("Đã ký xong. Hãy tải tài liệu đã ký về máy.") if signed else "",
     )

@@ -53,6 +53,10 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/v1/me/credentials/{credential_id}/revoke"): ((CITIZEN,), {"reason": "removeFromCRL", "password": "x"}, True),
     ("POST", "/v1/me/authorisations"): ((CITIZEN,), {"credential_id": "{credential_id}", "pin": "739201", "count": 1}, True),
     ("POST", "/v1/signatures"): ((CITIZEN,), {}, False),
+    # Portals only (client credentials, or an organisation's API key): no person's token.
+    ("POST", "/v1/signing-requests"): ((), {}, False),
+    ("GET", "/v1/signing-requests/{request_id}"): ((), None, False),
+    ("GET", "/v1/signing-requests/{request_id}/documents/{number}"): ((), None, False),
     ("POST", "/v1/signatures/pdf"): ((CITIZEN,), {}, False),
     ("GET", "/v1/signatures"): ((CITIZEN,), None, False),
     ("GET", "/v1/signatures/{signature_id}/document"): ((CITIZEN,), None, True),
@@ -147,7 +151,8 @@ def cast(server: KysoServer) -> Iterator[Cast]:
     values = {"credential_id": credential, "user_id": pending.id, "key_id": key.json()["id"],
               "encoded": "MA==", "signature_id": signed.headers["x-signature-id"],
               "payment_id": "no-such-payment", "invoice_id": "no-such-invoice",
-              "account_id": owner.id, "period": "2020-01", "sha256": "00" * 32}  # fmt: skip
+              "account_id": owner.id, "period": "2020-01", "sha256": "00" * 32,
+              "request_id": "no-such-request", "number": "1"}  # fmt: skip
     yield Cast(accounts, values)
     for account in (*accounts.values(), pending):
         account.client.close()
