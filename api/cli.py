@@ -15,6 +15,7 @@ import click
 from cryptography.hazmat.primitives import hashes, serialization
 
 from api.bootstrap import initialise, open_runtime
+from api.log_config import LOG_LEVELS, LogLevel, log_config
 from api.settings import Settings
 from api.usecases import (
     accounts,
@@ -137,7 +138,16 @@ def init(issuing_csr: str | None) -> None:
     help="Seconds an idle connection stays open. Longer than a client's usual pause (and a "
     "load balancer's 60 s), so a client rarely sends on a connection the server is closing.",
 )
-def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="Least severe log line written (debug adds SQL statements, never their parameters).",
+)
+def serve(
+    host: str, port: int, workers: int, access_log: bool, keep_alive: int, log_level: LogLevel
+) -> None:
     """Initialise on first start, then serve the API, PKI endpoints and web pages."""
     import uvicorn
 
@@ -157,7 +167,8 @@ def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int)
         port=port,
         workers=workers,
         proxy_headers=True,
-        log_level="info",
+        log_level=log_level,
+        log_config=log_config(log_level),
         access_log=access_log,
         timeout_keep_alive=keep_alive,
     )
