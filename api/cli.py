@@ -13,9 +13,11 @@ from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives import hashes, serialization
+from pydantic import ValidationError
 
 from api.bootstrap import initialise, open_runtime
 from api.log_config import LOG_LEVELS, LogLevel, log_config
+from api.production import refuse_unsafe_production
 from api.settings import Settings
 from api.usecases import (
     accounts,
@@ -96,6 +98,7 @@ def main() -> None:
 def init(issuing_csr: str | None) -> None:
     """Create the data directory, master key, database and CA hierarchy (idempotent)."""
     settings = _settings()
+    refuse_unsafe_production(settings)
     if issuing_csr:
         from api.usecases.ca_setup import request_issuing_ca
 
@@ -151,11 +154,8 @@ def serve(
     """Initialise on first start, then serve the API, PKI endpoints and web pages."""
     import uvicorn
 
+    refuse_unsafe_production(_settings())
     if not os.environ.get("KYSO_PUBLIC_URL"):
-        if _settings().env == "production":
-            raise click.UsageError(
-                "KYSO_PUBLIC_URL must be set in production: it is written into every certificate"
-            )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
         shown = f"[{shown}]" if ":" in shown else shown
         os.environ["KYSO_PUBLIC_URL"] = f"http://{shown}:{port}"
@@ -677,6 +677,11 @@ def run() -> None:
     """Entry point that prints domain errors as one clear line instead of a traceback."""
     try:
         main(standalone_mode=True)
+    except ValidationError as exc:  # a KYSO_* variable the settings refuse
+        for error in exc.errors():
+            name = "KYSO_" + "_".join(str(part) for part in error["loc"]).upper()
+            click.echo(f"error [config.invalid]: {name.rstrip('_')}: {error['msg']}", err=True)
+        sys.exit(1)
     except KysoError as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)
         if isinstance(exc, InvalidField):

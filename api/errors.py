@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from api.production import UnsafeProduction
 from billing import errors as billing
 from certs import errors as certs
 from identity import errors as identity
@@ -97,6 +98,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     ClientGone: Answer(400, "Client disconnected"),
     UnsupportedGrant: Answer(400, "Unsupported grant type", oauth="unsupported_grant_type"),
     CscInvalidRequest: Answer(400, "Invalid CSC request"),
+    UnsafeProduction: Answer(500, "Unsafe production settings"),
     # identity
     identity.IdentityError: Answer(400, "Request refused"),
     identity.InvalidField: Answer(422, "Invalid fields"),
