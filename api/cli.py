@@ -19,6 +19,7 @@ from api.bootstrap import initialise, open_runtime
 from api.log_config import LOG_LEVELS, LogLevel, log_config
 from api.production import refuse_unsafe_production
 from api.settings import Settings
+from api.slow_clients import PROTOCOL as SLOW_CLIENT_BOUNDS
 from api.usecases import (
     accounts,
     administration,
@@ -169,6 +170,7 @@ def serve(
         proxy_headers=True,
         log_level=log_level,
         log_config=log_config(log_level),
+        http=SLOW_CLIENT_BOUNDS,
         access_log=access_log,
         timeout_keep_alive=keep_alive,
     )

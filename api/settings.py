@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     """Largest PDF accepted for signing (answered 413 beyond)."""
     max_api_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     """Largest body of any other API request."""
+    header_timeout_seconds: int = Field(default=10, ge=1, le=300)
+    """A request's headers must be complete within this of the connection's opening or of the
+    request's first byte (slow clients, ``api.slow_clients``)."""
+    body_timeout_seconds: int = Field(default=30, ge=1, le=600)
+    """While a request body is read, some of it must arrive every this many seconds ..."""
+    body_min_bytes_per_second: int = Field(default=1024, ge=0)
+    """... and on average at least this many bytes a second since its headers."""
     max_pages: int = Field(default=5_000, ge=1)
     """Most pages a document to be signed may have (413 beyond)."""
     retention_days: int = Field(default=30, ge=0)
