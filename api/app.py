@@ -14,6 +14,7 @@ from api.bootstrap import open_runtime
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.pki_fast_path import PkiFastPath
+from api.production import refuse_unsafe_production
 from api.routes import (
     admin,
     auth,
@@ -58,6 +59,7 @@ async def _housekeeping(services: Services, jobs: tuple[Callable[[Services], int
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: initialise what is missing, load the CA, mount every route."""
     settings = settings or Settings()
+    refuse_unsafe_production(settings)
     runtime = open_runtime(settings)
     root = runtime.authority.root.fingerprint(hashes.SHA256()).hex(":").upper()
     logging.getLogger("uvicorn.error").info(

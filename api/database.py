@@ -21,10 +21,15 @@ _STARTUP_LOCK_KEY = 0x6B79736F  # "kyso"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL, a busy timeout and explicit BEGIN (so savepoints work)."""
+    """An engine that never shows bound parameters (personal data, sealed keys) in its errors or
+    logs; SQLite gets WAL, a busy timeout and explicit BEGIN (so savepoints work)."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        )
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

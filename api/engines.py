@@ -5,9 +5,12 @@ proxy on the same machine). ``bench/`` compares them (``--engine``)."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
+
+from api.log_config import LogLevel, log_config
+from api.settings import Settings
+from api.slow_clients import PROTOCOL as SLOW_CLIENT_BOUNDS
 
 ENGINES = ("uvicorn", "granian")
 
@@ -21,12 +24,13 @@ class Listen:
     workers: int
     access_log: bool
     keep_alive: int
+    log_level: LogLevel = "info"
 
 
-def run(engine: str, listen: Listen) -> None:
+def run(engine: str, listen: Listen, settings: Settings) -> None:
     """Serve ``api.app:create_app`` until stopped."""
     if engine == "granian":
-        _run_granian(listen)
+        _run_granian(listen, settings)
     else:
         _run_uvicorn(listen)
 
@@ -41,16 +45,19 @@ def _run_uvicorn(listen: Listen) -> None:
         port=listen.port,
         workers=listen.workers,
         proxy_headers=True,
-        log_level="info",
+        log_level=listen.log_level,
+        log_config=log_config(listen.log_level),
+        http=SLOW_CLIENT_BOUNDS,
         access_log=listen.access_log,
         timeout_keep_alive=listen.keep_alive,
     )
 
 
-def _run_granian(listen: Listen) -> None:
+def _run_granian(listen: Listen, settings: Settings) -> None:
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
     Granian(
         "api.engines:create_app_behind_local_proxy",
@@ -60,21 +67,21 @@ def _run_granian(listen: Listen) -> None:
         interface=Interfaces.ASGI,
         workers=listen.workers,
         log_access=listen.access_log,
-        http1_settings=HTTP1Settings(keep_alive=True, header_read_timeout=30_000),
+        http1_settings=HTTP1Settings(
+            keep_alive=True, header_read_timeout=settings.header_timeout_seconds * 1000
+        ),
         respawn_failed_workers=True,
-        log_dictconfig=_granian_logging(),
+        log_level=LogLevels(listen.log_level),
+        log_dictconfig=_granian_logging(listen.log_level),
     ).serve()
 
 
-def _granian_logging() -> dict[str, Any]:
-    """granian's logging, with kyso's first line (logged as uvicorn's, which uvicorn shows) and
-    kyso's own loggers on the same console."""
-    from granian.log import LOGGING_CONFIG
-
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    ours = {"handlers": ["console"], "level": "INFO", "propagate": False}
+def _granian_logging(level: LogLevel) -> dict[str, Any]:
+    """kyso's logging (:func:`api.log_config.log_config`) with granian's own loggers on it."""
+    config = log_config(level)
     loggers: dict[str, Any] = config["loggers"]
-    loggers.update({"uvicorn.error": ours, "kyso": ours})
+    loggers["_granian"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    loggers["granian.access"] = {"handlers": ["access"], "level": "INFO", "propagate": False}
     return config
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from api.production import UnsafeProduction
 from billing import errors as billing
 from certs import errors as certs
 from identity import errors as identity
@@ -97,6 +98,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     ClientGone: Answer(400, "Client disconnected"),
     UnsupportedGrant: Answer(400, "Unsupported grant type", oauth="unsupported_grant_type"),
     CscInvalidRequest: Answer(400, "Invalid CSC request"),
+    UnsafeProduction: Answer(500, "Unsafe production settings"),
     # identity
     identity.IdentityError: Answer(400, "Request refused"),
     identity.InvalidField: Answer(422, "Invalid fields"),
@@ -305,6 +307,19 @@ def _csc_request_error(status: int, description: str) -> JSONResponse:
     return JSONResponse({"error": "invalid_request", "error_description": description}, status)
 
 
+def _constraint(exc: Exception) -> str:
+    """The constraint a refused write broke, by name: never the values (PostgreSQL's message
+    quotes the duplicate key, e.g. a CCCD)."""
+    orig = getattr(exc, "orig", None)
+    name = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    if name:
+        return str(name)
+    text = str(orig).splitlines()[0] if orig is not None else ""
+    # SQLite names the columns ("UNIQUE constraint failed: users.email"), never the values
+    return text if text.startswith(("UNIQUE constraint", "FOREIGN KEY", "CHECK constraint",
+                                    "NOT NULL constraint")) else type(orig).__name__  # fmt: skip
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into its protocol's format."""
 
@@ -343,7 +358,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, code, str(exc.detail))
 
     async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
-        logger.warning("write refused by a database constraint: %s", exc)
+        logger.warning("write refused by a database constraint: %s", _constraint(exc))
         return problem(
             409,
             "conflict.concurrent_request",

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KYSO_", frozen=True, extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
-    """``production`` refuses risky defaults."""
+    """``production`` refuses risky defaults (``api.production``)."""
     data_dir: Path = Path("kyso-data")
     """Holds the SQLite database, the master key file and the key store."""
     database_url: str | None = None
@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     """Largest PDF accepted for signing (answered 413 beyond)."""
     max_api_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     """Largest body of any other API request."""
+    header_timeout_seconds: int = Field(default=10, ge=1, le=300)
+    """A request's headers must be complete within this of the connection's opening or of the
+    request's first byte (slow clients, ``api.slow_clients``)."""
+    body_timeout_seconds: int = Field(default=30, ge=1, le=600)
+    """While a request body is read, some of it must arrive every this many seconds ..."""
+    body_min_bytes_per_second: int = Field(default=1024, ge=0)
+    """... and on average at least this many bytes a second since its headers."""
     max_pages: int = Field(default=5_000, ge=1)
     """Most pages a document to be signed may have (413 beyond)."""
     retention_days: int = Field(default=30, ge=0)
@@ -73,7 +80,11 @@ class Settings(BaseSettings):
     renew them; it renews them while it works, so this is how soon what a crashed process
     held goes back to the account."""
     verify_online: bool = False
-    """Verification may fetch other CAs' OCSP answers and CRLs over the network."""
+    """Verification may fetch other CAs' OCSP answers and CRLs over the network (public
+    addresses only: see ``verify_private_addresses``)."""
+    verify_private_addresses: bool = False
+    """Online verification may also fetch loopback and private addresses (an intranet CA, a
+    test PKI); refused in production."""
     max_verify_mb: int = Field(default=256, ge=1)
     bank_account: str = ""
     """Where citizens transfer top-ups (bank, account number, holder), shown on the wallet
@@ -92,12 +103,6 @@ class Settings(BaseSettings):
     production)."""
     seller_name: str = "kyso — dịch vụ chữ ký số"
     """The seller named on invoices."""
-
-    @model_validator(mode="after")
-    def _no_fake_payments_in_production(self) -> Settings:
-        if self.env == "production" and self.payment_provider == "fake":
-            raise ValueError("KYSO_PAYMENT_PROVIDER=fake is refused in production")
-        return self
 
     @model_validator(mode="after")
     def _pkcs11_is_complete(self) -> Settings:

@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from api.bootstrap import NoInstallation, open_runtime
+from api.outbound import fetch_policy, http_fetchers
 from api.settings import Settings
 from api.usecases.services import build_services
 from api.usecases.verify import verification_settings
-from api.verification_services import http_fetchers
 from signing.trust import load_certificates
 from signing.verification import TOTAL_PASSED, VerificationSettings, verify_pdf
 
@@ -33,7 +33,8 @@ def _settings(
             "the roots given with --trust are trusted",
             err=True,
         )
-        return VerificationSettings(trust_roots=extra, online=bool(online), fetchers=http_fetchers)
+        fetchers = http_fetchers(fetch_policy(settings.verify_private_addresses))
+        return VerificationSettings(trust_roots=extra, online=bool(online), fetchers=fetchers)
     # kept open while the documents are verified: our CA's records answer for ours
     return verification_settings(build_services(runtime), extra_roots=extra, online=online)
 

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import aiohttp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-from pyhanko_certvalidator.fetchers.api import FetcherBackend
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
 from api.database import unit_of_work
+from api.outbound import fetch_policy, http_fetchers
 from api.pki_services import PkiServices, crl_for
 from certs.ocsp import build_request
 from certs.revocation import DatabaseRevocationSource
 from signing.trust import anchor_certificates
 from signing.verification import VerificationSettings
 
-__all__ = ["VerificationServices", "http_fetchers"]
+__all__ = ["VerificationServices"]
 
 Revinfo = tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
 
@@ -34,13 +31,6 @@ Revinfo = tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
 _ANSWER_SECONDS = 60.0
 """How long an in-process answer of our CA is reused: well inside OCSP's own validity
 (``KYSO_OCSP_VALIDITY_MINUTES``, which relying parties may cache anyway)."""
-
-
-@asynccontextmanager
-async def http_fetchers() -> AsyncIterator[FetcherBackend]:
-    """pyHanko's aiohttp fetchers over one HTTP session, closed when the verification ends."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
-        yield AIOHttpFetcherBackend(session, per_request_timeout=10)
 
 
 @dataclass(frozen=True)
@@ -69,7 +59,7 @@ class VerificationServices:
         return VerificationSettings(
             trust_roots=roots,
             online=allowed,
-            fetchers=http_fetchers,
+            fetchers=http_fetchers(fetch_policy(self.runtime.settings.verify_private_addresses)),
             local_revocation=self._our_revocation,
         )
 

@@ -15,7 +15,9 @@ from urllib.parse import unquote, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from api.bootstrap import Runtime
 from api.deps import RuntimeDep, ServicesDep
+from api.same_origin import foreign_post
 from api.usecases import oidc as flows
 from api.usecases.oidc import SignInToAuthorize, TokenRequest
 from identity.errors import IdentityError, OidcError, OtpRequired, StepUpRequired, Throttled
@@ -223,9 +225,18 @@ def authorize(request: Request, runtime: RuntimeDep, services: ServicesDep) -> R
 BROWSER_COOKIE = "kyso_oidc_browser"
 
 
+def _foreign_form(request: Request, runtime: Runtime) -> HTMLResponse | None:
+    """The refusal of a form posted from another site (login CSRF: ``Origin: null`` too)."""
+    if not foreign_post(request.headers, runtime.settings.public_url or str(request.base_url)):
+        return None
+    words = "Biểu mẫu không đến từ trang của kyso / The form did not come from kyso's page"
+    return _error_page(OidcError("invalid_request", words, redirect=False))
+
+
 @router.post("/oidc/login", response_model=None, summary="The sign-in form of an authorization")
 def login(
     request: Request,
+    runtime: RuntimeDep,
     services: ServicesDep,
     request_id: FormText = "",
     csrf: FormText = "",
@@ -234,6 +245,8 @@ def login(
     otp: FormText = "",
 ) -> Response:
     """Sync: the password hash and the database run in the thread pool, not on the loop."""
+    if (refused_form := _foreign_form(request, runtime)) is not None:
+        return refused_form
     command = SignInToAuthorize(
         request_id=request_id, csrf=csrf, browser=request.cookies.get(BROWSER_COOKIE, ""),
         email=email, password=password, otp=otp or None,
@@ -266,11 +279,14 @@ def login(
 @router.post("/oidc/consent", response_model=None, summary="The consent form of an authorization")
 def consent(
     request: Request,
+    runtime: RuntimeDep,
     services: ServicesDep,
     request_id: FormText = "",
     csrf: FormText = "",
     decision: FormText = "",
 ) -> Response:
+    if (refused_form := _foreign_form(request, runtime)) is not None:
+        return refused_form
     try:
         target = flows.decide(
             services, request_id=request_id, csrf=csrf,

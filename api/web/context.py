@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.bootstrap import Runtime
 from api.errors import answer_for
 from api.identity_services import IdentityServices
+from api.same_origin import foreign_post
 from api.usecases.services import Services
 from api.usecases.sign_in import resume_web_session
 from api.web.render import render_page
@@ -39,11 +40,13 @@ __all__ = [
     "Web",
     "WebCaller",
     "WebRoute",
+    "cookie_name",
 ]
 
 SESSION_COOKIE = "kyso_session"
 ANCHOR_COOKIE = "kyso_browser"
-"""A random value per browser, set at its first page: forms shown before sign-in are bound to it."""
+"""A random value per browser, signed by the server and set at its first page: forms shown
+before sign-in are bound to it. (Cookie names get ``__Host-`` under https: ``cookie_name``.)"""
 LANG_COOKIE = "kyso_lang"
 FLASH_COOKIE = "kyso_flash"
 """What a redirect after a form tells the next page ("saved", or why not), signed."""
@@ -148,19 +151,20 @@ class Web:
     @classmethod
     def of(cls, request: Request) -> Web:
         services: Services = request.app.state.services
-        chosen = request.cookies.get(LANG_COOKIE)
+        cookies = _Cookies(request, secure=_secure(services.runtime, request))
+        chosen = cookies.get(LANG_COOKIE)
         lang: Language = language_from_header(request.headers.get("accept-language"))
         if chosen == "en":
             lang = "en"
         elif chosen == "vi":
             lang = "vi"
-        anchor = request.cookies.get(ANCHOR_COOKIE, "")
-        new_anchor = len(anchor) < 32
+        anchor = cookies.get(ANCHOR_COOKIE)
+        new_anchor = not _anchor_valid(services.identity, anchor)
         if new_anchor:
-            anchor = secrets.token_urlsafe(32)
+            anchor = _mint_anchor(services.identity)
         web = cls(request, services, lang, anchor, None, new_anchor)
-        web.flashed = web._read_flash(request.cookies.get(FLASH_COOKIE, ""))
-        token = request.cookies.get(SESSION_COOKIE)
+        web.flashed = web._read_flash(cookies.get(FLASH_COOKIE))
+        token = cookies.get(SESSION_COOKIE)
         if token:
             web.caller = web._resume(token)
         return web
@@ -234,8 +238,7 @@ class Web:
 
     def check_form(self, presented: str | None) -> None:
         """Refuse a form that did not come from our own page in this browser."""
-        origin = self.request.headers.get("origin")
-        if origin and origin != "null" and _origin(origin) != _origin(self.own_origin):
+        if foreign_post(self.request.headers, self.own_origin):
             raise FormRefused("origin")
         if self.new_anchor or not self.identity.web.form_token_valid(self.form_anchor, presented):
             raise FormRefused("token")
@@ -246,8 +249,7 @@ class Web:
 
     @property
     def secure(self) -> bool:
-        base = self.runtime.settings.public_url or str(self.request.base_url)
-        return base.startswith("https://")
+        return _secure(self.runtime, self.request)
 
     # -- responses ---------------------------------------------------------------------
     def page(self, template: str, *, status: int = 200, title: str = "", **values: Any) -> Response:
@@ -269,7 +271,7 @@ class Web:
             self.set_cookie(ANCHOR_COOKIE, self.anchor, 60 * 60 * 24 * 400)
         for name, value, max_age in self.cookies:
             response.set_cookie(
-                name,
+                cookie_name(name, secure=self.secure),
                 value,
                 max_age=max_age,
                 path="/",
@@ -286,9 +288,38 @@ class Web:
         return "/login?next=" + quote(_local(next_path), safe="/")
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+def _secure(runtime: Runtime, request: Request) -> bool:
+    """Served over https (the public URL, or the request when none is set)."""
+    return (runtime.settings.public_url or str(request.base_url)).startswith("https://")
+
+
+def cookie_name(name: str, *, secure: bool) -> str:
+    """Under https every cookie is a ``__Host-`` cookie: Secure, for this host only, path /,
+    so neither plain http nor another host of the domain can plant or replace it."""
+    return f"__Host-{name}" if secure else name
+
+
+@dataclass(frozen=True)
+class _Cookies:
+    """The request's cookies by their plain names (only the ``__Host-`` ones under https: a
+    cookie of the old name, which anyone on the domain could have set, is ignored)."""
+
+    request: Request
+    secure: bool
+
+    def get(self, name: str) -> str:
+        return self.request.cookies.get(cookie_name(name, secure=self.secure), "")
+
+
+def _mint_anchor(identity: IdentityServices) -> str:
+    """A fresh browser anchor, signed: the server accepts only anchors it made."""
+    value = secrets.token_urlsafe(32)
+    return f"{value}.{identity.web.mac('anchor', value)}"
+
+
+def _anchor_valid(identity: IdentityServices, anchor: str) -> bool:
+    value, _, mac = anchor.rpartition(".")
+    return len(value) >= 32 and hmac.compare_digest(identity.web.mac("anchor", value), mac)
 
 
 def _local(path: str) -> str:

@@ -8,10 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from tests.support.databases import fresh_database
 
 KYSO = str(Path(sys.executable).with_name("kyso"))
 
@@ -57,6 +62,8 @@ class KysoServer:
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
+    serve_args: tuple[str, ...] = ()
+    """More options of ``kyso serve`` (e.g. ``--log-level debug``)."""
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -75,8 +82,9 @@ class KysoServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        command = [KYSO, "serve", "--port", str(self.port), "--workers", str(self.workers)]
         self.process = subprocess.Popen(
-            [KYSO, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            [*command, *self.serve_args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -106,6 +114,18 @@ class KysoServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+@contextmanager
+def own_server(backend: str, directory: Path, **options: Any) -> Iterator[KysoServer]:
+    """A server of the test's own over a fresh database of ``backend`` (options as
+    :class:`KysoServer`'s), stopped and its database dropped afterwards."""
+    with fresh_database(backend, directory) as url:
+        running = KysoServer(data_dir=directory / "kyso-data", database_url=url, **options)
+        try:
+            yield running.start()
+        finally:
+            running.stop()
 
 
 def require_tool(name: str) -> str:

@@ -1,5 +1,6 @@
 """With online fetching allowed, another CA's CRL is fetched from the address its certificates
-name (served here by a local HTTP server); without it, the same document stays undecided."""
+name (served here by a local HTTP server, reachable as KYSO_VERIFY_PRIVATE_ADDRESSES allows);
+without it, the same document stays undecided."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from api.verification_services import http_fetchers
+from api.outbound import any_address, http_fetchers
 from signing.verification import VerificationSettings, verify_pdf
 from tests.support.foreign_pki import NOW, ForeignPki
 from tests.support.pdfs import simple_pdf
@@ -36,6 +37,7 @@ def test_another_cas_revocation_is_fetched_online_only_when_allowed(
     crl_server: tuple[str, Path], tmp_path: Path
 ) -> None:
     url, served = crl_server
+    loopback = http_fetchers(any_address)
     pki = ForeignPki.create("Online Root CA")
     pki.crl_url = url
     days = timedelta(days=1)
@@ -51,7 +53,7 @@ def test_another_cas_revocation_is_fetched_online_only_when_allowed(
     assert offline.indication == "INDETERMINATE"
     online = verify_pdf(
         documents["good"],
-        VerificationSettings([pki.root.asn1], online=True, fetchers=http_fetchers),
+        VerificationSettings([pki.root.asn1], online=True, fetchers=loopback),
     )
     assert online.indication == "TOTAL_PASSED", online.reasons
     assert online.signatures[0].revocation == {
@@ -61,7 +63,7 @@ def test_another_cas_revocation_is_fetched_online_only_when_allowed(
         "reason": None,
     }
     revoked = verify_pdf(
-        documents["bad"], VerificationSettings([pki.root.asn1], online=True, fetchers=http_fetchers)
+        documents["bad"], VerificationSettings([pki.root.asn1], online=True, fetchers=loopback)
     )
     assert (revoked.indication, revoked.subindication) == ("INDETERMINATE", "REVOKED_NO_POE")
     assert revoked.signatures[0].revocation["status"] == "revoked"
