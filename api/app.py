@@ -29,6 +29,7 @@ from api.routes import (
     verifications,
     wallet,
 )
+from api.routes.docs import install_docs
 from api.settings import Settings
 from api.usecases.housekeeping import JOBS
 from api.usecases.services import Services, build_services
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Per-transaction digital signatures and e-identity",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: Swagger UI and ReDoc from a package, not a CDN
+        redoc_url=None,
     )
     app.state.services = services
     quiet_pyhanko()
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         billing,
     ):
         app.include_router(module.router)
+    install_docs(app)
     install_web(app)
     settings_ = runtime.settings
     app.add_middleware(
