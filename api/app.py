@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 
 from cryptography.hazmat.primitives import hashes
@@ -13,7 +14,9 @@ from fastapi import FastAPI
 from api.bootstrap import open_runtime
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import count_commits
 from api.pki_fast_path import PkiFastPath
+from api.request_log import ACCESS_LOGGER, RequestLog
 from api.routes import (
     admin,
     auth,
@@ -21,6 +24,7 @@ from api.routes import (
     csc,
     health,
     me,
+    metrics,
     oidc,
     pki,
     proofing,
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         csc,
         health,
+        metrics,
         oidc,
         pki,
         auth,
@@ -128,4 +133,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pki=services.pki,
         limit=settings_.max_pki_request_bytes,
     )
+    app.add_middleware(RequestLog, access_log=open_access_log(settings_.access_log))
+    count_commits()
     return app
+
+
+def open_access_log(where: str) -> bool:
+    """Send the access log's lines to ``where`` (``-``: standard output; a file, appended);
+    ``False`` when there is none."""
+    if not where:
+        return False
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stdout) if where == "-" else logging.FileHandler(where)
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for old in ACCESS_LOGGER.handlers:
+        ACCESS_LOGGER.removeHandler(old)
+        old.close()
+    ACCESS_LOGGER.addHandler(handler)
+    ACCESS_LOGGER.setLevel(logging.INFO)
+    ACCESS_LOGGER.propagate = False
+    return True

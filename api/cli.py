@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,7 +128,8 @@ def init(issuing_csr: str | None) -> None:
     "--access-log/--no-access-log",
     default=False,
     show_default=True,
-    help="Log every request (costs throughput on the PKI endpoints).",
+    help="Log every request as a JSON line on standard output (KYSO_ACCESS_LOG names a file "
+    "instead); costs some throughput on the PKI endpoints.",
 )
 @click.option(
     "--keep-alive",
@@ -150,6 +152,13 @@ def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int)
         shown = f"[{shown}]" if ":" in shown else shown
         os.environ["KYSO_PUBLIC_URL"] = f"http://{shown}:{port}"
     initialise(_settings())
+    if access_log and not os.environ.get("KYSO_ACCESS_LOG"):
+        os.environ["KYSO_ACCESS_LOG"] = "-"
+    if workers > 1:  # every worker's counts in /metrics: prometheus-client's multiprocess mode
+        counts = _settings().data_dir / "metrics"
+        shutil.rmtree(counts, ignore_errors=True)
+        counts.mkdir(parents=True, mode=0o700)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(counts.resolve())
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -158,8 +167,11 @@ def serve(host: str, port: int, workers: int, access_log: bool, keep_alive: int)
         workers=workers,
         proxy_headers=True,
         log_level="info",
-        access_log=access_log,
+        access_log=False,  # kyso's own JSON lines (api/request_log.py) instead
         timeout_keep_alive=keep_alive,
+        # a worker starting on a busy machine (loading the CA, pyHanko) may take longer than
+        # uvicorn's 5 s to answer its supervisor, which would kill and restart it for ever
+        timeout_worker_healthcheck=60,
     )
 
 

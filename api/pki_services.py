@@ -6,9 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from asn1crypto import ocsp, tsp
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
+from api.metrics import OCSP_ANSWERS, TSA_ANSWERS
 from certs.crl import current_crl
 from certs.errors import CrlNotPublished, TokenUnavailable
 from certs.keys import SigningKey
@@ -58,22 +60,40 @@ def build_pki_services(runtime: Runtime) -> PkiServices:
 def ocsp_answer(pki: PkiServices, request_der: bytes) -> bytes:
     """The OCSP response, in OCSP's own terms even when something breaks (``internalError``)."""
     try:
-        return pki.ocsp.respond(request_der, pki.ocsp_source, datetime.now(UTC))
+        answer = pki.ocsp.respond(request_der, pki.ocsp_source, datetime.now(UTC))
     except TokenUnavailable:  # RFC 6960 2.3: the responder cannot answer now
         logger.warning("OCSP: the key token is unavailable")
-        return error_response("try_later")
+        answer = error_response("try_later")
     except Exception:
         logger.exception("OCSP responder failure")
-        return error_response("internal_error")
+        answer = error_response("internal_error")
+    OCSP_ANSWERS.labels(_ocsp_status(answer)).inc()
+    return answer
+
+
+def _ocsp_status(answer: bytes) -> str:
+    try:
+        return str(ocsp.OCSPResponse.load(answer)["response_status"].native)
+    except ValueError:
+        return "unreadable"
+
+
+def _tsa_status(answer: bytes) -> str:
+    try:
+        return str(tsp.TimeStampResp.load(answer)["status"]["status"].native)
+    except ValueError:
+        return "unreadable"
 
 
 def tsa_answer(pki: PkiServices, request_der: bytes) -> bytes:
     """The TimeStampResp: a token, a rejection of the request, or ``systemFailure``."""
     try:
-        return pki.tsa.respond(request_der, datetime.now(UTC))
+        answer = pki.tsa.respond(request_der, datetime.now(UTC))
     except Exception:
         logger.exception("time-stamping failure")
-        return rejection("system_failure", "the time-stamping unit failed; try again")
+        answer = rejection("system_failure", "the time-stamping unit failed; try again")
+    TSA_ANSWERS.labels(_tsa_status(answer)).inc()
+    return answer
 
 
 def crl_issuers(runtime: Runtime) -> tuple[str, ...]:
