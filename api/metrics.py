@@ -87,7 +87,7 @@ def _committed(session: Session) -> None:
             SIGNATURES.labels(product).inc(quantity)
 
 
-def _rolled_back(session: Session) -> None:
+def _rolled_back(session: Session, _previous: object) -> None:
     session.info.pop(_PENDING, None)
 
 
