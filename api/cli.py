@@ -26,6 +26,7 @@ from api.usecases import (
     issue_credential,
     master_key,
     oidc,
+    oidc_clients,
     revoke,
     top_up,
 )
@@ -672,6 +673,50 @@ def close_period_command(period: str) -> None:
     click.echo(
         json.dumps({"period": period, "closed": True, "invoices": printed}, ensure_ascii=False)
     )
+
+
+@oidc_client.command("list")
+def oidc_client_list() -> None:
+    """Every relying party, the newest first (JSON lines; never a secret)."""
+    with _installation() as services:
+        for client in oidc_clients.clients(services):
+            click.echo(json.dumps(client.as_dict(), ensure_ascii=False))
+
+
+@oidc_client.command("show")
+@click.argument("client_id")
+def oidc_client_show(client_id: str) -> None:
+    """One relying party: its redirect URIs, scopes, kind, who registered it, live tokens."""
+    with _installation() as services:
+        client = oidc_clients.one_client(services, client_id)
+    click.echo(json.dumps(client.as_dict(), ensure_ascii=False, indent=2))
+
+
+@oidc_client.command("remove")
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def oidc_client_remove(client_id: str, yes: bool) -> None:
+    """Remove a relying party: its pending sign-ins, codes and tokens end with it."""
+    with _installation() as services:
+        if not yes:
+            name = oidc_clients.one_client(services, client_id).name
+            click.confirm(f"Remove {name} ({client_id}) and end its sign-ins?", abort=True)
+        removed = oidc_clients.remove(
+            services, oidc_clients.RemoveClient(client_id=client_id, actor=_operator())
+        )
+    click.echo(json.dumps({"removed": removed.client_id, "name": removed.name,
+                           "tokens_ended": removed.live_tokens}, ensure_ascii=False))  # fmt: skip
+
+
+@oidc_client.command("rotate-secret")
+@click.argument("client_id")
+def oidc_client_rotate_secret(client_id: str) -> None:
+    """A new client secret, printed once (only its hash is kept); the old one stops working."""
+    with _installation() as services:
+        secret = oidc_clients.rotate(
+            services, oidc_clients.RotateSecret(client_id=client_id, actor=_operator())
+        )
+    click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
 
 
 def run() -> None:

@@ -126,6 +126,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     identity.WrongPuk: Answer(403, "Wrong PUK"),
     identity.AuthorisationInvalid: Answer(403, "Signature authorisation invalid"),
     identity.OidcError: Answer(400, "OpenID Connect request refused"),
+    identity.OidcClientWithoutSecret: Answer(409, "The client has no secret"),
     identity.StepUpRequired: Answer(400, "One-time code required"),
     # signing and verification
     signing.SigningError: Answer(422, "Signing refused"),

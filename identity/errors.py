@@ -18,6 +18,7 @@ __all__ = [
     "InvalidToken",
     "LevelTooLow",
     "NotFound",
+    "OidcClientWithoutSecret",
     "OidcError",
     "OidcReplay",
     "OtpRequired",
@@ -185,3 +186,9 @@ class OidcReplay(OidcError):
     """A code or refresh token presented again: what it gave is revoked, and that is kept."""
 
     commits_work = True
+
+
+class OidcClientWithoutSecret(IdentityError):
+    """A public client, or one that authenticates with its keys, has no secret to rotate."""
+
+    code = "oidc.client_without_secret"
