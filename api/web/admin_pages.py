@@ -1,5 +1,5 @@
-"""Administrators' pages: trust anchors, price plans, staff accounts, certificate
-revocation and the audit log."""
+"""Administrators' pages: portals (OpenID Connect clients), trust anchors, price plans, staff
+accounts, certificate revocation and the audit log."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import col, func, or_, select
 
 from api.billing_views import plan_out
-from api.usecases import accounts
+from api.usecases import accounts, oidc_clients
 from api.usecases import plans as plan_versions
 from api.usecases import revoke as revocation
 from api.usecases import trust as trusting
@@ -68,6 +68,52 @@ def overview(web: WebDep) -> Response:
         }
         verdict = verify_audit_chain(reading)
     return web.page("admin/overview.html", title=web.t("Quản trị"), counts=counts, verdict=verdict)
+
+
+# -- portals (OpenID Connect clients) ----------------------------------------------------
+def _portals_page(web: Web, *, status: int = 200, error: str = "", secret: str = "",
+                  rotated: str = "") -> Response:  # fmt: skip
+    web.require(ADMIN)
+    return web.page("admin/oidc_clients.html", title=web.t("Cổng kết nối (OpenID Connect)"),
+                    status=status, error=error, rows=oidc_clients.clients(web.services),
+                    secret=secret, rotated=rotated)  # fmt: skip
+
+
+@router.get("/admin/oidc-clients")
+def portals(web: WebDep) -> Response:
+    return _portals_page(web)
+
+
+@router.post("/admin/oidc-clients/{client_id}/rotate-secret")
+def portal_rotate(web: WebDep, client_id: str, csrf: FormText = "") -> Response:
+    """The new secret is shown on this answer only (never in a redirect's cookie)."""
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    command = oidc_clients.RotateSecret(client_id=client_id, actor=f"user:{caller.user.id}")
+    try:
+        secret = oidc_clients.rotate(web.services, command)
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _portals_page(web, status=status, error=words)
+    return _portals_page(web, secret=secret, rotated=client_id)
+
+
+@router.post("/admin/oidc-clients/{client_id}/remove")
+def portal_remove(
+    web: WebDep, client_id: str, csrf: FormText = "", confirm: FormText = ""
+) -> Response:
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    if not confirm:
+        return _portals_page(web, status=422,
+                             error=web.t("Hãy đánh dấu ô xác nhận trước khi gỡ cổng."))  # fmt: skip
+    command = oidc_clients.RemoveClient(client_id=client_id, actor=f"user:{caller.user.id}")
+    try:
+        removed = oidc_clients.remove(web.services, command)
+    except Refusal as exc:
+        status, words = web.explain(exc)
+        return _portals_page(web, status=status, error=words)
+    return web.done("/admin/oidc-clients", web.t("Đã gỡ cổng {name}.", name=removed.name))
 
 
 # -- trust anchors ---------------------------------------------------------------------
