@@ -72,11 +72,20 @@ def overview(web: WebDep) -> Response:
 
 # -- portals (OpenID Connect clients) ----------------------------------------------------
 def _portals_page(web: Web, *, status: int = 200, error: str = "", secret: str = "",
-                  rotated: str = "") -> Response:  # fmt: skip
+                  rotated: str = "", refused: Refusal | None = None) -> Response:  # fmt: skip
     web.require(ADMIN)
+    if refused is not None:
+        status, error = web.explain(refused)
     return web.page("admin/oidc_clients.html", title=web.t("Cổng kết nối (OpenID Connect)"),
                     status=status, error=error, rows=oidc_clients.clients(web.services),
                     secret=secret, rotated=rotated)  # fmt: skip
+
+
+def _portal_form(web: Web, csrf: str) -> str:
+    """An administrator's form, checked: who acts, for the audit."""
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    return f"user:{caller.user.id}"
 
 
 @router.get("/admin/oidc-clients")
@@ -87,14 +96,12 @@ def portals(web: WebDep) -> Response:
 @router.post("/admin/oidc-clients/{client_id}/rotate-secret")
 def portal_rotate(web: WebDep, client_id: str, csrf: FormText = "") -> Response:
     """The new secret is shown on this answer only (never in a redirect's cookie)."""
-    caller = web.require(ADMIN)
-    web.check_form(csrf)
-    command = oidc_clients.RotateSecret(client_id=client_id, actor=f"user:{caller.user.id}")
+    actor = _portal_form(web, csrf)
     try:
-        secret = oidc_clients.rotate(web.services, command)
+        secret = oidc_clients.rotate(web.services, oidc_clients.RotateSecret(
+            client_id=client_id, actor=actor))  # fmt: skip
     except Refusal as exc:
-        status, words = web.explain(exc)
-        return _portals_page(web, status=status, error=words)
+        return _portals_page(web, refused=exc)
     return _portals_page(web, secret=secret, rotated=client_id)
 
 
@@ -102,17 +109,15 @@ def portal_rotate(web: WebDep, client_id: str, csrf: FormText = "") -> Response:
 def portal_remove(
     web: WebDep, client_id: str, csrf: FormText = "", confirm: FormText = ""
 ) -> Response:
-    caller = web.require(ADMIN)
-    web.check_form(csrf)
+    actor = _portal_form(web, csrf)
     if not confirm:
         return _portals_page(web, status=422,
                              error=web.t("Hãy đánh dấu ô xác nhận trước khi gỡ cổng."))  # fmt: skip
-    command = oidc_clients.RemoveClient(client_id=client_id, actor=f"user:{caller.user.id}")
     try:
-        removed = oidc_clients.remove(web.services, command)
+        removed = oidc_clients.remove(web.services, oidc_clients.RemoveClient(
+            client_id=client_id, actor=actor))  # fmt: skip
     except Refusal as exc:
-        status, words = web.explain(exc)
-        return _portals_page(web, status=status, error=words)
+        return _portals_page(web, refused=exc)
     return web.done("/admin/oidc-clients", web.t("Đã gỡ cổng {name}.", name=removed.name))
 
 
