@@ -26,6 +26,7 @@ from api.web.words import REASON_WORDS, explain_field
 from billing.plans import all_plans
 from certs.models import IssuedCertificate
 from certs.revocation import RevocationReason
+from certs.subject_names import subject_words
 from identity.accounts import NewUser
 from identity.audit import verify_audit_chain
 from identity.errors import InvalidField
@@ -154,7 +155,10 @@ def trust_add(
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
-    return web.done("/admin/trust", web.t("Đã tin cậy CA gốc: {subject}", subject=added.subject))
+    return web.done(
+        "/admin/trust",
+        web.t("Đã tin cậy CA gốc: {subject}", subject=subject_words(added.subject).name),
+    )
 
 
 @router.post("/admin/trust/{sha256}/remove")
@@ -171,7 +175,10 @@ def trust_remove(web: WebDep, sha256: str, csrf: FormText = "", confirm: FormTex
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
-    return web.done("/admin/trust", web.t("Đã thôi tin cậy: {subject}", subject=removed.subject))
+    return web.done(
+        "/admin/trust",
+        web.t("Đã thôi tin cậy: {subject}", subject=subject_words(removed.subject).name),
+    )
 
 
 # -- price plans -----------------------------------------------------------------------

@@ -530,4 +530,6 @@ ENGLISH: dict[str, str] = {
     "Chưa có cổng nào.": "No portal yet.",
     "Hãy đánh dấu ô xác nhận trước khi gỡ cổng.": "Tick the confirmation box before removing a portal.",
     "Đã gỡ cổng {name}.": "Removed the portal {name}.",
+    "CCCD": "Citizen ID (CCCD)",
+    "MST": "Tax code (MST)",
 }
