@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import RuntimeDep
-from api.errors import problem
 from api.metrics import CONTENT_TYPE_LATEST, exposition
+from identity.errors import InvalidToken
 
 __all__ = ["router"]
 
@@ -23,5 +23,6 @@ def metrics(request: Request, runtime: RuntimeDep) -> Response:
         given = request.headers.get("authorization", "")
         expected = f"Bearer {token.get_secret_value()}"
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return problem(401, "metrics.token_required", "A metrics token is required")
+            raise InvalidToken("GET /metrics wants Authorization: Bearer <KYSO_METRICS_TOKEN>",
+                               missing=not given)  # fmt: skip
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -168,3 +168,20 @@ def test_cli_commands_print_no_warnings(watched: KysoServer, command: tuple[str,
     env = {**watched.env, "PYTHONWARNINGS": "default"}  # what python -W default shows
     done = run_kyso(env, *command)
     assert "Warning" not in done.stderr, done.stderr
+
+
+def test_a_metrics_token_keeps_metrics_private(tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as url:
+        server = KysoServer(data_dir=tmp_path / "kyso-data", database_url=url,
+                            extra_env={"KYSO_METRICS_TOKEN": "m3trics-t0ken"}).start()  # fmt: skip
+        try:
+            anonymous = httpx.get(f"{server.url}/metrics")
+            wrong = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer no"})
+            right = httpx.get(f"{server.url}/metrics",
+                              headers={"Authorization": "Bearer m3trics-t0ken"})  # fmt: skip
+        finally:
+            server.stop()
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "auth.invalid_token")
+    assert wrong.status_code == 401
+    assert right.status_code == 200
+    assert "kyso_request_duration_seconds" in right.text
