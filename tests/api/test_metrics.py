@@ -8,7 +8,10 @@ from pathlib import Path
 from sqlmodel import Session, SQLModel, create_engine
 
 from api.metrics import CHARGED_VND, CHARGES, SIGNATURES, count_commits
+from api.pki_services import _ocsp_status, _tsa_status
 from billing.models import UsageEvent
+from certs.ocsp import error_response
+from certs.tsa import rejection
 
 
 def _event(n: int) -> UsageEvent:
@@ -34,3 +37,10 @@ def test_usage_events_count_once_committed(tmp_path: Path) -> None:
     after = (signatures._value.get(), CHARGES.labels("signature.B-T")._value.get(),
              CHARGED_VND.labels("signature.B-T")._value.get())  # fmt: skip
     assert tuple(a - b for a, b in zip(after, before, strict=True)) == (2, 2, 8000)
+
+
+def test_pki_answers_are_counted_by_the_status_they_open_with() -> None:
+    for status in ("malformed_request", "internal_error", "try_later", "unauthorized"):
+        assert _ocsp_status(error_response(status)) == status
+    assert _tsa_status(rejection("system_failure", "the unit failed")) == "rejection"
+    assert _ocsp_status(b"") == _tsa_status(b"\x30") == "unreadable"
