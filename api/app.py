@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 
 from cryptography.hazmat.primitives import hashes
@@ -13,8 +14,10 @@ from fastapi import FastAPI
 from api.bootstrap import open_runtime
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import count_commits
 from api.pki_fast_path import PkiFastPath
 from api.production import refuse_unsafe_production
+from api.request_log import ACCESS_LOGGER, RequestLog
 from api.routes import (
     admin,
     auth,
@@ -22,6 +25,7 @@ from api.routes import (
     csc,
     health,
     me,
+    metrics,
     oidc,
     pki,
     proofing,
@@ -31,6 +35,7 @@ from api.routes import (
     verifications,
     wallet,
 )
+from api.routes.docs import install_docs
 from api.settings import Settings
 from api.usecases.housekeeping import JOBS
 from api.usecases.services import Services, build_services
@@ -89,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Per-transaction digital signatures and e-identity",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: Swagger UI and ReDoc from a package, not a CDN
+        redoc_url=None,
     )
     app.state.services = services
     quiet_pyhanko()
@@ -96,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         csc,
         health,
+        metrics,
         oidc,
         pki,
         auth,
@@ -110,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         billing,
     ):
         app.include_router(module.router)
+    install_docs(app)
     install_web(app)
     settings_ = runtime.settings
     app.add_middleware(
@@ -128,4 +137,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pki=services.pki,
         limit=settings_.max_pki_request_bytes,
     )
+    app.add_middleware(RequestLog, access_log=open_access_log(settings_.access_log))
+    count_commits()
     return app
+
+
+def open_access_log(where: str) -> bool:
+    """Send the access log's lines to ``where`` (``-``: standard output; a file, appended);
+    ``False`` when there is none."""
+    if not where:
+        return False
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stdout) if where == "-" else logging.FileHandler(where)
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for old in ACCESS_LOGGER.handlers:
+        ACCESS_LOGGER.removeHandler(old)
+        old.close()
+    ACCESS_LOGGER.addHandler(handler)
+    ACCESS_LOGGER.setLevel(logging.INFO)
+    ACCESS_LOGGER.propagate = False
+    return True

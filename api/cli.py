@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from api.usecases import (
     issue_credential,
     master_key,
     oidc,
+    oidc_clients,
     revoke,
     top_up,
 )
@@ -134,7 +136,8 @@ def init(issuing_csr: str | None) -> None:
     "--access-log/--no-access-log",
     default=False,
     show_default=True,
-    help="Log every request (costs throughput on the PKI endpoints).",
+    help="Log every request as a JSON line on standard output (KYSO_ACCESS_LOG names a file "
+    "instead); costs some throughput on the PKI endpoints.",
 )
 @click.option(
     "--keep-alive",
@@ -177,7 +180,14 @@ def serve(
         shown = f"[{shown}]" if ":" in shown else shown
         os.environ["KYSO_PUBLIC_URL"] = f"http://{shown}:{port}"
     initialise(_settings())
-    listen = engines.Listen(host, port, workers, access_log, keep_alive, log_level)
+    if access_log and not os.environ.get("KYSO_ACCESS_LOG"):
+        os.environ["KYSO_ACCESS_LOG"] = "-"
+    if workers > 1:  # every worker's counts in /metrics: prometheus-client's multiprocess mode
+        counts = _settings().data_dir / "metrics"
+        shutil.rmtree(counts, ignore_errors=True)
+        counts.mkdir(parents=True, mode=0o700)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(counts.resolve())
+    listen = engines.Listen(host, port, workers, keep_alive, log_level)
     engines.run(engine, listen, _settings())
 
 
@@ -714,6 +724,50 @@ def close_period_command(period: str) -> None:
     click.echo(
         json.dumps({"period": period, "closed": True, "invoices": printed}, ensure_ascii=False)
     )
+
+
+@oidc_client.command("list")
+def oidc_client_list() -> None:
+    """Every relying party, the newest first (JSON lines; never a secret)."""
+    with _installation() as services:
+        for client in oidc_clients.clients(services):
+            click.echo(json.dumps(client.as_dict(), ensure_ascii=False))
+
+
+@oidc_client.command("show")
+@click.argument("client_id")
+def oidc_client_show(client_id: str) -> None:
+    """One relying party: its redirect URIs, scopes, kind, who registered it, live tokens."""
+    with _installation() as services:
+        client = oidc_clients.one_client(services, client_id)
+    click.echo(json.dumps(client.as_dict(), ensure_ascii=False, indent=2))
+
+
+@oidc_client.command("remove")
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def oidc_client_remove(client_id: str, yes: bool) -> None:
+    """Remove a relying party: its pending sign-ins, codes and tokens end with it."""
+    with _installation() as services:
+        if not yes:
+            name = oidc_clients.one_client(services, client_id).name
+            click.confirm(f"Remove {name} ({client_id}) and end its sign-ins?", abort=True)
+        removed = oidc_clients.remove(
+            services, oidc_clients.RemoveClient(client_id=client_id, actor=_operator())
+        )
+    click.echo(json.dumps({"removed": removed.client_id, "name": removed.name,
+                           "tokens_ended": removed.live_tokens}, ensure_ascii=False))  # fmt: skip
+
+
+@oidc_client.command("rotate-secret")
+@click.argument("client_id")
+def oidc_client_rotate_secret(client_id: str) -> None:
+    """A new client secret, printed once (only its hash is kept); the old one stops working."""
+    with _installation() as services:
+        secret = oidc_clients.rotate(
+            services, oidc_clients.RotateSecret(client_id=client_id, actor=_operator())
+        )
+    click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
 
 
 def run() -> None:

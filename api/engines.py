@@ -22,7 +22,6 @@ class Listen:
     host: str
     port: int
     workers: int
-    access_log: bool
     keep_alive: int
     log_level: LogLevel = "info"
 
@@ -48,8 +47,11 @@ def _run_uvicorn(listen: Listen) -> None:
         log_level=listen.log_level,
         log_config=log_config(listen.log_level),
         http=SLOW_CLIENT_BOUNDS,
-        access_log=listen.access_log,
+        access_log=False,  # kyso's own JSON lines (api/request_log.py) instead
         timeout_keep_alive=listen.keep_alive,
+        # a worker starting on a busy machine (loading the CA, pyHanko) may take longer than
+        # uvicorn's 5 s to answer its supervisor, which would kill and restart it for ever
+        timeout_worker_healthcheck=60,
     )
 
 
@@ -66,7 +68,7 @@ def _run_granian(listen: Listen, settings: Settings) -> None:
         port=listen.port,
         interface=Interfaces.ASGI,
         workers=listen.workers,
-        log_access=listen.access_log,
+        log_access=False,  # kyso's own JSON lines (api/request_log.py) instead
         http1_settings=HTTP1Settings(
             keep_alive=True, header_read_timeout=settings.header_timeout_seconds * 1000
         ),

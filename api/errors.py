@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from api.metrics import REFUSALS
 from api.production import UnsafeProduction
 from billing import errors as billing
 from certs import errors as certs
@@ -129,6 +130,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     identity.WrongPuk: Answer(403, "Wrong PUK"),
     identity.AuthorisationInvalid: Answer(403, "Signature authorisation invalid"),
     identity.OidcError: Answer(400, "OpenID Connect request refused"),
+    identity.OidcClientWithoutSecret: Answer(409, "The client has no secret"),
     identity.StepUpRequired: Answer(400, "One-time code required"),
     # signing and verification
     signing.SigningError: Answer(422, "Signing refused"),
@@ -325,10 +327,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def kyso_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, KysoError)
+        REFUSALS.labels(exc.code).inc()
         return view_for(request.url.path, exc)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        REFUSALS.labels("request.invalid").inc()
         if request.url.path.startswith("/csc/"):
             return _csc_request_error(400, "the body must be a JSON object")
         errors = []
@@ -346,6 +350,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        REFUSALS.labels(f"http.{exc.status_code}").inc()
         if request.url.path.startswith("/csc/"):
             if exc.status_code in (404, 405):
                 return _csc_request_error(exc.status_code, "no such CSC method (POST "
@@ -359,6 +364,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
         logger.warning("write refused by a database constraint: %s", _constraint(exc))
+        REFUSALS.labels("conflict.concurrent_request").inc()
         return problem(
             409,
             "conflict.concurrent_request",
@@ -370,6 +376,7 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.info("client disconnected before the request was read")
             return problem(400, ClientGone.code, "Client disconnected")
         logger.exception("unhandled error", exc_info=exc)
+        REFUSALS.labels("internal").inc()
         response = problem(500, "internal", "Internal error")
         # the server drops the connection after an unhandled error: say so, so that a
         # keep-alive client does not send its next request on it

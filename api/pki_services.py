@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
+from api.metrics import OCSP_ANSWERS, TSA_ANSWERS
 from certs.crl import current_crl
 from certs.errors import CrlNotPublished, TokenUnavailable
 from certs.keys import SigningKey
@@ -58,22 +59,63 @@ def build_pki_services(runtime: Runtime) -> PkiServices:
 def ocsp_answer(pki: PkiServices, request_der: bytes) -> bytes:
     """The OCSP response, in OCSP's own terms even when something breaks (``internalError``)."""
     try:
-        return pki.ocsp.respond(request_der, pki.ocsp_source, datetime.now(UTC))
+        answer = pki.ocsp.respond(request_der, pki.ocsp_source, datetime.now(UTC))
     except TokenUnavailable:  # RFC 6960 2.3: the responder cannot answer now
         logger.warning("OCSP: the key token is unavailable")
-        return error_response("try_later")
+        answer = error_response("try_later")
     except Exception:
         logger.exception("OCSP responder failure")
-        return error_response("internal_error")
+        answer = error_response("internal_error")
+    OCSP_ANSWERS.labels(_ocsp_status(answer)).inc()
+    return answer
+
+
+_OCSP_STATUS = {0: "successful", 1: "malformed_request", 2: "internal_error", 3: "try_later",
+                5: "sig_required", 6: "unauthorized"}  # fmt: skip
+_PKI_STATUS = {0: "granted", 1: "granted_with_mods", 2: "rejection", 3: "waiting",
+               4: "revocation_warning", 5: "revocation_notification"}  # fmt: skip
+
+
+def _header_end(der: bytes, at: int) -> int:
+    """Where the content of the DER element at ``at`` starts."""
+    first = der[at + 1]
+    return at + 2 + (first & 0x7F if first & 0x80 else 0)
+
+
+def _peek_status(der: bytes, depth: int) -> int | None:
+    """The small number that opens a PKI answer: OCSPResponse's responseStatus (ENUMERATED,
+    depth 1), TimeStampResp's PKIStatus (INTEGER inside PKIStatusInfo, depth 2). Read from
+    the bytes, without parsing the answer: the fast path counts every answer."""
+    try:
+        at = 0
+        for _ in range(depth):
+            if der[at] != 0x30:
+                return None
+            at = _header_end(der, at)
+        return der[at + 2] if der[at] in (0x02, 0x0A) and der[at + 1] == 1 else None
+    except IndexError:
+        return None
+
+
+def _ocsp_status(answer: bytes) -> str:
+    status = _peek_status(answer, 1)
+    return _OCSP_STATUS.get(status, "unreadable") if status is not None else "unreadable"
+
+
+def _tsa_status(answer: bytes) -> str:
+    status = _peek_status(answer, 2)
+    return _PKI_STATUS.get(status, "unreadable") if status is not None else "unreadable"
 
 
 def tsa_answer(pki: PkiServices, request_der: bytes) -> bytes:
     """The TimeStampResp: a token, a rejection of the request, or ``systemFailure``."""
     try:
-        return pki.tsa.respond(request_der, datetime.now(UTC))
+        answer = pki.tsa.respond(request_der, datetime.now(UTC))
     except Exception:
         logger.exception("time-stamping failure")
-        return rejection("system_failure", "the time-stamping unit failed; try again")
+        answer = rejection("system_failure", "the time-stamping unit failed; try again")
+    TSA_ANSWERS.labels(_tsa_status(answer)).inc()
+    return answer
 
 
 def crl_issuers(runtime: Runtime) -> tuple[str, ...]:

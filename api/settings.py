@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     crl_refresh_hours: int = Field(default=24, ge=1)
     ocsp_validity_minutes: int = Field(default=15, ge=1)
     """nextUpdate - thisUpdate of OCSP answers: how long a client may cache one."""
+    access_log: str = ""
+    """The JSON-lines access log: empty for none, ``-`` for standard output, else a file
+    (appended to). ``kyso serve --access-log`` sets ``-`` when it is unset."""
+    metrics_token: SecretStr | None = None
+    """When set, ``GET /metrics`` asks for ``Authorization: Bearer <token>``."""
     max_pki_request_bytes: int = Field(default=64 * 1024, ge=1024)
     """Largest OCSP or time-stamp request accepted."""
     max_upload_mb: int = Field(default=256, ge=1)

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidToken",
     "LevelTooLow",
     "NotFound",
+    "OidcClientWithoutSecret",
     "OidcError",
     "OidcReplay",
     "OtpRequired",
@@ -205,3 +206,9 @@ class SigningRequestClosed(IdentityError):
     def __init__(self, detail: str, *, state: str) -> None:
         super().__init__(detail)
         self.state = state
+
+
+class OidcClientWithoutSecret(IdentityError):
+    """A public client, or one that authenticates with its keys, has no secret to rotate."""
+
+    code = "oidc.client_without_secret"

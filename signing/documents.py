@@ -25,6 +25,7 @@ from signing.errors import (
     TooManyPages,
     UnparsablePdf,
 )
+from signing.page_box import PageBox, inherited, page_box
 from signing.repair import repaired_copy
 
 __all__ = ["DEFAULT_MAX_PAGES", "PdfFacts", "inspect_or_repair", "inspect_pdf", "open_reader"]
@@ -137,7 +138,7 @@ def _check_content_streams(reader: PdfFileReader, count: int) -> None:
             streams = contents if isinstance(contents, list) else [contents]
             for stream in streams:
                 _check_stream(stream.get_object(), index + 1, "the page content")
-        pending = _form_xobjects(_inherited(page, "/Resources"), seen)
+        pending = _form_xobjects(inherited(page, "/Resources"), seen)
         while pending:
             if len(seen) > _MAX_FORMS:
                 raise HostilePdf("the document draws too many nested objects to be checked")
@@ -151,9 +152,9 @@ class PdfFacts:
     """What signing needs to know about a document before it touches it."""
 
     page_count: int
-    page_sizes: dict[int, tuple[float, float, float, float]]
-    """1-based page number -> media box (x1, y1, x2, y2), for the pages asked about and the
-    last page (where a stamp goes by default)."""
+    page_boxes: dict[int, PageBox]
+    """1-based page number -> the page's effective box (what readers show, which way up), for
+    the pages asked about and the last page (where a stamp goes by default)."""
     empty_fields: tuple[str, ...]
     """Names of unsigned signature fields."""
     signed_fields: tuple[str, ...]
@@ -225,16 +226,6 @@ def _standard(handler: object) -> bool:
     return type(handler).__name__ == "StandardSecurityHandler"
 
 
-def _inherited(page: Any, key: str, depth: int = 0) -> Any:
-    """A page attribute, or the nearest one inherited from its page tree (PDF 7.7.3.4)."""
-    if depth > 64:
-        raise HostilePdf("the page tree is nested too deeply to be read safely")
-    if key in page:
-        return page[key]
-    parent = page.get("/Parent")
-    return _inherited(parent.get_object(), key, depth + 1) if parent is not None else None
-
-
 def inspect_pdf(
     path: Path,
     *,
@@ -267,16 +258,14 @@ def inspect_pdf(
                 )
             if deep:
                 _check_content_streams(reader, count)
-            sizes: dict[int, tuple[float, float, float, float]] = {}
+            boxes: dict[int, PageBox] = {}
             for number in {*pages, count}:
                 if 1 <= number <= count:
                     page_ref, _ = reader.find_page_for_modification(number - 1)
-                    box = _inherited(page_ref.get_object(), "/MediaBox") or [0, 0, 595, 842]
-                    a, b, c, d = (float(v) for v in box)
-                    x1, y1, x2, y2 = min(a, c), min(b, d), max(a, c), max(b, d)
-                    if x2 - x1 < 1 or y2 - y1 < 1:
-                        raise UnparsablePdf(f"page {number} has an empty page box: {box}")
-                    sizes[number] = (x1, y1, x2, y2)
+                    try:
+                        boxes[number] = page_box(page_ref.get_object())
+                    except UnparsablePdf as refused:
+                        raise UnparsablePdf(f"page {number}: {refused}") from None
             empty: list[str] = []
             signed: list[str] = []
             for name, value, _ref in enumerate_sig_fields(reader):
@@ -290,7 +279,7 @@ def inspect_pdf(
         need = _needs_appearances(reader)
     return PdfFacts(
         page_count=count,
-        page_sizes=sizes,
+        page_boxes=boxes,
         empty_fields=tuple(empty),
         signed_fields=tuple(signed),
         encrypted=reader.encrypted,

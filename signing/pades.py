@@ -15,6 +15,7 @@ from typing import BinaryIO
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -49,6 +50,13 @@ logger = logging.getLogger("kyso.signing")
 
 DEFAULT_STAMP_SIZE = (220.0, 70.0)
 _MARGIN = 36.0
+_EDGE_TO_EDGE = layout.SimpleBoxLayoutRule(
+    x_align=layout.AxisAlignment.ALIGN_MID,
+    y_align=layout.AxisAlignment.ALIGN_MID,
+    margins=layout.Margins.uniform(0),
+)
+"""The stamp PDF is drawn at the field's size: it fills the field (pyHanko's default leaves a
+5 pt margin and shrinks it)."""
 _IO_CHUNK = 1024 * 1024
 """Bytes per read, write and hash step over the document (pyHanko's default is 4 KiB: a
 100 MB document took 25,000 steps each way, most of its signing time)."""
@@ -131,7 +139,9 @@ def _reserve(signer: KeyStoreSigner, timestamp_size: int) -> int:
 
 def _new_field_spec(
     facts: PdfFacts, placement: Placement
-) -> tuple[SigFieldSpec | None, str, tuple[float, float]]:
+) -> tuple[SigFieldSpec | None, str, tuple[float, float], int]:
+    """The new field (none for an existing one), its name, its size in page units and the
+    page's rotation (the stamp is drawn turned back, to read upright as the page is shown)."""
     if placement.field_name:
         if placement.field_name in facts.signed_fields:
             raise FieldUnusable(f"the field {placement.field_name!r} is signed already")
@@ -139,29 +149,33 @@ def _new_field_spec(
             raise FieldUnusable(
                 f"the document has no empty signature field {placement.field_name!r}"
             )
-        return None, placement.field_name, DEFAULT_STAMP_SIZE
+        return None, placement.field_name, DEFAULT_STAMP_SIZE, 0
     page = placement.page or facts.page_count
     if not 1 <= page <= facts.page_count:
         raise NoSuchPage(f"the document has {facts.page_count} pages; there is no page {page}",
                          page_count=facts.page_count)  # fmt: skip
-    x1, y1, x2, y2 = facts.page_sizes[page]
+    shown = facts.page_boxes[page]
+    x1, y1, x2, y2 = shown.box
     if placement.box is None:
-        w, h = DEFAULT_STAMP_SIZE
-        box = (x2 - _MARGIN - w, y1 + _MARGIN, x2 - _MARGIN, y1 + _MARGIN + h)
+        box = shown.corner_rect(*DEFAULT_STAMP_SIZE, _MARGIN)
     else:
         box = placement.box
         if not (box[0] < box[2] and box[1] < box[3]):
             raise InvalidPlacement("the rectangle must be x1,y1,x2,y2 with x1 < x2 and y1 < y2")
-        if box[0] < x1 or box[1] < y1 or box[2] > x2 or box[3] > y2:
+        if box[0] < x1 - 0.5 or box[1] < y1 - 0.5 or box[2] > x2 + 0.5 or box[3] > y2 + 0.5:
             raise InvalidPlacement(
                 f"the rectangle lies outside page {page} ({x1:g},{y1:g},{x2:g},{y2:g})"
             )
-        if box[2] - box[0] < 60 or box[3] - box[1] < 20:
+        across, down = box[2] - box[0], box[3] - box[1]
+        if shown.turned:
+            across, down = down, across
+        if across * shown.user_unit < 60 or down * shown.user_unit < 20:
             raise InvalidPlacement("the stamp needs at least 60 by 20 points")
     name = f"kyso-{secrets.token_hex(4)}"
     rounded = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
     spec = SigFieldSpec(sig_field_name=name, on_page=page - 1, box=rounded)
-    return spec, name, (rounded[2] - rounded[0], rounded[3] - rounded[1])
+    size = (float(rounded[2] - rounded[0]), float(rounded[3] - rounded[1]))
+    return spec, name, size, shown.rotation
 
 
 def sign_document(
@@ -223,17 +237,21 @@ def _sign_once(
         raise TimestampUnavailable("this level needs a time-stamp and no TSA is configured")
     if options.level.long_term and material is None:
         raise TimestampUnavailable("this level needs validation data")
-    spec, field_name, stamp_size = None, f"kyso-{secrets.token_hex(4)}", DEFAULT_STAMP_SIZE
+    spec, field_name = None, f"kyso-{secrets.token_hex(4)}"
     stamp_style = None
     with tempfile.TemporaryDirectory(prefix="kyso-stamp-") as scratch:
         if options.placement is not None:
-            spec, field_name, stamp_size = _new_field_spec(facts, options.placement)
+            spec, field_name, stamp_size, rotation = _new_field_spec(facts, options.placement)
             stamp_pdf = Path(scratch) / "stamp.pdf"
             text = StampText(
                 options.signer_name, now, options.reason, options.location, options.language
             )
-            stamp_pdf.write_bytes(render_stamp_pdf(text, stamp_size[0], stamp_size[1], font))
-            stamp_style = StaticStampStyle.from_pdf_file(str(stamp_pdf), border_width=0)
+            stamp_pdf.write_bytes(
+                render_stamp_pdf(text, stamp_size[0], stamp_size[1], font, rotation=rotation)
+            )
+            stamp_style = StaticStampStyle.from_pdf_file(
+                str(stamp_pdf), border_width=0, background_layout=_EDGE_TO_EDGE
+            )
         else:
             spec = SigFieldSpec(sig_field_name=field_name)  # invisible: no box
         meta = PdfSignatureMetadata(

@@ -63,12 +63,22 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text + "…"
 
 
-def render_stamp_pdf(text: StampText, width: float, height: float, font_path: Path) -> bytes:
-    """A one-page PDF of exactly ``width`` by ``height`` points holding the stamp."""
+def render_stamp_pdf(
+    text: StampText, width: float, height: float, font_path: Path, *, rotation: int = 0
+) -> bytes:
+    """A one-page PDF of exactly ``width`` by ``height`` points holding the stamp, drawn
+    turned back by ``rotation`` (the page's /Rotate) so that it reads upright as shown."""
     font, _ = font_family(font_path)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)
     pdf.setTitle("kyso signature stamp")
+    if rotation in (90, 270):
+        pdf.translate(width if rotation == 90 else 0, 0 if rotation == 90 else height)
+        pdf.rotate(rotation)
+        width, height = height, width
+    elif rotation == 180:
+        pdf.translate(width, height)
+        pdf.rotate(180)
     pdf.setStrokeColor(Color(0.72, 0.11, 0.11))
     pdf.setFillColor(Color(1, 0.97, 0.95))
     pdf.setLineWidth(1.2)

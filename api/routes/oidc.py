@@ -7,42 +7,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import secrets
 from typing import Annotated, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api.bootstrap import Runtime
 from api.deps import RuntimeDep, ServicesDep
 from api.same_origin import foreign_post
 from api.usecases import oidc as flows
 from api.usecases.oidc import SignInToAuthorize, TokenRequest
+from api.web.oidc_pages import consent_page, login_page, message_page
 from identity.errors import IdentityError, OidcError, OtpRequired, StepUpRequired, Throttled
-from identity.models import OidcAuthRequest, OidcClient
 from identity.oidc import ACR_VALUES, REQUEST_TTL, SCOPES, with_query
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["openid connect"])
-
-SCOPE_WORDS = {
-    "openid": ("Mã định danh riêng cho ứng dụng này", "An identifier for this application"),
-    "profile": (
-        "Họ tên, ngày sinh, giới tính, mức định danh",
-        "Your name, date of birth, gender, identity level",
-    ),
-    "email": ("Địa chỉ thư điện tử", "Your e-mail address"),
-    "phone": ("Số điện thoại", "Your phone number"),
-    "cccd": ("SỐ CĂN CƯỚC CÔNG DÂN (CCCD) của bạn", "YOUR CITIZEN ID NUMBER (CCCD)"),
-    "offline_access": (
-        "Giữ đăng nhập khi bạn không dùng ứng dụng",
-        "Stay signed in while you are away",
-    ),
-}
-
 
 FormText = Annotated[str, Form(max_length=8192)]
 OptionalFormText = Annotated[str | None, Form(max_length=8192)]
@@ -96,92 +79,25 @@ def jwks(services: ServicesDep) -> dict[str, Any]:
     return {"keys": flows.jwks(services)}
 
 
-def _page(title: str, body: str, *, allow: str = "", status: int = 200) -> HTMLResponse:
-    """A small server-rendered page (no script), framing refused, forms to us (and on to
-    the client's redirect URI)."""
-    document = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;
-color:#1b1b1b}}label{{display:block;margin-top:.8rem}}input{{width:100%;padding:.5rem;
-font-size:1rem;box-sizing:border-box}}button{{margin-top:1rem;padding:.6rem 1rem;font-size:1rem}}
-.error{{color:#b3261e}}.cccd{{font-weight:bold;color:#7a3e00}}small{{color:#555}}</style>
-</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"""
-    response = HTMLResponse(document, status_code=status)
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {allow}; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    )
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _error_page(request: Request, error: OidcError, title: str = "Không thể đăng nhập") -> Response:
+    return message_page(request, title, _ERROR_WORDS, status=400, detail=error.detail)
 
 
-def _origin(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}"
+_ERROR_WORDS = (
+    "Ứng dụng đã gửi tới kyso một yêu cầu đăng nhập không hợp lệ hoặc đã hết hạn. Hãy quay lại "
+    "ứng dụng và bắt đầu lại."
+)
 
 
-def _error_page(
-    error: OidcError, title: str = "Không thể đăng nhập / Cannot sign in"
-) -> HTMLResponse:
-    return _page(
-        title,
-        f'<p class="error">{html.escape(error.detail)}</p>',
-        status=400,
-    )
-
-
-def _login_form(
-    request: OidcAuthRequest, client: OidcClient, *, message: str = "", ask_otp: bool = False
-) -> HTMLResponse:
-    error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
-    otp = (
-        '<label for="otp">Mã một lần, nếu bạn dùng ứng dụng xác thực / One-time code, if '
-        "you use an "
-        "authenticator app</label>"
-        '<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" '
-        f"{'required' if ask_otp else ''}>"
-    )
-    body = f"""<p><b>{html.escape(client.name)}</b> muốn biết bạn là ai qua kyso.<br>
-<small>{html.escape(client.name)} asks kyso who you are.</small></p>{error}
-<form method="post" action="/oidc/login">
-<input type="hidden" name="request_id" value="{request.id}">
-<input type="hidden" name="csrf" value="{html.escape(request.csrf)}">
-<label for="email">Thư điện tử / E-mail</label>
-<input id="email" name="email" type="email" autocomplete="username" required>
-<label for="password">Mật khẩu / Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-{otp}<button type="submit">Đăng nhập / Sign in</button></form>"""
-    return _page("Đăng nhập kyso / Sign in", body, allow=_origin(request.redirect_uri))
-
-
-def _login_words(exc: IdentityError) -> str:
+def _login_words(exc: IdentityError) -> tuple[str, dict[str, int]]:
+    """A refused sign-in in words (a Vietnamese phrase and its values)."""
     if isinstance(exc, Throttled):
-        minutes = max(1, (exc.retry_after + 59) // 60)
-        return (
-            f"Quá nhiều lần thử: thử lại sau {minutes} phút / Too many attempts: try again in "
-            f"{minutes} min"
-        )
+        return "Quá nhiều lần thử: thử lại sau {minutes} phút.", {
+            "minutes": max(1, (exc.retry_after + 59) // 60)
+        }
     if "one-time" in exc.detail:
-        return "Mã một lần sai hoặc đã dùng / Wrong or already used one-time code"
-    return "Sai thư điện tử hoặc mật khẩu / Wrong e-mail address or password"
-
-
-def _consent_form(request: OidcAuthRequest, client: OidcClient) -> HTMLResponse:
-    items = []
-    for scope in request.scope.split():
-        vi, en = SCOPE_WORDS.get(scope, (scope, scope))
-        css = ' class="cccd"' if scope == "cccd" else ""
-        items.append(f"<li{css}>{html.escape(vi)} <small>({html.escape(en)})</small></li>")
-    body = f"""<p><b>{html.escape(client.name)}</b> xin phép nhận các thông tin sau:<br>
-<small>{html.escape(client.name)} asks for:</small></p><ul>{"".join(items)}</ul>
-<form method="post" action="/oidc/consent">
-<input type="hidden" name="request_id" value="{request.id}">
-<input type="hidden" name="csrf" value="{html.escape(request.csrf)}">
-<button type="submit" name="decision" value="approve">Đồng ý / Allow</button>
-<button type="submit" name="decision" value="deny">Từ chối / Deny</button></form>"""
-    return _page("Cho phép chia sẻ / Allow sharing", body, allow=_origin(request.redirect_uri))
+        return "Mã một lần sai hoặc đã dùng.", {}
+    return "Sai địa chỉ email hoặc mật khẩu.", {}
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -199,7 +115,7 @@ def authorize(request: Request, runtime: RuntimeDep, services: ServicesDep) -> R
         begun = flows.begin(services, dict(request.query_params), browser=browser)
     except OidcError as error:
         if not error.redirect:
-            return _error_page(error)
+            return _error_page(request, error)
         params = request.query_params
         return _redirect(
             with_query(
@@ -209,7 +125,7 @@ def authorize(request: Request, runtime: RuntimeDep, services: ServicesDep) -> R
                 state=params.get("state"),
             )
         )
-    page = _login_form(begun.pending, begun.client)
+    page = login_page(request, begun.pending, begun.client)
     page.set_cookie(
         BROWSER_COOKIE,
         browser,
@@ -225,12 +141,17 @@ def authorize(request: Request, runtime: RuntimeDep, services: ServicesDep) -> R
 BROWSER_COOKIE = "kyso_oidc_browser"
 
 
-def _foreign_form(request: Request, runtime: Runtime) -> HTMLResponse | None:
+def _foreign_form(request: Request, runtime: Runtime) -> Response | None:
     """The refusal of a form posted from another site (login CSRF: ``Origin: null`` too)."""
     if not foreign_post(request.headers, runtime.settings.public_url or str(request.base_url)):
         return None
-    words = "Biểu mẫu không đến từ trang của kyso / The form did not come from kyso's page"
-    return _error_page(OidcError("invalid_request", words, redirect=False))
+    return message_page(request, "Không thể đăng nhập", _FOREIGN_FORM_WORDS, status=400,
+                        detail="The form did not come from kyso's page")  # fmt: skip
+
+
+_FOREIGN_FORM_WORDS = (
+    "Biểu mẫu này không đến từ trang của kyso. Hãy quay lại ứng dụng và bắt đầu đăng nhập lại."
+)
 
 
 @router.post("/oidc/login", response_model=None, summary="The sign-in form of an authorization")
@@ -255,25 +176,19 @@ def login(
     try:
         done = flows.sign_in(services, command)
     except OidcError as error:
-        return _error_page(error)
+        return _error_page(request, error)
     if done.redirect is not None:
         return _redirect(done.redirect)
     pending, client, refused = done.pending, done.client, done.refusal
     if isinstance(refused, OtpRequired):
-        return _login_form(
-            pending, client, ask_otp=True, message="Nhập mã một lần / Enter your one-time code"
-        )
+        return login_page(request, pending, client, ask_otp=True, message="Nhập mã một lần.")
     if isinstance(refused, StepUpRequired):
-        return _login_form(
-            pending,
-            client,
-            ask_otp=True,
-            message="Ứng dụng này cần thêm mã một lần / This application "
-            "also needs your one-time code",
-        )
+        return login_page(request, pending, client, ask_otp=True,
+                          message="Ứng dụng này cần thêm mã một lần của bạn.")  # fmt: skip
     if refused is not None:
-        return _login_form(pending, client, message=_login_words(refused), ask_otp=bool(otp))
-    return _consent_form(pending, client)
+        words, values = _login_words(refused)
+        return login_page(request, pending, client, message=words, ask_otp=bool(otp), **values)
+    return consent_page(request, pending, client)
 
 
 @router.post("/oidc/consent", response_model=None, summary="The consent form of an authorization")
@@ -293,7 +208,7 @@ def consent(
             browser=request.cookies.get(BROWSER_COOKIE, ""), approve=decision == "approve",
         )  # fmt: skip
     except OidcError as error:
-        return _error_page(error)
+        return _error_page(request, error)
     return _redirect(target)
 
 
@@ -373,18 +288,10 @@ def logout(
     try:
         target = flows.end_session(services, params)
     except OidcError as error:
-        return _error_page(error, "Không thể đăng xuất / Cannot sign out")
+        return _error_page(request, error, "Không thể đăng xuất")
     if target:
         return _redirect(target)
     if params.get("post_logout_redirect_uri"):
-        return _page(
-            "Đã đăng xuất / Signed out",
-            "<p>Bạn đã đăng xuất. Địa chỉ quay lại không được ứng dụng đăng ký nên kyso "
-            "không chuyển tiếp. / You are signed out. The return address is not one the "
-            "application registered (or no id_token_hint was given), so kyso does not "
-            "go there.</p>",
-        )
-    return _page(
-        "Đã đăng xuất / Signed out",
-        "<p>Bạn đã đăng xuất khỏi ứng dụng. / You are signed out of the application.</p>",
-    )
+        return message_page(request, "Đã đăng xuất", "Bạn đã đăng xuất. Địa chỉ quay lại không "
+                            "được ứng dụng đăng ký nên kyso không chuyển tiếp.")  # fmt: skip
+    return message_page(request, "Đã đăng xuất", "Bạn đã đăng xuất khỏi ứng dụng.")

@@ -12,6 +12,7 @@ from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 
+from api.metrics import VERIFICATIONS
 from api.usecases.payer import payer_for
 from api.usecases.services import Services
 from billing.charges import charge
@@ -66,6 +67,7 @@ def verify(services: Services, command: VerifyDocument) -> VerificationReport:
     with services.unit_of_work() as session:
         charge(session, payer, "verification", now=services.clock(),
                reference=report.file["sha256"][:80])  # fmt: skip
+    VERIFICATIONS.labels(report.indication).inc()
     return report
 
 

@@ -1,5 +1,5 @@
-"""Administrators' pages: trust anchors, price plans, staff accounts, certificate
-revocation and the audit log."""
+"""Administrators' pages: portals (OpenID Connect clients), trust anchors, price plans, staff
+accounts, certificate revocation and the audit log."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import col, func, or_, select
 
 from api.billing_views import plan_out
-from api.usecases import accounts
+from api.usecases import accounts, oidc_clients
 from api.usecases import plans as plan_versions
 from api.usecases import revoke as revocation
 from api.usecases import trust as trusting
@@ -26,6 +26,7 @@ from api.web.words import REASON_WORDS, explain_field
 from billing.plans import all_plans
 from certs.models import IssuedCertificate
 from certs.revocation import RevocationReason
+from certs.subject_names import subject_words
 from identity.accounts import NewUser
 from identity.audit import verify_audit_chain
 from identity.errors import InvalidField
@@ -70,6 +71,57 @@ def overview(web: WebDep) -> Response:
     return web.page("admin/overview.html", title=web.t("Quản trị"), counts=counts, verdict=verdict)
 
 
+# -- portals (OpenID Connect clients) ----------------------------------------------------
+def _portals_page(web: Web, *, status: int = 200, error: str = "", secret: str = "",
+                  rotated: str = "", refused: Refusal | None = None) -> Response:  # fmt: skip
+    web.require(ADMIN)
+    if refused is not None:
+        status, error = web.explain(refused)
+    return web.page("admin/oidc_clients.html", title=web.t("Cổng kết nối (OpenID Connect)"),
+                    status=status, error=error, rows=oidc_clients.clients(web.services),
+                    secret=secret, rotated=rotated)  # fmt: skip
+
+
+def _portal_form(web: Web, csrf: str) -> str:
+    """An administrator's form, checked: who acts, for the audit."""
+    caller = web.require(ADMIN)
+    web.check_form(csrf)
+    return f"user:{caller.user.id}"
+
+
+@router.get("/admin/oidc-clients")
+def portals(web: WebDep) -> Response:
+    return _portals_page(web)
+
+
+@router.post("/admin/oidc-clients/{client_id}/rotate-secret")
+def portal_rotate(web: WebDep, client_id: str, csrf: FormText = "") -> Response:
+    """The new secret is shown on this answer only (never in a redirect's cookie)."""
+    actor = _portal_form(web, csrf)
+    try:
+        secret = oidc_clients.rotate(web.services, oidc_clients.RotateSecret(
+            client_id=client_id, actor=actor))  # fmt: skip
+    except Refusal as exc:
+        return _portals_page(web, refused=exc)
+    return _portals_page(web, secret=secret, rotated=client_id)
+
+
+@router.post("/admin/oidc-clients/{client_id}/remove")
+def portal_remove(
+    web: WebDep, client_id: str, csrf: FormText = "", confirm: FormText = ""
+) -> Response:
+    actor = _portal_form(web, csrf)
+    if not confirm:
+        return _portals_page(web, status=422,
+                             error=web.t("Hãy đánh dấu ô xác nhận trước khi gỡ cổng."))  # fmt: skip
+    try:
+        removed = oidc_clients.remove(web.services, oidc_clients.RemoveClient(
+            client_id=client_id, actor=actor))  # fmt: skip
+    except Refusal as exc:
+        return _portals_page(web, refused=exc)
+    return web.done("/admin/oidc-clients", web.t("Đã gỡ cổng {name}.", name=removed.name))
+
+
 # -- trust anchors ---------------------------------------------------------------------
 def _trust_page(web: Web, *, status: int = 200, notice: str = "", error: str = "") -> Response:
     web.require(ADMIN)
@@ -103,7 +155,10 @@ def trust_add(
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
-    return web.done("/admin/trust", web.t("Đã tin cậy CA gốc: {subject}", subject=added.subject))
+    return web.done(
+        "/admin/trust",
+        web.t("Đã tin cậy CA gốc: {subject}", subject=subject_words(added.subject).name),
+    )
 
 
 @router.post("/admin/trust/{sha256}/remove")
@@ -120,7 +175,10 @@ def trust_remove(web: WebDep, sha256: str, csrf: FormText = "", confirm: FormTex
     except Refusal as exc:
         status, words = web.explain(exc)
         return _trust_page(web, status=status, error=words)
-    return web.done("/admin/trust", web.t("Đã thôi tin cậy: {subject}", subject=removed.subject))
+    return web.done(
+        "/admin/trust",
+        web.t("Đã thôi tin cậy: {subject}", subject=subject_words(removed.subject).name),
+    )
 
 
 # -- price plans -----------------------------------------------------------------------

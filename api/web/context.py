@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.bootstrap import Runtime
 from api.errors import answer_for
 from api.identity_services import IdentityServices
+from api.metrics import REFUSALS
 from api.same_origin import foreign_post
 from api.usecases.services import Services
 from api.usecases.sign_in import resume_web_session
@@ -206,6 +207,7 @@ class Web:
         """A refusal's HTTP status and its words for this reader."""
         status = answer_for(exc).status if isinstance(exc, KysoError) else 500
         code = str(getattr(exc, "code", "error"))
+        REFUSALS.labels(code).inc()
         detail = str(getattr(exc, "detail", "") or exc)
         if status >= 500 and code not in ("signing.tsa_unavailable",):
             return status, self.t("Đã có lỗi phía dịch vụ. Bạn chưa bị trừ tiền; hãy thử lại sau.")

@@ -70,12 +70,14 @@ class DraftStore:
                 if b"%PDF-" not in head.read(1024):
                     raise NotAPdf("the file is not a PDF document")
             size = pdf.stat().st_size
-            facts, readable = inspect_or_repair(pdf, folder / "repaired.pdf",
+            first = tuple(range(1, MAX_PREVIEW_PAGES))  # and the last, always inspected
+            facts, readable = inspect_or_repair(pdf, folder / "repaired.pdf", pages=first,
                                                 max_pages=self.max_pages, deep=True)  # fmt: skip
             count = facts.page_count
             pdf = readable  # a damaged upload is pictured as it will be signed
-            shown = sorted({*range(1, min(count, MAX_PREVIEW_PAGES - 1) + 1), count})
-            pictures = draw_pages(pdf, folder, shown, PREVIEW_WIDTH)
+            shown = {*range(1, min(count, MAX_PREVIEW_PAGES - 1) + 1), count}
+            boxes = {n: facts.page_boxes[n] for n in sorted(shown)}
+            pictures = draw_pages(pdf, folder, boxes, PREVIEW_WIDTH)
             (folder / "draft.json").write_text(
                 json.dumps(
                     {
@@ -121,6 +123,7 @@ class DraftStore:
                 int(p["number"]): PagePicture(
                     int(p["number"]), (p["box"][0], p["box"][1], p["box"][2], p["box"][3]),
                     int(p["rotation"]), int(p["width"]), int(p["height"]),
+                    float(p.get("user_unit", 1.0)),
                 )
                 for p in meta["pictures"]
             }  # fmt: skip

@@ -27,6 +27,7 @@ _MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("/admin/plans", "Bảng giá"),
         ("/admin/staff", "Nhân viên"),
         ("/admin/certificates", "Thu hồi chứng thư"),
+        ("/admin/oidc-clients", "Cổng kết nối"),
         ("/admin/audit", "Nhật ký"),
         ("/verify", "Xác minh tài liệu"),
     ),

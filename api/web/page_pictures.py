@@ -2,10 +2,11 @@
 
 pdfium is not thread-safe and parses whatever the citizen uploaded: drawing in a separate,
 bounded process (memory, time, pixels) means a hostile or merely huge page can cost that
-process, never the server. The child writes ``page-N.png`` files and prints, per page, the
-box pdfium drew (the crop box) and the page's rotation, which the click placement needs.
+process, never the server. Each page is drawn of its effective box (``signing.page_box``, the
+same the click placement and the signing use: pdfium alone would take a page that inherits
+its MediaBox for US Letter), and the child prints, per page drawn, the picture's size.
 
-Run as ``python -m api.web.page_pictures DOCUMENT FOLDER WIDTH PAGE...``.
+Run as ``python -m api.web.page_pictures DOCUMENT FOLDER WIDTH PAGES-JSON``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from signing.page_box import PageBox
 
 __all__ = ["MAX_PIXELS", "PagePicture", "draw_pages"]
 
@@ -31,18 +34,24 @@ _SECONDS = 60
 class PagePicture:
     number: int
     box: tuple[float, float, float, float]
-    """The crop box pdfium drew, in PDF points."""
+    """The page's effective box (``signing.page_box``), drawn, in user units."""
     rotation: int
     """0, 90, 180 or 270 degrees clockwise, as displayed."""
     width: int
     height: int
     """Of the PNG, in pixels."""
+    user_unit: float = 1.0
+    """Points per user unit (the stamp's size in points is divided by it)."""
 
 
-def draw_pages(document: Path, folder: Path, pages: list[int], width: int) -> list[PagePicture]:
-    """Draw the pages in a child process; the pages it could draw (none when it failed)."""
+def draw_pages(
+    document: Path, folder: Path, boxes: dict[int, PageBox], width: int
+) -> list[PagePicture]:
+    """Draw the pages (number -> effective box) in a child process; the pages it could draw
+    (none when it failed)."""
+    pages = {str(n): [*b.box, b.rotation] for n, b in boxes.items()}
     command = [sys.executable, "-m", "api.web.page_pictures", str(document), str(folder),
-               str(width), *map(str, pages)]  # fmt: skip
+               str(width), json.dumps(pages)]  # fmt: skip
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=_SECONDS, check=False
@@ -53,16 +62,10 @@ def draw_pages(document: Path, folder: Path, pages: list[int], width: int) -> li
     for line in done.stdout.splitlines():
         try:
             item = json.loads(line)
-            x1, y1, x2, y2 = (float(v) for v in item["box"])
-            pictures.append(
-                PagePicture(
-                    int(item["page"]),
-                    (x1, y1, x2, y2),
-                    int(item["rotation"]),
-                    int(item["width"]),
-                    int(item["height"]),
-                )
-            )
+            shown = boxes[int(item["page"])]
+            pictures.append(PagePicture(int(item["page"]), shown.box, shown.rotation,
+                                        int(item["width"]), int(item["height"]),
+                                        shown.user_unit))  # fmt: skip
         except (ValueError, KeyError, TypeError):
             continue
     return pictures
@@ -82,18 +85,17 @@ def _main(argv: list[str]) -> None:
     import pypdfium2  # after the limits: pdfium's memory counts against them
 
     document, folder, width = Path(argv[0]), Path(argv[1]), int(argv[2])
+    pages: dict[str, list[float]] = json.loads(argv[3])
     pdf = pypdfium2.PdfDocument(str(document))
     try:
-        for number in (int(a) for a in argv[3:]):
+        for key, (x1, y1, x2, y2, turn) in pages.items():
+            number, rotation = int(key), int(turn)
             page = pdf[number - 1]
-            x1, y1, x2, y2 = page.get_cropbox()
-            rotation = page.get_rotation() % 360
-            if x2 - x1 <= 0 or y2 - y1 <= 0:
-                continue
+            page.set_cropbox(x1, y1, x2, y2)  # what signing.page_box found, not pdfium's guess
+            page.set_rotation(rotation)
             image = page.render(scale=_scale(x2 - x1, y2 - y1, rotation, width)).to_pil()
             image.save(folder / f"page-{number}.png", format="PNG", optimize=True)
-            drawn = {"page": number, "box": [x1, y1, x2, y2], "rotation": rotation,
-                     "width": image.width, "height": image.height}  # fmt: skip
+            drawn = {"page": number, "width": image.width, "height": image.height}
             print(json.dumps(drawn), flush=True)  # noqa: T201 - the parent reads this line
             page.close()
     finally:

@@ -20,6 +20,7 @@ from api.web.words import (
     funding_phrase,
     tier_phrase,
 )
+from certs.subject_names import subject_words
 from kernel.vietnam import VIETNAM
 
 __all__ = ["TEMPLATES", "money", "render_page", "when"]
@@ -81,6 +82,7 @@ def render_page(template: str, *, web: Any, **values: Any) -> str:
             reason_words=REASON_WORDS,
             tier=lambda code: web.t(tier_phrase(code)[0], **tier_phrase(code)[1]),
             revocation_words=REVOCATION_WORDS,
+            who=subject_words,
             **values,
         )
     )

@@ -80,6 +80,9 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/certificates"): (ADMIN,),
     ("POST", "/admin/certificates/{serial}/revoke"): (ADMIN,),
     ("GET", "/admin/audit"): (ADMIN,),
+    ("GET", "/admin/oidc-clients"): (ADMIN,),
+    ("POST", "/admin/oidc-clients/{client_id}/rotate-secret"): (ADMIN,),
+    ("POST", "/admin/oidc-clients/{client_id}/remove"): (ADMIN,),
 }
 
 

@@ -1,6 +1,7 @@
 // Places the signature stamp where the citizen clicks on a page picture, and fills the form's
 // page and rect fields: PDF points in the page's own space (origin at its bottom left), through
-// the crop box and rotation the picture was drawn with. Without this script the "bottom right
+// the page's effective box and rotation the picture was drawn with (signing/page_box.py does
+// the same sums for the signing). The stamp is 220 by 70 points as the page is shown. Without this script the "bottom right
 // of the last page" and "invisible" choices still work.
 (function () {
   "use strict";
@@ -14,7 +15,8 @@
   function geometry(box) {
     var b = box.getAttribute("data-box").split(",").map(Number);
     return { x1: b[0], y1: b[1], x2: b[2], y2: b[3], w: b[2] - b[0], h: b[3] - b[1],
-             rotation: Number(box.getAttribute("data-rotation") || 0) };
+             rotation: Number(box.getAttribute("data-rotation") || 0),
+             unit: Number(box.getAttribute("data-unit") || 1) };
   }
 
   // u, v: 0..1 across and down the picture -> PDF point
@@ -86,10 +88,11 @@
     box.u = u;
     box.v = v;
     var point = toPdf(g, u, v);
-    var width = Math.min(STAMP_W, g.w - 2 * MARGIN);
-    var height = Math.min(STAMP_H, g.h - 2 * MARGIN);
-    var x1 = Math.min(Math.max(point[0] - width / 2, g.x1 + MARGIN), g.x2 - MARGIN - width);
-    var y1 = Math.min(Math.max(point[1] - height / 2, g.y1 + MARGIN), g.y2 - MARGIN - height);
+    var turned = g.rotation === 90 || g.rotation === 270, margin = MARGIN / g.unit;
+    var width = Math.min((turned ? STAMP_H : STAMP_W) / g.unit, g.w - 2 * margin);
+    var height = Math.min((turned ? STAMP_W : STAMP_H) / g.unit, g.h - 2 * margin);
+    var x1 = Math.min(Math.max(point[0] - width / 2, g.x1 + margin), g.x2 - margin - width);
+    var y1 = Math.min(Math.max(point[1] - height / 2, g.y1 + margin), g.y2 - margin - height);
     var rect = [x1, y1, x1 + width, y1 + height].map(function (v) { return Math.round(v); });
     var pageNumber = box.getAttribute("data-page");
     pageField.value = pageNumber;
