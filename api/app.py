@@ -19,6 +19,7 @@ from api.routes import (
     auth,
     billing,
     csc,
+    csc_oauth,
     health,
     me,
     oidc,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         csc,
+        csc_oauth,
         health,
         oidc,
         pki,
