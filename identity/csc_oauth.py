@@ -177,8 +177,8 @@ def _credential_part(
         raw = [h for h in params.get("hashes", "").split(",") if h]
         algorithm = params.get("hashAlgorithmOID")
         number = params.get("numSignatures", "")
-        count = int(number) if number.isdigit() else None
-        if not number or count is None:
+        count = int(number) if re.fullmatch(r"[0-9]{1,3}", number) else None
+        if count is None:
             raise _refuse("invalid_request", "numSignatures is required with scope credential")
     if not _UUID.fullmatch(credential_id):
         raise _refuse("invalid_request", "credentialID is missing or not one of kyso's")

@@ -82,8 +82,8 @@ def authorize_answer(
     pin: Annotated[str, Form(max_length=64)] = "",
     otp: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    web.check_form(csrf)
     citizen = _citizen(web)
+    web.check_form(csrf)
     params = dict(parse_qsl(query))
     try:
         if decision != "approve":
