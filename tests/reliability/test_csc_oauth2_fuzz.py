@@ -9,7 +9,6 @@ import base64
 import hashlib
 import json
 import re
-from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.signing_helpers import make_signers
+from tests.support.fuzzing import Outcomes, send_generated
 from tests.support.server import KysoServer
 from tests.support.web import WebClient
 
@@ -70,24 +70,12 @@ def test_generated_requests_to_the_csc_oauth2_routes_get_no_server_error(
     operations = [r.ok() for r in schema.get_all_operations()]
     operations = [o for o in operations if o.path.startswith(wanted)]
     assert len(operations) >= 6
-    outcomes: Counter[int] = Counter()
-    failures: list[str] = []
+    outcomes = Outcomes()
     with requests.Session() as session:
         for operation in operations:
-
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
-            @given(case=operation.as_strategy(), role=st.sampled_from(["anonymous", *tokens]))
-            def call(case: schemathesis.Case, role: str) -> None:
-                headers = {"Authorization": f"Bearer {tokens[role]}"} if role in tokens else {}
-                response = case.call(base_url=server.url, session=session, headers=headers,
-                                     timeout=60)  # fmt: skip
-                outcomes[response.status_code] += 1
-                if response.status_code >= 500:
-                    failures.append(f"{role} {case.method} {case.formatted_path}: "
-                                    f"{response.status_code} {response.text[:200]}")  # fmt: skip
-
-            call()
+            send_generated(operation, base_url=server.url, session=session, tokens=tokens,
+                           roles=("anonymous", *tokens), examples=EXAMPLES,
+                           outcomes=outcomes)  # fmt: skip
 
         @settings(max_examples=60, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
@@ -95,10 +83,10 @@ def test_generated_requests_to_the_csc_oauth2_routes_get_no_server_error(
         def page(query: dict[str, str]) -> None:
             answer = web.http.get("/csc/v2/oauth2/authorize",
                                   params={"client_id": created["client_id"], **query})  # fmt: skip
-            outcomes[answer.status_code] += 1
+            outcomes.statuses[answer.status_code] += 1
             if answer.status_code >= 500:
-                failures.append(f"authorize {query}: {answer.status_code}")
+                outcomes.failures.append(f"authorize {query}: {answer.status_code}")
 
         page()
-    assert not failures, failures
-    assert sum(outcomes.values()) >= len(operations) * 5
+    assert not outcomes.failures, outcomes.failures
+    assert sum(outcomes.statuses.values()) >= len(operations) * 5
