@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import io
 import json
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pyotp
 import pytest
 from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
@@ -358,3 +362,29 @@ def test_pkce_is_required(server: KysoServer, missing: str) -> None:
     assert answer.status_code == 303
     sent = _code(answer.headers["location"])
     assert (sent["error"], sent["state"]) == (["invalid_request"], ["s1"])
+
+
+def test_a_citizen_with_a_one_time_code_app_types_it_with_the_pin(server: KysoServer) -> None:
+    portal = _portal(server)
+    (signer,) = make_signers(server, count=1)
+    web = _signed_in(server, signer)  # then the app is enrolled: each code counts once
+    totp = pyotp.TOTP(signer.account.client.post("/v1/me/otp/enrol").json()["secret"])
+    confirmed = signer.account.client.post("/v1/me/otp/confirm", json={"code": totp.now()})
+    assert confirmed.status_code == 200
+    digest = hashlib.sha256(b"to khai").digest()
+    query = _query(portal.client_id, scope="credential", credentialID=signer.credential_id,
+                   numSignatures="1", hashes=_b64url(digest), hashAlgorithmOID=SHA256,
+                   code_challenge=_b64url(hashlib.sha256(b"v" * 43).digest()))  # fmt: skip
+    page = web.http.get("/csc/v2/oauth2/authorize", params=query)
+    assert 'name="otp"' in page.text
+    fields = dict(re.findall(r'name="(csrf|query)" value="([^"]+)"', page.text))
+    fields["query"] = html.unescape(fields["query"])
+    without = web.http.post("/csc/v2/oauth2/authorize",
+                            data={**fields, "decision": "approve", "pin": PIN})  # fmt: skip
+    assert without.status_code == 400
+    assert "location" not in without.headers
+    allowed = web.http.post("/csc/v2/oauth2/authorize",
+                            data={**fields, "decision": "approve", "pin": PIN,
+                                  "otp": totp.at(time.time() + 30)})  # fmt: skip
+    assert allowed.status_code == 303, allowed.text
+    assert "code=" in allowed.headers["location"]
