@@ -139,7 +139,7 @@ class Citizen:
     host this machine cannot reach: the request is seen, its page does not load) is kept."""
 
     def __init__(self, browser: Browser, signer: Signer) -> None:
-        self.context = browser.new_context()
+        self.context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
         self.page: Page = self.context.new_page()
         self.signer = signer
         self.caught: list[str] = []
@@ -225,6 +225,7 @@ def test_authlib_code_flow_binds_a_token_to_two_hashes_and_pyhanko_signs_with_it
         assert page.url.startswith(f"{server.url}/csc/v2/oauth2/authorize")
         assert page.text_content("#portal-name") == "Cổng dịch vụ công tỉnh"
         assert page.text_content("#hash-count") == "2"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
         screenshot(page, "csc-oauth2-authorize")
         wrong = citizen.answer("approve", pin="000000")
         assert wrong == ""
