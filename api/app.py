@@ -23,6 +23,7 @@ from api.routes import (
     auth,
     billing,
     csc,
+    csc_oauth,
     health,
     me,
     metrics,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         csc,
+        csc_oauth,
         health,
         metrics,
         oidc,

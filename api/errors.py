@@ -293,15 +293,15 @@ def oauth_view(exc: KysoError) -> JSONResponse:
     return response
 
 
-_OAUTH_PATHS = ("/oidc/token", "/oidc/userinfo")
+_OAUTH_PATHS = ("/oidc/token", "/oidc/userinfo", "/csc/v2/oauth2/token", "/csc/v2/oauth2/revoke")
 
 
 def view_for(path: str, exc: KysoError) -> JSONResponse:
     """The format the request's protocol speaks."""
-    if path.startswith("/csc/"):
-        return csc_view(exc)
     if path in _OAUTH_PATHS:
         return oauth_view(exc)
+    if path.startswith("/csc/"):
+        return csc_view(exc)
     return problem_view(exc)
 
 

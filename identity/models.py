@@ -17,6 +17,7 @@ __all__ = [
     "AuditHead",
     "Credential",
     "CredentialStatus",
+    "CscGrant",
     "IdentityProofing",
     "LoginThrottleState",
     "OidcAuthRequest",
@@ -398,4 +399,33 @@ class OidcToken(SQLModel, table=True):
     auth_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class CscGrant(SQLModel, table=True):
+    """A CSC v2 OAuth 2.0 authorisation a citizen gave a portal on kyso's page: first its
+    code (single-use, a minute long, bound to the client, redirect URI and PKCE challenge),
+    then its access token (stored hashed). Scope ``service`` lists and describes credentials;
+    scope ``credential`` carries the SAD the citizen's PIN made for exactly these hashes,
+    sealed under the code and then under the token (kyso cannot use it without them)."""
+
+    __tablename__ = "csc_grant"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    client_id: str = Field(index=True, max_length=64)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    scope: str = Field(max_length=20)
+    credential_id: str | None = Field(default=None, max_length=36)
+    hashes: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    """JSON list of the hex SHA-256 digests a ``credential`` grant signs."""
+    redirect_uri: str = Field(max_length=2000)
+    code_challenge: str = Field(max_length=128)
+    code_hash: str = Field(unique=True, max_length=64)
+    code_expires_at: datetime = Field(sa_column=utc_column())
+    code_used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    sealed_sad: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    """When the grant (its token, or its unused code) ends."""
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -21,11 +21,12 @@ from sqlmodel import Session, col, delete, select
 
 from identity.audit import record_audit
 from identity.errors import OidcError, OidcReplay, StepUpRequired
-from identity.models import OidcAuthRequest, OidcClient, OidcCode, OidcToken, User
+from identity.models import CscGrant, OidcAuthRequest, OidcClient, OidcCode, OidcToken, User
 from identity.tokens import TokenSigner, epoch, verify_client_assertion, verify_own_jwt
 
 __all__ = [
     "ACR_VALUES",
+    "CSC_SCOPES",
     "SCOPES",
     "OidcProvider",
     "acr_of",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 SCOPES = ("openid", "profile", "email", "phone", "cccd", "offline_access")
+CSC_SCOPES = ("service", "credential")
+"""What a portal may also be given: the CSC API's OAuth 2.0 scopes (``/csc/v2/oauth2/…``),
+never asked for through ``/oidc/authorize``."""
 ACR_VALUES = ("urn:kyso:loa:1", "urn:kyso:loa:2", "urn:kyso:loa:2:mfa")
 """Levels of assurance, lowest first: self-registered; proofed by an officer; proofed and
 signed in with the one-time code too."""
@@ -108,11 +112,11 @@ def register_client(
             "all redirect URIs of a client share one host (its pairwise sector)",
             redirect=False,
         )
-    unknown = set(scopes) - set(SCOPES)
+    unknown = set(scopes) - set(SCOPES) - set(CSC_SCOPES)
     if unknown or "openid" not in scopes:
         raise OidcError(
             "invalid_scope",
-            f"scopes are among {' '.join(SCOPES)} and include openid",
+            f"scopes are among {' '.join(SCOPES + CSC_SCOPES)} and include openid",
             redirect=False,
         )
     if id_token_alg not in ("ES256", "RS256"):
@@ -178,7 +182,7 @@ class OidcProvider:
         scopes = params.get("scope", "").split()
         if "openid" not in scopes:
             raise OidcError("invalid_scope", "scope must include openid")
-        if not set(scopes) <= set(client.scopes.split()):
+        if set(scopes) & set(CSC_SCOPES) or not set(scopes) <= set(client.scopes.split()):
             raise OidcError("invalid_scope", f"this application may ask for: {client.scopes}")
         if "none" in params.get("prompt", "").split():
             raise OidcError(
@@ -605,11 +609,11 @@ def with_query(uri: str, **values: str | None) -> str:
 
 
 def purge_expired(session: Session, now: datetime) -> int:
-    """Delete sign-in requests, codes, tokens and assertion ids a day after they expired (the
-    audit log keeps what happened); how many rows went."""
+    """Delete sign-in requests, codes, tokens, CSC grants and assertion ids a day after they
+    expired (the audit log keeps what happened); how many rows went."""
     cutoff = now - timedelta(days=1)
     removed = 0
-    for table in (OidcAuthRequest, OidcCode, OidcToken):
+    for table in (OidcAuthRequest, OidcCode, OidcToken, CscGrant):
         result = session.execute(delete(table).where(col(table.expires_at) < cutoff))
         removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return removed

@@ -19,13 +19,15 @@ from typing import Annotated, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 from sqlmodel import select
 
-from api.deps import CallerDep, ServicesDep, utc_now
+from api.deps import ServicesDep, authenticate, utc_now
 from api.errors import CscInvalidRequest
 from api.usecases import authorise as authorisation
+from api.usecases import csc_oauth
 from api.usecases.authorise import AuthoriseSignatures, ExtendAuthorisation, remote_credential
+from api.usecases.csc_oauth import CscCall
 from api.usecases.services import Services
 from api.usecases.sign_hashes import (
     ECDSA_SHA256,
@@ -37,7 +39,8 @@ from api.usecases.sign_hashes import (
 )
 from certs.keys import KeyAlgorithm
 from identity.authorisations import MAX_BATCH
-from identity.errors import AccessDenied
+from identity.csc_oauth import is_csc_token
+from identity.errors import AccessDenied, AuthorisationInvalid
 from identity.models import Credential, CredentialStatus, Role, User
 from identity.sessions import Principal
 
@@ -50,14 +53,45 @@ P256 = "1.2.840.10045.3.1.7"
 _SPECS = {"v1": "1.0.4.0", "v2": "2.0.0.2"}
 
 
-def csc_caller(caller: CallerDep) -> Principal:
-    """The citizen behind the bearer token."""
-    if Role.CITIZEN.value not in caller.roles:
+def csc_caller(request: Request, services: ServicesDep) -> CscCall:
+    """The citizen behind the bearer token: their own kyso token (or API key), or a CSC
+    OAuth 2.0 access token a portal got on their yes (``/csc/v2/oauth2/…``)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and is_csc_token(value.strip()):
+        call = csc_oauth.caller(services, value.strip())
+    else:
+        call = CscCall(authenticate(request, services))
+    if Role.CITIZEN.value not in call.principal.roles:
         raise AccessDenied("only citizens hold signing credentials")
-    return caller
+    return call
 
 
-Caller = Annotated[Principal, Depends(csc_caller)]
+Caller = Annotated[CscCall, Depends(csc_caller)]
+
+
+def _no_grant(call: CscCall, method: str) -> Principal:
+    """Methods a CSC OAuth token does not open: the citizen's PIN is typed on kyso's page."""
+    if call.grant is not None:
+        raise AccessDenied(
+            f"{method} takes the citizen's own token: a portal's OAuth 2.0 access token "
+            "is authorised on kyso's page (scope credential) and signs with signHash"
+        )
+    return call.principal
+
+
+def _describing(call: CscCall, credential_id: str | None = None) -> Principal:
+    """credentials/list and credentials/info: the citizen's own token, a ``service`` token, or
+    a ``credential`` token about its own credential."""
+    grant = call.grant
+    if (
+        grant is not None
+        and grant.scope != "service"
+        and (credential_id is None or credential_id != grant.credential_id)
+    ):
+        raise AccessDenied("this access token has scope credential: it describes its credential")
+    return call.principal
+
+
 JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
@@ -100,6 +134,7 @@ def _hashes(body: dict[str, Any], name: str) -> list[bytes]:
 
 
 def _info(version: str, base: str) -> dict[str, Any]:
+    """The service; v2 also authorises through OAuth 2.0 (``{oauth2}/oauth2/authorize``)."""
     methods = [
         "credentials/list",
         "credentials/info",
@@ -121,6 +156,20 @@ def _info(version: str, base: str) -> dict[str, Any]:
             "token": f"POST {base}/v1/auth/token (grant_type=password, username, "
             "password, otp): send the access token as 'Authorization: Bearer'"
         },
+    } | (_oauth2_info(base) if version == "v2" else {})
+
+
+def _oauth2_info(base: str) -> dict[str, Any]:
+    return {
+        "authType": ["external", "oauth2code"],
+        "oauth2": f"{base}/csc/v2",
+        "oauth2Issuer": base,
+        "kyso": {
+            "token": f"POST {base}/v1/auth/token (grant_type=password, username, "
+            "password, otp): send the access token as 'Authorization: Bearer'",
+            "oauth2": f"portals: GET {base}/csc/v2/oauth2/authorize (PKCE S256, scope service "
+            f"or credential), POST {base}/csc/v2/oauth2/token, POST {base}/csc/v2/oauth2/revoke",
+        },
     }
 
 
@@ -134,7 +183,8 @@ def info_v2(services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
     return _info("v2", services.runtime.urls.base)
 
 
-def _list(caller: Principal, services: Services, body: dict[str, Any]) -> dict[str, Any]:
+def _list(call: CscCall, services: Services, body: dict[str, Any]) -> dict[str, Any]:
+    caller = _describing(call)
     limit = body.get("maxResults", 100)
     if not isinstance(limit, int) or limit < 1:
         raise CscInvalidRequest("Invalid parameter maxResults")
@@ -150,13 +200,13 @@ def _list(caller: Principal, services: Services, body: dict[str, Any]) -> dict[s
 
 
 @router.post("/v1/credentials/list", summary="CSC: your credentials")
-def list_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _list(caller, services, body or {})
+def list_v1(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _list(call, services, body or {})
 
 
 @router.post("/v2/credentials/list", summary="CSC: your credentials")
-def list_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _list(caller, services, body or {})
+def list_v2(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _list(call, services, body or {})
 
 
 _PIN_WORDS = "Mã PIN ký số / signing PIN"
@@ -200,6 +250,12 @@ def _cert_info(
     return info
 
 
+OAUTH2_AUTH_V1 = {"authMode": "oauth2code"}
+OAUTH2_AUTH_V2 = {"auth": {"mode": "oauth2code"}}
+"""What a portal calling with a CSC OAuth token is told: the credential is authorised on
+kyso's page (``oauth2/authorize`` with scope ``credential``), never with a PIN it sends."""
+
+
 def _auth_v1(user: User) -> dict[str, Any]:
     """1.0.4.0: ``authMode``, ``PIN`` and ``OTP``."""
     return {
@@ -229,9 +285,10 @@ def _auth_v2(user: User) -> dict[str, Any]:
 
 
 def _credential_info(
-    caller: Principal, services: Services, body: dict[str, Any], version: str = "v1"
+    call: CscCall, services: Services, body: dict[str, Any], version: str = "v1"
 ) -> dict[str, Any]:
     credential_id = _credential_id(body)
+    caller = _describing(call, credential_id)
     wanted = body.get("certificates", "single")
     if wanted not in ("none", "single", "chain"):
         raise CscInvalidRequest("Invalid parameter certificates")
@@ -246,7 +303,7 @@ def _credential_info(
         "description": f"{user.full_name}: chứng thư ký số / signing certificate",
         "key": _key_info(credential),
         "cert": _cert_info(credential, chain, wanted),
-        **(_auth_v2(user) if version == "v2" else _auth_v1(user)),
+        **_auth(user, version, oauth2=call.grant is not None),
         "SCAL": "2",
         "multisign": MAX_BATCH,
         "lang": "vi-VN",
@@ -255,21 +312,28 @@ def _credential_info(
 
 @router.post("/v1/credentials/info", summary="CSC: a credential's key, certificates, auth")
 def info_credential_v1(
-    caller: Caller, services: ServicesDep, body: JsonBody = None
+    call: Caller, services: ServicesDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, services, body or {})
+    return _credential_info(call, services, body or {})
 
 
 @router.post("/v2/credentials/info", summary="CSC: a credential's key, certificates, auth")
 def info_credential_v2(
-    caller: Caller, services: ServicesDep, body: JsonBody = None
+    call: Caller, services: ServicesDep, body: JsonBody = None
 ) -> dict[str, Any]:
-    return _credential_info(caller, services, body or {}, "v2")
+    return _credential_info(call, services, body or {}, "v2")
+
+
+def _auth(user: User, version: str, *, oauth2: bool) -> dict[str, Any]:
+    if oauth2:
+        return OAUTH2_AUTH_V2 if version == "v2" else OAUTH2_AUTH_V1
+    return _auth_v2(user) if version == "v2" else _auth_v1(user)
 
 
 def _authorize(
-    caller: Principal, services: Services, body: dict[str, Any], hashes_field: str
+    call: CscCall, services: Services, body: dict[str, Any], hashes_field: str
 ) -> dict[str, Any]:
+    caller = _no_grant(call, "credentials/authorize")
     credential_id = _credential_id(body)
     pin = _text(body, "PIN")
     otp = _optional(body, "OTP")
@@ -291,19 +355,20 @@ def _authorize(
 
 
 @router.post("/v1/credentials/authorize", summary="CSC: PIN (and OTP) → a SAD for these hashes")
-def authorize_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _authorize(caller, services, body or {}, "hash")
+def authorize_v1(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _authorize(call, services, body or {}, "hash")
 
 
 @router.post("/v2/credentials/authorize", summary="CSC: PIN (and OTP) → a SAD for these hashes")
-def authorize_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _authorize(caller, services, body or {}, "hashes")
+def authorize_v2(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _authorize(call, services, body or {}, "hashes")
 
 
 @router.post("/v1/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
 @router.post("/v2/credentials/extendTransaction", summary="CSC: a new lifetime for a SAD")
-def extend(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+def extend(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
     data = body or {}
+    caller = _no_grant(call, "credentials/extendTransaction")
     credential_id, sad = _credential_id(data), _text(data, "SAD")
     seconds = authorisation.extend(
         services, ExtendAuthorisation(user=caller.user, credential_id=credential_id, sad=sad)
@@ -311,11 +376,24 @@ def extend(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict
     return {"SAD": sad, "expiresIn": seconds}
 
 
+def _granted_sad(call: CscCall, credential_id: str) -> str:
+    """A ``credential`` token's SAD (CSC 2.0.0.2: no ``SAD`` with such a token), only for its
+    credential."""
+    grant = call.grant
+    assert grant is not None
+    if grant.scope != "credential" or grant.sad is None:
+        raise AccessDenied("signHash needs an access token with scope credential")
+    if credential_id != grant.credential_id:
+        raise AuthorisationInvalid("this access token is for another credential")
+    return grant.sad
+
+
 def _sign_hash(
-    caller: Principal, services: Services, body: dict[str, Any], hashes_field: str,
+    call: CscCall, services: Services, body: dict[str, Any], hashes_field: str,
     hash_algo_field: str,
 ) -> dict[str, Any]:  # fmt: skip
-    credential_id, sad = _credential_id(body), _text(body, "SAD")
+    caller, credential_id = call.principal, _credential_id(body)
+    sad = _text(body, "SAD") if call.grant is None else _granted_sad(call, credential_id)
     sign_algo = _text(body, "signAlgo")
     digests = _hashes(body, hashes_field)
     hash_algo = body.get(hash_algo_field, SHA256 if sign_algo == ECDSA_SHA256 else None)
@@ -332,10 +410,10 @@ def _sign_hash(
 
 
 @router.post("/v1/signatures/signHash", summary="CSC: sign hashes under a SAD (charged each)")
-def sign_hash_v1(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _sign_hash(caller, services, body or {}, "hash", "hashAlgo")
+def sign_hash_v1(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _sign_hash(call, services, body or {}, "hash", "hashAlgo")
 
 
 @router.post("/v2/signatures/signHash", summary="CSC: sign hashes under a SAD (charged each)")
-def sign_hash_v2(caller: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _sign_hash(caller, services, body or {}, "hashes", "hashAlgorithmOID")
+def sign_hash_v2(call: Caller, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _sign_hash(call, services, body or {}, "hashes", "hashAlgorithmOID")

@@ -553,4 +553,15 @@ ENGLISH: dict[str, str] = {
     "Đã gỡ cổng {name}.": "Removed the portal {name}.",
     "CCCD": "Citizen ID (CCCD)",
     "MST": "Tax code (MST)",
+    # CSC OAuth 2.0: a portal asks to sign
+    "Cho phép ký số": "Allow signing",
+    "Không thể cho phép ký": "Signing cannot be allowed",
+    "xin ký bằng chứng thư số của bạn.": "asks to sign with your signing certificate.",
+    "xin xem danh sách chứng thư số của bạn.": "asks to see the list of your signing certificates.",
+    "Chứng thư số": "Signing certificate",
+    "hết hạn": "expires",
+    "Số tài liệu (mã băm) sẽ ký": "Documents (hashes) to sign",
+    "Mỗi mã băm là một tài liệu; cổng chỉ ký được đúng các mã này, một lần. Mã PIN chỉ nhập ở đây, trên trang của kyso; cổng không bao giờ thấy nó.": "Each hash is one document; the portal can sign exactly these, once. You type the PIN only here, on kyso's page; the portal never sees it.",
+    "Mã PIN ký số": "Signing PIN",
+    "Đồng ý": "Allow",
 }

@@ -65,7 +65,7 @@ def login(
     email: FormText = "",
     password: FormText = "",
     otp: Annotated[str, Form(max_length=32)] = "",
-    next: FormText = "",
+    next: Annotated[str, Form(max_length=12_000)] = "",  # a CSC OAuth request: 100 hashes
 ) -> Response:
     web.check_form(csrf)
     source = web.request.client.host if web.request.client else None

@@ -88,6 +88,8 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/csc/v2/credentials/extendTransaction"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("POST", "/csc/v1/signatures/signHash"): ((CITIZEN,), {"credentialID": "x"}, False),
     ("POST", "/csc/v2/signatures/signHash"): ((CITIZEN,), {"credentialID": "x"}, False),
+    ("POST", "/csc/v2/oauth2/token"): ((ANYONE,), None, False),  # the portal authenticates
+    ("POST", "/csc/v2/oauth2/revoke"): ((ANYONE,), None, False),
     ("GET", "/v1/me/wallet"): ((CITIZEN,), None, False),
     ("GET", "/v1/me/packs"): ((CITIZEN,), None, False),
     ("POST", "/v1/me/packs"): ((CITIZEN,), {"pack": "no-such-pack"}, False),

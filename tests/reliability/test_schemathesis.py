@@ -5,17 +5,16 @@ operation and role in CI; ``KYSO_SCHEMATHESIS_EXAMPLES`` raises it by hand."""
 from __future__ import annotations
 
 import os
-from collections import Counter
 
 import httpx
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.signing_helpers import make_signers
 from tests.support.api import staff
 from tests.support.artifacts import record
+from tests.support.fuzzing import Outcomes, send_generated
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 
@@ -36,31 +35,20 @@ def test_no_request_the_schema_allows_gets_a_server_error(server: KysoServer, ba
     tokens = {"citizen": signer.account.access_token}
     for role in ROLES[2:]:
         tokens[role] = staff(server, role).access_token
-    outcomes: Counter[int] = Counter()
-    failures: list[str] = []
+    outcomes = Outcomes()
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 60
     with requests.Session() as session:
         for operation in operations:
             if (operation.method.upper(), operation.path) in SKIPPED:
                 continue
-
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
-            @given(case=operation.as_strategy(), role=st.sampled_from(ROLES))
-            def call(case: schemathesis.Case, role: str) -> None:
-                headers = {"Authorization": f"Bearer {tokens[role]}"} if role in tokens else {}
-                response = case.call(base_url=server.url, session=session, headers=headers,
-                                     timeout=60)  # fmt: skip
-                outcomes[response.status_code] += 1
-                if response.status_code >= 500:
-                    failures.append(f"{role} {case.method} {case.formatted_path}: "
-                                    f"{response.status_code} {response.text[:200]}")  # fmt: skip
-
-            call()
+            send_generated(operation, base_url=server.url, session=session, tokens=tokens,
+                           roles=ROLES, examples=EXAMPLES, outcomes=outcomes)  # fmt: skip
+    failures = outcomes.failures
     record(f"schemathesis-{backend}", {"operations": len(operations), "roles": ROLES,
-                                       "requests": sum(outcomes.values()),
-                                       "statuses": dict(outcomes), "server_errors": failures})  # fmt: skip
-    assert sum(outcomes.values()) >= len(operations)
+                                       "requests": sum(outcomes.statuses.values()),
+                                       "statuses": dict(outcomes.statuses),
+                                       "server_errors": failures})  # fmt: skip
+    assert sum(outcomes.statuses.values()) >= len(operations)
     assert not failures, failures
     assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200

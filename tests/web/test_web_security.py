@@ -13,7 +13,7 @@ from datetime import date
 import httpx
 import pytest
 
-from api.web import admin_pages, agency, billing_pages, citizen, officer, public
+from api.web import admin_pages, agency, billing_pages, citizen, csc_consent, officer, public
 from tests.support.api import PASSWORD, new_cccd, register_citizen, staff
 from tests.support.databases import fresh_database
 from tests.support.server import KysoServer
@@ -47,6 +47,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/signatures/{signature_id}"): (CITIZEN,),
     ("GET", "/me/signatures/{signature_id}/document"): (CITIZEN,),
     ("GET", "/me/wallet"): (CITIZEN,),
+    ("GET", "/csc/v2/oauth2/authorize"): (CITIZEN,),
+    ("POST", "/csc/v2/oauth2/authorize"): (CITIZEN,),
     ("GET", "/sign"): (CITIZEN,),
     ("POST", "/sign"): (CITIZEN,),
     ("GET", "/sign/{draft_id}"): (CITIZEN,),
@@ -88,7 +90,7 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
 
 def _web_routes() -> set[tuple[str, str]]:
     found = set()
-    for module in (public, citizen, officer, agency, billing_pages, admin_pages):
+    for module in (public, citizen, csc_consent, officer, agency, billing_pages, admin_pages):
         for route in module.router.routes:
             for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
                 found.add((method, route.path))  # type: ignore[attr-defined]
