@@ -29,8 +29,11 @@ from billing.invoices import credited_total, view_invoice
 from billing.metering import spent_in_year, wallet_entries
 from billing.models import PricePlan
 from billing.packs import packs_of
+from billing.payment_code import payment_code
 from billing.plans import plan_in_force
 from billing.reports import ReportRow, UsageFilter, to_csv, usage_events
+from billing.vietqr import BankAccount
+from billing.vietqr import payload as vietqr_payload
 from identity.models import User
 from kernel.vietnam import VIETNAM
 
@@ -112,6 +115,7 @@ def wallet_out(session: Session, user: User, settings: Settings, now: datetime) 
             "organisation pays for your signatures by invoice.",
         )
     paid, signatures = spent_in_year(session, account.id, now)
+    bank, code = receiving_account(settings), payment_code(account.id)
     return WalletOut(
         account_id=account.id,
         kind=account.kind,
@@ -128,11 +132,24 @@ def wallet_out(session: Session, user: User, settings: Settings, now: datetime) 
         packs=[PackOut.model_validate(p) for p in packs_of(session, account.id, now)],
         entries=[LedgerEntryOut.model_validate(e) for e in wallet_entries(session, account.id)],
         top_up_instructions=(
-            f'Chuyển khoản vào tài khoản của kyso với nội dung "KYSO {account.id[:8].upper()}";'
-            " nhân viên thu phí ghi nhận khoản nạp vào ví của bạn. / Transfer to kyso's bank "
-            f'account with the reference "KYSO {account.id[:8].upper()}"; billing staff '
-            "credit it to your wallet."
+            f"Chuyển khoản vào tài khoản {bank.number} ({bank.bank_name}, {bank.holder}) với"
+            f' nội dung "{code}" (hoặc quét mã VietQR trên trang Ví); tiền vào ví khi kyso'
+            f" nhận sao kê ngân hàng. / Transfer to account {bank.number} ({bank.bank_name},"
+            f' {bank.holder}) with the description "{code}" (or scan the VietQR code on the'
+            " Wallet page); the money reaches your wallet when kyso receives the bank statement."
         ),
+        payment_code=code,
+        vietqr=vietqr_payload(bank, purpose=code),
+    )
+
+
+def receiving_account(settings: Settings) -> BankAccount:
+    """The bank account top-ups are paid into."""
+    return BankAccount(
+        bank_name=settings.bank_name,
+        bin=settings.bank_bin,
+        number=settings.bank_account,
+        holder=settings.bank_account_name,
     )
 
 

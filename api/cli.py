@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,10 +29,12 @@ from api.usecases import (
     revoke,
     top_up,
 )
+from api.usecases import import_statement as importing
 from api.usecases import trust as trusting
 from api.usecases.accounts import CreateOrganisation, CreateUser
 from api.usecases.administration import RotateTokenKey
 from api.usecases.close_period import ClosePeriod
+from api.usecases.import_statement import ImportStatement
 from api.usecases.issue_credential import CertifyKeyAtTheDesk
 from api.usecases.master_key import SplitMasterKey
 from api.usecases.oidc import RegisterClient
@@ -646,6 +649,23 @@ def top_up_command(email: str, amount: int, reference: str) -> None:
         "recorded": done.recorded,
     }
     click.echo(json.dumps(printed))
+
+
+@billing.command("import-statement")
+@click.argument("statement", type=click.File("rb"))
+def import_statement_command(statement: BinaryIO) -> None:
+    """Record the top-ups in a bank statement (CSV: date,amount,description,
+    bank_transaction_id): each credit whose description holds a wallet's payment code, once;
+    prints one JSON line per statement line, then the counts."""
+    command = ImportStatement(statement=statement.read(), actor=_operator())
+    with _installation() as services:
+        done = importing.import_statement(services, command)
+    for result in done.lines:
+        printed = {"line": result.line.number, "bank_transaction_id": result.line.transaction_id,
+                   "amount": result.line.amount, "outcome": result.outcome,
+                   "account_id": result.account_id, "reason": result.reason}  # fmt: skip
+        click.echo(json.dumps(printed, ensure_ascii=False))
+    click.echo(json.dumps({o: done.count(o) for o in importing.OUTCOMES}))
 
 
 @billing.command("close-period")

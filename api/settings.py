@@ -12,7 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from certs.crl import CrlPolicy
 from certs.keys import KeyAlgorithm
 
-__all__ = ["Settings"]
+__all__ = ["DEMO_BANK_ACCOUNT", "Settings"]
+
+DEMO_BANK_ACCOUNT = "0000000000000"
+"""The wallet page's demonstration bank account: shown as such, refused in production."""
 
 
 class Settings(BaseSettings):
@@ -75,9 +78,15 @@ class Settings(BaseSettings):
     verify_online: bool = False
     """Verification may fetch other CAs' OCSP answers and CRLs over the network."""
     max_verify_mb: int = Field(default=256, ge=1)
-    bank_account: str = ""
-    """Where citizens transfer top-ups (bank, account number, holder), shown on the wallet
-    page; without it the page tells them to ask billing staff."""
+    bank_name: str = "Vietcombank"
+    """The bank top-ups are paid into, as people know it."""
+    bank_bin: str = Field(default="970436", pattern=r"^[0-9]{6}$")
+    """That bank's 6-digit NAPAS BIN (acquirer id), written into the VietQR code."""
+    bank_account: str = Field(default=DEMO_BANK_ACCOUNT, pattern=r"^[0-9A-Za-z]{1,19}$")
+    """The account number top-ups are paid into. The default is a demonstration number,
+    labelled as such on the wallet page and refused in production."""
+    bank_account_name: str = "CONG TY KYSO"
+    """The account holder's name as the bank shows it."""
     login_source_failures: int = Field(default=10, ge=0)
     """Failed sign-ins one client address may make (across any accounts) before each further
     attempt waits, up to a minute; 0 turns the per-address wait off."""
@@ -97,6 +106,8 @@ class Settings(BaseSettings):
     def _no_fake_payments_in_production(self) -> Settings:
         if self.env == "production" and self.payment_provider == "fake":
             raise ValueError("KYSO_PAYMENT_PROVIDER=fake is refused in production")
+        if self.env == "production" and self.bank_account == DEMO_BANK_ACCOUNT:
+            raise ValueError("set KYSO_BANK_ACCOUNT (the account number top-ups are paid into)")
         return self
 
     @model_validator(mode="after")

@@ -11,7 +11,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.usecases.services import Services
-from api.web import admin_pages, agency, billing_pages, citizen, officer, public
+from api.web import (
+    admin_pages,
+    agency,
+    billing_pages,
+    citizen,
+    officer,
+    public,
+    statement_pages,
+)
 from api.web.context import FormRefused, NotAllowed, SignInNeeded, Web
 from api.web.drafts import DraftStore
 
@@ -74,7 +82,7 @@ def _missing_page(request: Request, status: int) -> Response:
 
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (public, citizen, officer, agency, billing_pages, admin_pages):
+    for module in (public, citizen, officer, agency, billing_pages, statement_pages, admin_pages):
         app.include_router(module.router)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(NotAllowed, _not_allowed)

@@ -24,6 +24,7 @@ from api.usecases.services import utc_now
 from api.usecases.sign_document import SignDocument
 from api.web.context import Web, WebCaller, WebRoute
 from api.web.drafts import DraftStore
+from api.web.paying_in import AMOUNTS, paying_in
 from api.web.public import WebDep
 from billing.accounts import peek_account
 from billing.charges import quote
@@ -452,15 +453,17 @@ def document(web: WebDep, signature_id: str) -> Response:
 
 
 @router.get("/me/wallet")
-def wallet(web: WebDep) -> Response:
+def wallet(web: WebDep, amount: str = "") -> Response:
     caller = web.require(CITIZEN)
     with web.services.reading() as reading:
         events = usage_of(reading, caller.user.id, limit=50)
+    shown = _wallet(web, caller)
     return web.page(
         "citizen/wallet.html",
-        bank_account=web.runtime.settings.bank_account,
+        paying=paying_in(web.runtime.settings, shown, amount[:12]),
+        amounts=AMOUNTS,
         title=web.t("Ví và chi phí"),
-        wallet=_wallet(web, caller),
+        wallet=shown,
         events=events,
         user=caller.user,
     )

@@ -20,6 +20,7 @@ _MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("/billing", "Doanh thu và sử dụng"),
         ("/billing/invoices", "Hoá đơn"),
         ("/billing/top-ups", "Ghi nhận nạp tiền"),
+        ("/billing/statements", "Sao kê ngân hàng"),
     ),
     Role.ADMIN.value: (
         ("/admin", "Quản trị"),

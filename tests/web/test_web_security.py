@@ -13,7 +13,7 @@ from datetime import date
 import httpx
 import pytest
 
-from api.web import admin_pages, agency, billing_pages, citizen, officer, public
+from api.web import admin_pages, agency, billing_pages, citizen, officer, public, statement_pages
 from tests.support.api import PASSWORD, new_cccd, register_citizen, staff
 from tests.support.databases import fresh_database
 from tests.support.server import KysoServer
@@ -69,6 +69,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/billing/invoices/{invoice_id}/credit-notes"): (BILLING, ADMIN),
     ("GET", "/billing/top-ups"): (BILLING, ADMIN),
     ("POST", "/billing/top-ups"): (BILLING, ADMIN),
+    ("GET", "/billing/statements"): (BILLING, ADMIN),
+    ("POST", "/billing/statements"): (BILLING, ADMIN),
     ("GET", "/admin"): (ADMIN,),
     ("GET", "/admin/trust"): (ADMIN,),
     ("POST", "/admin/trust"): (ADMIN,),
@@ -85,7 +87,7 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
 
 def _web_routes() -> set[tuple[str, str]]:
     found = set()
-    for module in (public, citizen, officer, agency, billing_pages, admin_pages):
+    for module in (public, citizen, officer, agency, billing_pages, statement_pages, admin_pages):
         for route in module.router.routes:
             for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
                 found.add((method, route.path))  # type: ignore[attr-defined]
