@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 from fastapi import Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api.billing_schemas import (
     CreditNoteOut,
@@ -24,23 +24,25 @@ from api.usecases.payer import payer_for
 from billing.accounts import CITIZEN, peek_account
 from billing.calendar import local, month_key
 from billing.charges import available_funds, counter_value
-from billing.invoice_pdf import render_invoice_pdf
+from billing.invoice_pdf import Buyer, Seller, render_invoice_pdf
 from billing.invoices import credited_total, view_invoice
 from billing.metering import spent_in_year, wallet_entries
-from billing.models import PricePlan
+from billing.models import Invoice, PricePlan
 from billing.packs import packs_of
 from billing.payment_code import payment_code
 from billing.plans import plan_in_force
 from billing.reports import ReportRow, UsageFilter, to_csv, usage_events
 from billing.vietqr import BankAccount
 from billing.vietqr import payload as vietqr_payload
-from identity.models import User
+from identity.models import Organisation, User
 from kernel.vietnam import VIETNAM
 
 __all__ = [
     "csv_response",
     "invoice_out",
     "invoice_pdf_response",
+    "own_invoices",
+    "personal_account",
     "plan_out",
     "report_csv",
     "usage_csv",
@@ -77,13 +79,48 @@ def invoice_pdf_response(
     session: Session, settings: Settings, invoice_id: str, account_id: str | None = None
 ) -> Response:
     view = view_invoice(session, invoice_id, account_id=account_id)
-    pdf = render_invoice_pdf(view, font=settings.stamp_font, seller=settings.seller_name)
+    seller = Seller(
+        name=settings.seller_name,
+        tax_code=settings.seller_tax_code,
+        address=settings.seller_address,
+        series_letters=settings.invoice_series,
+    )
+    pdf = render_invoice_pdf(view, font=settings.stamp_font, seller=seller,
+                             buyer=invoice_buyer(session, view.invoice))  # fmt: skip
     name = quote(f"hoa-don-{view.invoice.number}.pdf")
     return Response(
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
     )
+
+
+def personal_account(session: Session, user: User) -> str:
+    """The account whose invoices ``user`` sees: their own; none for a member of an
+    organisation (``-`` matches no invoice)."""
+    payer = payer_for(session, user)
+    return payer.account_id if payer.kind == CITIZEN else "-"
+
+
+def own_invoices(session: Session, user: User) -> list[InvoiceOut]:
+    """``user``'s invoices with their credit notes, newest month first."""
+    rows = session.exec(
+        select(Invoice)
+        .where(Invoice.account_id == personal_account(session, user))
+        .order_by(col(Invoice.period).desc())
+    ).all()
+    return [invoice_out(session, row.id) for row in rows]
+
+
+def invoice_buyer(session: Session, invoice: Invoice) -> Buyer:
+    """Who the invoice is made out to: the citizen by full name, or the organisation."""
+    user = session.get(User, invoice.account_id)
+    if user is not None:
+        return Buyer(name=user.full_name)
+    organisation = session.get(Organisation, invoice.account_id)
+    if organisation is not None:
+        return Buyer(name=organisation.name)
+    return Buyer(name=invoice.account_label or invoice.account_id)
 
 
 def wallet_out(session: Session, user: User, settings: Settings, now: datetime) -> WalletOut:

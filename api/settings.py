@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     production)."""
     seller_name: str = "kyso — dịch vụ chữ ký số"
     """The seller named on invoices."""
+    seller_tax_code: str = Field(default="0100000000", pattern=r"^[0-9]{10}(-[0-9]{3})?$")
+    """The seller's tax code (mã số thuế: 10 digits, or 13 with a branch) on invoices; the
+    default is a demonstration number."""
+    seller_address: str = "Hà Nội, Việt Nam"
+    """The seller's address on invoices."""
+    invoice_series: str = Field(default="KS", pattern=r"^[A-Z]{2}$")
+    """The two letters the seller chose for its invoice series (Circular 78/2021/TT-BTC): the
+    series printed is ``C`` (with the tax authority's code), the year's two digits, ``T``
+    (registered e-invoices) and these, e.g. ``C26TKS``."""
 
     @model_validator(mode="after")
     def _no_fake_payments_in_production(self) -> Settings:

@@ -16,6 +16,7 @@ from api.web import (
     agency,
     billing_pages,
     citizen,
+    citizen_invoices,
     officer,
     public,
     statement_pages,
@@ -82,7 +83,16 @@ def _missing_page(request: Request, status: int) -> Response:
 
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (public, citizen, officer, agency, billing_pages, statement_pages, admin_pages):
+    for module in (
+        public,
+        citizen,
+        citizen_invoices,
+        officer,
+        agency,
+        billing_pages,
+        statement_pages,
+        admin_pages,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(NotAllowed, _not_allowed)

@@ -537,4 +537,13 @@ ENGLISH: dict[str, str] = {
     "mã này khớp nhiều ví": "the code fits several wallets",
     "đã ghi trước đó với số tiền hoặc ví khác": "recorded before with another amount or wallet",
     "vượt mức nạp tối đa một lần": "more than the most one top-up may be",
+    # a citizen's invoices
+    "Hoá đơn của bạn": "Your invoices",
+    "Bạn chưa có hoá đơn nào.": "You have no invoices yet.",
+    "Hoá đơn này không có hoặc không phải của bạn.": "This invoice does not exist or is not yours.",
+    "Không có hoá đơn này": "No such invoice",
+    "Kỳ": "Month",
+    "Mỗi tháng có phát sinh chi phí, kyso lập một hoá đơn giá trị gia tăng vào đầu tháng sau. Tháng chỉ dùng chữ ký miễn phí thì không có hoá đơn.": "For every month in which you paid for something, kyso issues a VAT invoice early the next month. A month of free signatures only has no invoice.",
+    "PDF": "PDF",
+    "Điều chỉnh giảm": "Credit notes",
 }

@@ -13,7 +13,16 @@ from datetime import date
 import httpx
 import pytest
 
-from api.web import admin_pages, agency, billing_pages, citizen, officer, public, statement_pages
+from api.web import (
+    admin_pages,
+    agency,
+    billing_pages,
+    citizen,
+    citizen_invoices,
+    officer,
+    public,
+    statement_pages,
+)
 from tests.support.api import PASSWORD, new_cccd, register_citizen, staff
 from tests.support.databases import fresh_database
 from tests.support.server import KysoServer
@@ -47,6 +56,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/signatures/{signature_id}"): (CITIZEN,),
     ("GET", "/me/signatures/{signature_id}/document"): (CITIZEN,),
     ("GET", "/me/wallet"): (CITIZEN,),
+    ("GET", "/me/invoices"): (CITIZEN,),
+    ("GET", "/me/invoices/{invoice_id}/pdf"): (CITIZEN,),
     ("GET", "/sign"): (CITIZEN,),
     ("POST", "/sign"): (CITIZEN,),
     ("GET", "/sign/{draft_id}"): (CITIZEN,),
@@ -87,7 +98,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
 
 def _web_routes() -> set[tuple[str, str]]:
     found = set()
-    for module in (public, citizen, officer, agency, billing_pages, statement_pages, admin_pages):
+    for module in (public, citizen, citizen_invoices, officer, agency, billing_pages,
+                   statement_pages, admin_pages):  # fmt: skip
         for route in module.router.routes:
             for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
                 found.add((method, route.path))  # type: ignore[attr-defined]
