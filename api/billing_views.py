@@ -27,7 +27,7 @@ from billing.charges import available_funds, counter_value
 from billing.invoice_pdf import Buyer, Seller, render_invoice_pdf
 from billing.invoices import credited_total, view_invoice
 from billing.metering import spent_in_year, wallet_entries
-from billing.models import Invoice, PricePlan
+from billing.models import Invoice, PricePlan, UsageEvent
 from billing.packs import packs_of
 from billing.payment_code import payment_code
 from billing.plans import plan_in_force
@@ -220,6 +220,11 @@ def usage_rows(
     end = datetime.combine(where.last + timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM)
     events = usage_events(session, start=start, end=end, account_id=where.account_id,
                           product=where.product, limit=limit, offset=offset)  # fmt: skip
+    user_ids = {e.user_id for e in events if e.user_id}
+    account_ids = {e.account_id for e in events}
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(user_ids)))}
+    organisations = {o.id: o for o in session.exec(
+        select(Organisation).where(col(Organisation.id).in_(account_ids)))}  # fmt: skip
     rows: list[dict[str, object]] = [
         {
             "id": e.id,
@@ -235,14 +240,34 @@ def usage_rows(
             "funding": e.funding,
             "purpose": e.purpose,
             "signature_id": e.signature_id,
+            **_readable(e, users, organisations),
         }
         for e in events
     ]
     return rows, sum(e.amount for e in events)
 
 
+READABLE_COLUMNS = ("time_vietnam", "name", "cccd_last4", "organisation")
+"""Columns for people, after the ones scripts read: Vietnam time, the person's name, the last
+4 digits of a citizen's CCCD (never the whole number), the organisation that pays."""
+
+
+def _readable(
+    event: UsageEvent, users: dict[str, User], organisations: dict[str, Organisation]
+) -> dict[str, object]:
+    user = users.get(event.user_id or "")
+    organisation = organisations.get(event.account_id)
+    return {
+        "time_vietnam": local(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+        "name": user.full_name if user is not None else "",
+        "cccd_last4": (user.cccd or "")[-4:] if user is not None else "",
+        "organisation": organisation.name if organisation is not None else "",
+    }
+
+
 def usage_csv(rows: list[dict[str, object]]) -> Response:
-    header = list(rows[0]) if rows else ["id", "created_at", "account_id", "product", "amount"]
+    empty = ["id", "created_at", "account_id", "product", "amount", *READABLE_COLUMNS]
+    header = list(rows[0]) if rows else empty
     return csv_response("usage", header, [list(r.values()) for r in rows])
 
 
