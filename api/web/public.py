@@ -15,7 +15,7 @@ from api.usecases.sign_in import OpenWebSession
 from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web, WebRoute
 from api.web.navigation import home_of
 from api.web.words import explain_field
-from billing.plans import DEFAULT_PLANS
+from billing.plans import CITIZEN_PLAN, plan_in_force
 from identity.accounts import NewUser, account_problems
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField
@@ -31,11 +31,16 @@ FormText = Annotated[str, Form(max_length=400)]
 def home(web: WebDep) -> Response:
     if web.caller is not None:
         return web.redirect(home_of(web.caller.user.role))
-    citizen = DEFAULT_PLANS["citizen"]
+    with web.services.reading() as reading:
+        _, citizen = plan_in_force(reading, CITIZEN_PLAN, utc_now())
+    tiers = sorted(citizen.tiers, key=lambda tier: tier.start)
     return web.page(
         "home.html",
         title=web.t("Ký số theo lượt"),
-        price=min(tier.price for tier in citizen.tiers),
+        plan=citizen,
+        first=tiers[0] if tiers else None,
+        second=tiers[1] if len(tiers) > 1 else None,
+        lowest=tiers[-1] if len(tiers) > 1 else None,
         yearly=web.runtime.settings.yearly_certificate_price,
     )
 

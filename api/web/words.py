@@ -68,7 +68,7 @@ ERROR_WORDS: dict[str, str] = {
     "credential.locked": "Mã PIN bị khoá vì nhập sai quá nhiều lần. Dùng mã PUK để mở khoá.",
     "credential.busy": "Đang có yêu cầu ký khác chờ kiểm tra PIN. Vui lòng thử lại sau giây lát.",
     "credential.wrong_pin": "Mã PIN không đúng (còn {attempts_left} lần thử trước khi bị khoá). Tài liệu chưa được ký và bạn không bị trừ tiền.",
-    "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này. Hãy nạp thêm tiền; bạn chưa bị trừ tiền.",
+    "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này; bạn chưa bị trừ tiền. Hãy nạp thêm tiền (chuyển khoản hoặc quét mã VietQR ở trang Ví). Hồ sơ nộp dịch vụ công được miễn phí vài chữ ký mỗi tháng: đánh dấu “Hồ sơ nộp cho dịch vụ công” khi ký.",
     "billing.invalid_input": "Thông tin chưa hợp lệ: {detail}.",
     "billing.account_not_found": "Không tìm thấy tài khoản thanh toán.",
     "billing.reference_conflict": "Mã tham chiếu này đã được dùng cho một khoản khác.",
@@ -104,6 +104,22 @@ ERROR_WORDS: dict[str, str] = {
     "certs.unknown_revocation_reason": "Lý do thu hồi không hợp lệ.",
 }
 """Stable error code → what the person is told (Vietnamese; English in ``english.py``)."""
+
+
+ERROR_LINKS: dict[str, tuple[tuple[str, str], ...]] = {
+    "billing.insufficient_funds": (("/me/wallet#pay-in", "Nạp tiền vào ví"),),
+    "credential.locked": (("/me/certificate#unlock", "Mở khoá bằng mã PUK"),
+                          ("/me/certificate/reset", "Mất mã PUK?")),
+}  # fmt: skip
+"""Where a person goes next after these refusals: links shown with their words."""
+
+
+def links_for(error: str, lang: Language) -> tuple[tuple[str, str], ...]:
+    """The next steps for a refusal shown as ``error`` (its words, in ``lang``)."""
+    for code, links in ERROR_LINKS.items():
+        if error == translate(ERROR_WORDS[code], lang):
+            return tuple((href, translate(words, lang)) for href, words in links)
+    return ()
 
 
 def explain(code: str, detail: str, lang: Language, fields: dict[str, Any] | None = None) -> str:

@@ -19,6 +19,7 @@ from api.web import (
     billing_pages,
     citizen,
     citizen_invoices,
+    credential_reset,
     officer,
     public,
     statement_pages,
@@ -57,6 +58,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/signatures/{signature_id}/document"): (CITIZEN,),
     ("GET", "/me/wallet"): (CITIZEN,),
     ("GET", "/me/invoices"): (CITIZEN,),
+    ("GET", "/me/certificate/reset"): (CITIZEN,),
+    ("POST", "/me/certificate/reset"): (CITIZEN,),
     ("GET", "/me/invoices/{invoice_id}/pdf"): (CITIZEN,),
     ("GET", "/sign"): (CITIZEN,),
     ("POST", "/sign"): (CITIZEN,),
@@ -98,7 +101,7 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
 
 def _web_routes() -> set[tuple[str, str]]:
     found = set()
-    for module in (public, citizen, citizen_invoices, officer, agency, billing_pages,
+    for module in (public, citizen, citizen_invoices, credential_reset, officer, agency, billing_pages,
                    statement_pages, admin_pages):  # fmt: skip
         for route in module.router.routes:
             for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
