@@ -33,7 +33,7 @@ STATIC = Path(__file__).parent / "static"
 async def _sign_in_needed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInNeeded)
     web = Web.of(request)
-    return web.redirect(web.login_url(exc.next_path))
+    return web.redirect(web.login_url(exc.next_path, expired=exc.expired))
 
 
 async def _not_allowed(request: Request, _exc: Exception) -> Response:

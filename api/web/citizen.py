@@ -304,12 +304,6 @@ def sign(
     """Hands the draft to the sign-and-charge use case, as the REST API does. The draft names
     the idempotency key: a second press, a reload or a second tab signs (and
     charges) once, and lands on the same signature."""
-    caller = web.require(CITIZEN)
-    web.check_form(csrf)
-    drafts = _drafts(web)
-    key = f"web-{draft_id}"
-    if (done := _signed_with(web, caller, key)) is not None:
-        return web.redirect(f"/me/signatures/{done}")
     chosen = {
         "level": level,
         "mode": mode,
@@ -319,8 +313,14 @@ def sign(
         "location": location,
         "public_service": public_service,
     }
-    invisible = mode == "invisible"
     again = f"/sign/{draft_id}?" + urlencode(chosen)
+    caller = web.require(CITIZEN, back_to=again)  # a session ended: its choices come back
+    web.check_form(csrf)
+    drafts = _drafts(web)
+    key = f"web-{draft_id}"
+    if (done := _signed_with(web, caller, key)) is not None:
+        return web.redirect(f"/me/signatures/{done}")
+    invisible = mode == "invisible"
     if mode == "click" and not rect:
         return web.done(
             again,

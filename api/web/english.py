@@ -571,4 +571,5 @@ ENGLISH: dict[str, str] = {
     "Vẫn còn mã PUK?": "Still have your PUK?",
     "Thay khoá ký mới": "Replace my signing key",
     "Bạn chưa có chứng thư ký số nào đang dùng, nên không có gì cần mở khoá.": "You have no signing certificate in use, so there is nothing to unlock.",
+    "Phiên đăng nhập của bạn đã hết hạn (sau 30 phút không dùng, hoặc 12 giờ sau khi đăng nhập). Hãy đăng nhập lại: bạn sẽ trở lại trang đang dùng, với các lựa chọn đã điền (trừ mã PIN).": "Your session has expired (after 30 idle minutes, or 12 hours after signing in). Sign in again: you will come back to the page you were on, with the choices you made (except the PIN).",
 }

@@ -54,10 +54,14 @@ def language(web: WebDep, lang: str, next: str = "/") -> Response:
 
 
 @router.get("/login")
-def login_form(web: WebDep, next: str = "", signed_out: str = "") -> Response:
+def login_form(web: WebDep, next: str = "", signed_out: str = "", expired: str = "") -> Response:
     if web.caller is not None:
         return web.redirect(next or home_of(web.caller.user.role))
     notice = web.t("Bạn đã đăng xuất.") if signed_out else ""
+    if expired and not notice:
+        notice = web.t("Phiên đăng nhập của bạn đã hết hạn (sau 30 phút không dùng, hoặc 12 giờ "
+                       "sau khi đăng nhập). Hãy đăng nhập lại: bạn sẽ trở lại trang đang dùng, "
+                       "với các lựa chọn đã điền (trừ mã PIN).")  # fmt: skip
     if next and not notice:
         notice = web.t("Vui lòng đăng nhập để tiếp tục.")
     return web.page("login.html", title=web.t("Đăng nhập"), next=next, email="", notice=notice)

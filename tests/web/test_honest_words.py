@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import Session, col, update
 
 from api.database import make_engine
-from identity.models import Credential
+from identity.models import Credential, WebSession
 from tests.e2e.signing_helpers import make_signers
 from tests.support.api import PASSWORD, register_citizen
 from tests.support.browser import chromium, screenshot
@@ -126,4 +127,49 @@ def test_an_empty_wallet_links_to_paying_in_and_names_the_free_allowance(
     expect(alert.get_by_role("link", name="Nạp tiền vào ví")).to_have_attribute(
         "href", "/me/wallet#pay-in")  # fmt: skip
     screenshot(page, "sign-empty-wallet-1280")
+    page.context.close()
+
+
+def _end_sessions(server: KysoServer, user_id: str) -> None:
+    """The browser's session outlived (as after 12 hours): written directly."""
+    engine = make_engine(server.database_url)
+    try:
+        with Session(engine) as session:
+            session.execute(update(WebSession).where(col(WebSession.user_id) == user_id)
+                            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))  # fmt: skip
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_expired_session_says_so_and_keeps_the_forms_choices(
+    server: KysoServer, browser: Browser, width: int, tmp_path: Path
+) -> None:
+    (signer,) = make_signers(server, count=1, funds=0)
+    page = sign_in(browser, server, signer.account.email)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/sign")
+    document = tmp_path / "don.pdf"
+    document.write_bytes(application_form_pdf())
+    page.get_by_label("Tệp PDF").set_input_files(str(document))
+    page.get_by_role("button", name="Tải lên và xem trang").click()
+    page.get_by_role("radio", name=re.compile(r"^B-T ·")).check()
+    page.get_by_label("Lý do ký").fill("Nộp hồ sơ xin phép xây dựng")
+    page.get_by_label("Nơi ký").fill("Hà Nội")
+    page.get_by_label("Mã PIN ký").fill("123456")
+    _end_sessions(server, signer.account.id)
+    page.get_by_role("button", name="Ký tài liệu").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=.*expired=1"))
+    expect(page.get_by_role("status")).to_contain_text("Phiên đăng nhập của bạn đã hết hạn")
+    screenshot(page, f"login-expired-{width}")
+    page.get_by_label("Email").fill(signer.account.email)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page).to_have_url(re.compile(r"/sign/[^/?]+\?"))
+    expect(page.get_by_role("radio", name=re.compile(r"^B-T ·"))).to_be_checked()
+    expect(page.get_by_label("Lý do ký")).to_have_value("Nộp hồ sơ xin phép xây dựng")
+    expect(page.get_by_label("Nơi ký")).to_have_value("Hà Nội")
+    expect(page.get_by_label("Mã PIN ký")).to_have_value("")
+    assert "123456" not in page.url
     page.context.close()
