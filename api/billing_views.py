@@ -119,7 +119,8 @@ def invoice_buyer(session: Session, invoice: Invoice) -> Buyer:
         return Buyer(name=user.full_name)
     organisation = session.get(Organisation, invoice.account_id)
     if organisation is not None:
-        return Buyer(name=organisation.name)
+        return Buyer(name=organisation.name, tax_code=organisation.tax_code,
+                     address=organisation.address)  # fmt: skip
     return Buyer(name=invoice.account_label or invoice.account_id)
 
 

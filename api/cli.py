@@ -300,12 +300,18 @@ def create_user_command(
 @admin.command("create-organisation")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(["agency", "company"]))
-def create_organisation_command(name: str, kind: str) -> None:
+@click.option("--tax-code", default=None, help="Its tax code, printed on its invoices.")
+@click.option("--address", default=None, help="Its address, printed on its invoices.")
+def create_organisation_command(
+    name: str, kind: str, tax_code: str | None, address: str | None
+) -> None:
     """Create an agency or a company whose members bill to it."""
-    command = CreateOrganisation(name=name, kind=kind, actor=_operator())
+    command = CreateOrganisation(name=name, kind=kind, actor=_operator(), tax_code=tax_code,
+                                 address=address)  # fmt: skip
     with _installation() as services:
         organisation = accounts.create_organisation_with_account(services, command)
-    printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
+    printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind,
+               "tax_code": organisation.tax_code, "address": organisation.address}  # fmt: skip
     click.echo(json.dumps(printed, ensure_ascii=False))
 
 
