@@ -572,4 +572,5 @@ ENGLISH: dict[str, str] = {
     "Thay khoá ký mới": "Replace my signing key",
     "Bạn chưa có chứng thư ký số nào đang dùng, nên không có gì cần mở khoá.": "You have no signing certificate in use, so there is nothing to unlock.",
     "Phiên đăng nhập của bạn đã hết hạn (sau 30 phút không dùng, hoặc 12 giờ sau khi đăng nhập). Hãy đăng nhập lại: bạn sẽ trở lại trang đang dùng, với các lựa chọn đã điền (trừ mã PIN).": "Your session has expired (after 30 idle minutes, or 12 hours after signing in). Sign in again: you will come back to the page you were on, with the choices you made (except the PIN).",
+    "Tệp PDF này mở được không cần mật khẩu, nhưng có giới hạn quyền do người tạo đặt theo cách kyso không giữ được khi ký (ví dụ AES-256 của Acrobat 9). Hãy xin bên gửi một bản không đặt bảo vệ, hoặc lưu hay in ra một tệp PDF mới rồi tải tệp đó lên.": "This PDF opens without a password, but its owner set restrictions in a form kyso cannot keep when signing (such as Acrobat 9's AES-256). Ask whoever sent it for a copy without protection, or save or print it as a new PDF and upload that.",
 }

@@ -80,6 +80,7 @@ ERROR_WORDS: dict[str, str] = {
     "signing.not_a_pdf": "Tệp này không phải PDF. Hãy chọn một tệp PDF.",
     "signing.unparsable_pdf": "Không đọc được tệp PDF này (tệp hỏng hoặc không đầy đủ). Hãy mở tệp bằng phần mềm đọc PDF, lưu hoặc in ra một tệp PDF mới, rồi tải tệp đó lên.",
     "signing.encrypted_pdf": "Tệp PDF này cần mật khẩu (hoặc chứng thư) mới mở được. Hãy mở tệp bằng mật khẩu của bạn, lưu hoặc in ra một tệp PDF mới không có mật khẩu, rồi tải tệp đó lên.",
+    "signing.unsupported_protection": "Tệp PDF này mở được không cần mật khẩu, nhưng có giới hạn quyền do người tạo đặt theo cách kyso không giữ được khi ký (ví dụ AES-256 của Acrobat 9). Hãy xin bên gửi một bản không đặt bảo vệ, hoặc lưu hay in ra một tệp PDF mới rồi tải tệp đó lên.",
     "signing.restricted_pdf": "Người tạo tệp PDF này không cho phép điền biểu mẫu hay ký vào tệp. Hãy xin bên gửi một bản cho phép ký.",
     "signing.dynamic_xfa": "Tệp này là biểu mẫu XFA động: phần mềm đọc vẽ nội dung từ mẫu biểu chứ không từ trang sẽ được ký. Hãy điền xong, in ra tệp PDF rồi ký tệp đó.",
     "signing.earlier_signature_fails": "Một chữ ký trước đó trong tài liệu này đã không còn hợp lệ. Bạn chưa bị trừ tiền; nếu vẫn muốn ký, hãy xác nhận.",
