@@ -91,6 +91,13 @@ class WalletOut(BaseModel):
     entries: list[LedgerEntryOut]
     """The latest wallet movements, newest first, each with the balance after it."""
     top_up_instructions: str
+    payment_code: str | None = None
+    """Your wallet's payment code: write it as the bank transfer's description (it is the
+    same on the wallet page, in its VietQR code and here); ``null`` when your organisation
+    pays."""
+    vietqr: str | None = None
+    """The VietQR (NAPAS EMVCo) text of a transfer to kyso's account with that code, for any
+    amount: draw it as a QR code, or hand it to a banking app."""
 
 
 class WalletTopUpRequest(BaseModel):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,11 +35,13 @@ from api.usecases import (
     revoke,
     top_up,
 )
+from api.usecases import import_statement as importing
 from api.usecases import signing_requests as portal_requests
 from api.usecases import trust as trusting
 from api.usecases.accounts import CreateOrganisation, CreateUser
 from api.usecases.administration import RotateTokenKey
 from api.usecases.close_period import ClosePeriod
+from api.usecases.import_statement import ImportStatement
 from api.usecases.issue_credential import CertifyKeyAtTheDesk
 from api.usecases.master_key import SplitMasterKey
 from api.usecases.oidc import RegisterClient
@@ -325,12 +328,18 @@ def create_user_command(
 @admin.command("create-organisation")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(["agency", "company"]))
-def create_organisation_command(name: str, kind: str) -> None:
+@click.option("--tax-code", default=None, help="Its tax code, printed on its invoices.")
+@click.option("--address", default=None, help="Its address, printed on its invoices.")
+def create_organisation_command(
+    name: str, kind: str, tax_code: str | None, address: str | None
+) -> None:
     """Create an agency or a company whose members bill to it."""
-    command = CreateOrganisation(name=name, kind=kind, actor=_operator())
+    command = CreateOrganisation(name=name, kind=kind, actor=_operator(), tax_code=tax_code,
+                                 address=address)  # fmt: skip
     with _installation() as services:
         organisation = accounts.create_organisation_with_account(services, command)
-    printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind}
+    printed = {"id": organisation.id, "name": organisation.name, "kind": organisation.kind,
+               "tax_code": organisation.tax_code, "address": organisation.address}  # fmt: skip
     click.echo(json.dumps(printed, ensure_ascii=False))
 
 
@@ -710,6 +719,23 @@ def top_up_command(email: str, amount: int, reference: str) -> None:
         "recorded": done.recorded,
     }
     click.echo(json.dumps(printed))
+
+
+@billing.command("import-statement")
+@click.argument("statement", type=click.File("rb"))
+def import_statement_command(statement: BinaryIO) -> None:
+    """Record the top-ups in a bank statement (CSV: date,amount,description,
+    bank_transaction_id): each credit whose description holds a wallet's payment code, once;
+    prints one JSON line per statement line, then the counts."""
+    command = ImportStatement(statement=statement.read(), actor=_operator())
+    with _installation() as services:
+        done = importing.import_statement(services, command)
+    for result in done.lines:
+        printed = {"line": result.line.number, "bank_transaction_id": result.line.transaction_id,
+                   "amount": result.line.amount, "outcome": result.outcome,
+                   "account_id": result.account_id, "reason": result.reason}  # fmt: skip
+        click.echo(json.dumps(printed, ensure_ascii=False))
+    click.echo(json.dumps({o: done.count(o) for o in importing.OUTCOMES}))
 
 
 @billing.command("close-period")

@@ -138,6 +138,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     signing.UnparsablePdf: Answer(422, "Unreadable PDF"),
     signing.EncryptedPdf: Answer(422, "Encrypted PDF"),
     signing.RestrictedPdf: Answer(422, "Signing not permitted by the document"),
+    signing.UnsupportedProtection: Answer(422, "Document protection that signing would lose"),
     signing.DynamicXfa: Answer(422, "Dynamic XFA form"),
     signing.EarlierSignatureFails: Answer(409, "An earlier signature fails"),
     signing.NoSuchPage: Answer(422, "No such page"),

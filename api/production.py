@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from api.settings import Settings
+from api.settings import DEMO_BANK_ACCOUNT, Settings
 from kernel.errors import KysoError
 
 __all__ = ["UnsafeProduction", "production_problems", "refuse_unsafe_production"]
@@ -34,6 +34,9 @@ def production_problems(settings: Settings) -> list[str]:
         )
     if settings.payment_provider == "fake":
         problems.append("KYSO_PAYMENT_PROVIDER=fake takes no money: use none")
+    if settings.bank_account == DEMO_BANK_ACCOUNT:
+        problems.append("KYSO_BANK_ACCOUNT is the demonstration number: set the account number "
+                        "top-ups are paid into")  # fmt: skip
     if settings.verify_online and settings.verify_private_addresses:
         problems.append(
             "KYSO_VERIFY_PRIVATE_ADDRESSES=true lets an uploaded certificate make the server "

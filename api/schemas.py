@@ -185,6 +185,10 @@ class ProofingRequest(BaseModel):
 class NewOrganisation(BaseModel):
     name: str
     kind: str = Field(examples=["agency"])
+    tax_code: str | None = Field(default=None, examples=["0312345678"])
+    """Printed as the buyer's on its invoices (10 digits, or 13 for a branch)."""
+    address: str | None = Field(default=None, max_length=300)
+    """Printed as the buyer's on its invoices."""
 
 
 class OrganisationOut(BaseModel):
@@ -193,6 +197,8 @@ class OrganisationOut(BaseModel):
     id: str
     name: str
     kind: str
+    tax_code: str | None = None
+    address: str | None = None
 
 
 class NewApiKey(BaseModel):

@@ -12,7 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from certs.crl import CrlPolicy
 from certs.keys import KeyAlgorithm
 
-__all__ = ["Settings"]
+__all__ = ["DEMO_BANK_ACCOUNT", "Settings"]
+
+DEMO_BANK_ACCOUNT = "0000000000000"
+"""The wallet page's demonstration bank account: shown as such, refused in production."""
 
 
 class Settings(BaseSettings):
@@ -91,9 +94,15 @@ class Settings(BaseSettings):
     """Online verification may also fetch loopback and private addresses (an intranet CA, a
     test PKI); refused in production."""
     max_verify_mb: int = Field(default=256, ge=1)
-    bank_account: str = ""
-    """Where citizens transfer top-ups (bank, account number, holder), shown on the wallet
-    page; without it the page tells them to ask billing staff."""
+    bank_name: str = "Vietcombank"
+    """The bank top-ups are paid into, as people know it."""
+    bank_bin: str = Field(default="970436", pattern=r"^[0-9]{6}$")
+    """That bank's 6-digit NAPAS BIN (acquirer id), written into the VietQR code."""
+    bank_account: str = Field(default=DEMO_BANK_ACCOUNT, pattern=r"^[0-9A-Za-z]{1,19}$")
+    """The account number top-ups are paid into. The default is a demonstration number,
+    labelled as such on the wallet page and refused in production."""
+    bank_account_name: str = "CONG TY KYSO"
+    """The account holder's name as the bank shows it."""
     login_source_failures: int = Field(default=10, ge=0)
     """Failed sign-ins one client address may make (across any accounts) before each further
     attempt waits, up to a minute; 0 turns the per-address wait off."""
@@ -108,6 +117,15 @@ class Settings(BaseSettings):
     production)."""
     seller_name: str = "kyso — dịch vụ chữ ký số"
     """The seller named on invoices."""
+    seller_tax_code: str = Field(default="0100000000", pattern=r"^[0-9]{10}(-[0-9]{3})?$")
+    """The seller's tax code (mã số thuế: 10 digits, or 13 with a branch) on invoices; the
+    default is a demonstration number."""
+    seller_address: str = "Hà Nội, Việt Nam"
+    """The seller's address on invoices."""
+    invoice_series: str = Field(default="KS", pattern=r"^[A-Z]{2}$")
+    """The two letters the seller chose for its invoice series (Circular 78/2021/TT-BTC): the
+    series printed is ``C`` (with the tax authority's code), the year's two digits, ``T``
+    (registered e-invoices) and these, e.g. ``C26TKS``."""
 
     @model_validator(mode="after")
     def _pkcs11_is_complete(self) -> Settings:

@@ -1,9 +1,13 @@
-"""An invoice as a PDF, in Vietnamese (reportlab, an embedded font covering Vietnamese)."""
+"""An invoice as a PDF, in Vietnamese (reportlab, an embedded font covering Vietnamese), with
+what a VAT invoice carries (Decree 123/2020/ND-CP art. 10, Circular 78/2021/TT-BTC art. 4):
+the template symbol and series, number and date, the seller's and buyer's names, tax codes and
+addresses, the lines, the VAT rate and amounts, the total in figures and in words."""
 
 from __future__ import annotations
 
 import io
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from reportlab.lib import colors
@@ -17,8 +21,38 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from billing.calendar import local
 from billing.invoices import InvoiceView
+from kernel.vietnamese_words import dong_in_words
 
-__all__ = ["PRODUCT_NAMES", "format_vnd", "render_invoice_pdf"]
+__all__ = ["PRODUCT_NAMES", "TEMPLATE_SYMBOL", "Buyer", "Seller", "format_vnd",
+           "invoice_series", "render_invoice_pdf"]  # fmt: skip
+
+TEMPLATE_SYMBOL = "1"
+"""Ký hiệu mẫu số: 1 is a VAT invoice (hóa đơn giá trị gia tăng)."""
+
+
+@dataclass(frozen=True)
+class Seller:
+    name: str
+    tax_code: str
+    address: str
+    series_letters: str
+    """The two letters ending the series, chosen by the seller."""
+
+
+@dataclass(frozen=True)
+class Buyer:
+    name: str
+    tax_code: str | None = None
+    address: str | None = None
+
+
+def invoice_series(letters: str, year: int) -> str:
+    """``C`` (a code from the tax authority), the year's two digits, ``T`` (an e-invoice
+    registered with it) and the seller's two letters: ``C26TKS``. The year is that of the
+    number series the invoice's number was taken from (``HD2026-…``), so that symbol and
+    number name one gapless series."""
+    return f"C{year % 100:02d}T{letters}"
+
 
 PRODUCT_NAMES = {
     "signature.B-B": "Chữ ký số PAdES B-B",
@@ -76,33 +110,54 @@ def _register(font: Path) -> tuple[str, str]:
         return _fonts[font]
 
 
-def render_invoice_pdf(view: InvoiceView, *, font: Path, seller: str) -> bytes:
+def render_invoice_pdf(view: InvoiceView, *, font: Path, seller: Seller, buyer: Buyer) -> bytes:
     """The invoice with its lines, VAT and credit notes, times in Vietnam."""
     regular, bold = _register(font)
     text = ParagraphStyle("text", fontName=regular, fontSize=10, leading=13)
-    title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=20, spaceAfter=6)
+    title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=20, spaceAfter=2,
+                           alignment=1)  # fmt: skip
+    centred = ParagraphStyle("centred", parent=text, alignment=1)
     invoice = view.invoice
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,
         pagesize=A4,
         title=f"Hóa đơn {invoice.number}",
-        author=seller,
+        author=seller.name,
         leftMargin=18 * mm,
         rightMargin=18 * mm,
     )
     issued = local(invoice.issued_at)
+    number = invoice.number.rsplit("-", 1)[-1].rjust(8, "0")
     story: list[object] = [
-        Paragraph("HÓA ĐƠN DỊCH VỤ CHỮ KÝ SỐ", title),
+        Paragraph("HÓA ĐƠN GIÁ TRỊ GIA TĂNG", title),
+        Paragraph(f"Ngày {issued:%d} tháng {issued:%m} năm {issued:%Y}", centred),
         Paragraph(
-            f"Số: <b>{invoice.number}</b> &nbsp; Kỳ: {invoice.period[5:]}/{invoice.period[:4]}"
-            f" &nbsp; Ngày lập: {issued:%d/%m/%Y %H:%M} (GMT+7)",
-            text,
+            f"Mẫu số: {TEMPLATE_SYMBOL} &nbsp; Ký hiệu: <b>"
+            f"{invoice_series(seller.series_letters, int(invoice.period[:4]))}</b> &nbsp; Số: "
+            f"<b>{number}</b>"
+            f" &nbsp; (mã {invoice.number})",
+            centred,
         ),
-        Paragraph(f"Đơn vị bán: {_escape(seller)}", text),
-        Paragraph(f"Khách hàng: {_escape(invoice.account_label or invoice.account_id)}", text),
+        Paragraph(
+            f"Dịch vụ kỳ {invoice.period[5:]}/{invoice.period[:4]}; lập lúc {issued:%H:%M} (GMT+7)",
+            centred,
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph(f"Đơn vị bán hàng: <b>{_escape(seller.name)}</b>", text),
+        Paragraph(f"Mã số thuế: {_escape(seller.tax_code)}", text),
+        Paragraph(f"Địa chỉ: {_escape(seller.address)}", text),
+        Spacer(1, 3 * mm),
+        Paragraph(f"Người mua hàng: <b>{_escape(buyer.name)}</b>", text),
+    ]
+    if buyer.tax_code:
+        story.append(Paragraph(f"Mã số thuế người mua: {_escape(buyer.tax_code)}", text))
+    if buyer.address:
+        story.append(Paragraph(f"Địa chỉ người mua: {_escape(buyer.address)}", text))
+    story += [
         Paragraph(f"Mã tài khoản: {invoice.account_id}", text),
-        Spacer(1, 6 * mm),
+        Paragraph("Hình thức thanh toán: trừ vào ví trả trước / chuyển khoản", text),
+        Spacer(1, 5 * mm),
     ]
     rows: list[list[object]] = [["Dịch vụ", "Bậc giá", "Số lượng", "Đơn giá", "Thành tiền"]]
     for line in view.lines:
@@ -117,8 +172,9 @@ def render_invoice_pdf(view: InvoiceView, *, font: Path, seller: str) -> bytes:
         )
     rows += [
         ["", "", "", "Cộng tiền hàng", format_vnd(invoice.net)],
-        ["", "", "", f"Thuế GTGT {invoice.vat_percent}%", format_vnd(invoice.vat)],
-        ["", "", "", "Tổng cộng", format_vnd(invoice.total)],
+        ["", "", "", f"Thuế suất GTGT: {invoice.vat_percent}%", ""],
+        ["", "", "", "Tiền thuế GTGT", format_vnd(invoice.vat)],
+        ["", "", "", "Tổng cộng tiền thanh toán", format_vnd(invoice.total)],
     ]
     table = Table(rows, colWidths=[62 * mm, 34 * mm, 20 * mm, 28 * mm, 30 * mm], repeatRows=1)
     table.setStyle(
@@ -131,11 +187,15 @@ def render_invoice_pdf(view: InvoiceView, *, font: Path, seller: str) -> bytes:
                 ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#1f3b63")),
-                ("LINEABOVE", (3, -3), (-1, -3), 0.4, colors.grey),
+                ("LINEABOVE", (3, -4), (-1, -4), 0.4, colors.grey),
             ]
         )
     )
-    story.append(table)
+    story += [
+        table,
+        Spacer(1, 3 * mm),
+        Paragraph(f"Số tiền viết bằng chữ: <b>{dong_in_words(invoice.total)}</b>", text),
+    ]
     if view.credit_notes:
         story += [Spacer(1, 6 * mm), Paragraph("<b>Hóa đơn điều chỉnh giảm</b>", text)]
         for note in view.credit_notes:
@@ -150,8 +210,8 @@ def render_invoice_pdf(view: InvoiceView, *, font: Path, seller: str) -> bytes:
     story += [
         Spacer(1, 8 * mm),
         Paragraph(
-            "Giá đã bao gồm thuế GTGT. Số tiền là số đã trừ vào ví hoặc sẽ thanh toán"
-            " theo hợp đồng.",
+            "Đơn giá và thành tiền từng dòng đã gồm thuế GTGT; tiền hàng và tiền thuế được"
+            " tách ở cuối bảng. Số tiền là số đã trừ vào ví hoặc sẽ thanh toán theo hợp đồng.",
             text,
         ),
     ]

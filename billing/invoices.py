@@ -69,7 +69,8 @@ def close_period(
     session: Session, period: str, *, now: datetime, vat_percent: int
 ) -> list[Invoice]:
     """Invoice the Vietnamese calendar month ``period`` (``YYYY-MM``) for every account that
-    used anything in it and has no invoice for it yet; the new invoices, in number order."""
+    owes something for it and has no invoice for it yet; the new invoices, in number order.
+    An account whose month came to 0 ₫ (free signatures only) gets no invoice."""
     start, end = month_bounds(period)
     if now < end + CLOSE_GRACE:
         raise PeriodNotOver(
@@ -93,6 +94,8 @@ def close_period(
             continue
         lines = _lines(session, account_id, start, end)
         total = sum(line.amount for line in lines)
+        if total == 0:
+            continue
         net, vat = vat_split(total, vat_percent)
         invoice = Invoice(
             number=next_number(session, f"invoice:{period[:4]}", f"HD{period[:4]}-"),

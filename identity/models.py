@@ -57,6 +57,10 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=utc_column())
+    tax_code: str | None = Field(default=None, max_length=14)
+    """Its tax code (mã số thuế), printed as the buyer's on its invoices."""
+    address: str | None = Field(default=None, max_length=300)
+    """Its address, printed as the buyer's on its invoices."""
 
 
 class User(SQLModel, table=True):

@@ -24,6 +24,7 @@ from signing.errors import (
     SigningError,
     TooManyPages,
     UnparsablePdf,
+    UnsupportedProtection,
 )
 from signing.page_box import PageBox, inherited, page_box
 from signing.repair import repaired_copy
@@ -194,22 +195,49 @@ def open_reader(stream: BinaryIO) -> PdfFileReader:
     except Exception:  # untrusted bytes: whatever the parser trips on, it is unreadable
         raise UnparsablePdf(DAMAGED) from None
     if encrypted:
-        _open_restricted(reader)
+        _open_restricted(reader, stream)
     return reader
 
 
-def _open_restricted(reader: PdfFileReader) -> None:
+UNSUPPORTED_PROTECTION = (
+    "the PDF opens without a password, but its protection (restrictions set by its owner, "
+    "in a form kyso cannot keep, such as Acrobat 9's AES-256) would be lost by signing: ask "
+    "whoever sent it for a copy without protection, or save or print it as a new PDF and "
+    "upload that"
+)
+
+
+def _opens_without_password(stream: BinaryIO) -> bool:
+    """Whether qpdf opens the file with no password, as readers do: then it is restricted,
+    not locked, even when pyHanko cannot read its protection."""
+    import pikepdf
+
+    stream.seek(0)
+    try:
+        with pikepdf.open(stream):
+            return True
+    except Exception:  # a password needed, or unreadable: not openable as it is
+        return False
+    finally:
+        stream.seek(0)
+
+
+def _open_restricted(reader: PdfFileReader, stream: BinaryIO) -> None:
     try:
         handler = reader.security_handler
         result = reader.decrypt(b"") if handler is not None and _standard(handler) else None
     except RecursionError:
         raise HostilePdf("the PDF's objects are nested too deeply to be read safely") from None
     except Exception:
+        if _opens_without_password(stream):
+            raise UnsupportedProtection(UNSUPPORTED_PROTECTION) from None
         raise EncryptedPdf(
             "the PDF's encryption is damaged, so it cannot be opened safely: open it in a PDF "
             "reader, save or print it as a new PDF without protection, and upload that"
         ) from None
     if result is None or result.status == AuthStatus.FAILED:
+        if _opens_without_password(stream):
+            raise UnsupportedProtection(UNSUPPORTED_PROTECTION)
         raise EncryptedPdf(
             "the PDF needs a password (or a certificate) to open: open it with your password, "
             "save or print it as a new PDF without a password, and upload that"

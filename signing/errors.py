@@ -25,6 +25,7 @@ __all__ = [
     "TooManyPages",
     "TrustAnchorNotFound",
     "UnparsablePdf",
+    "UnsupportedProtection",
 ]
 
 
@@ -52,6 +53,13 @@ class RestrictedPdf(SigningError):
     """Opens without a password, but its owner permits neither form filling nor signing."""
 
     code = "signing.restricted_pdf"
+
+
+class UnsupportedProtection(SigningError):
+    """Opens without a password, but with an owner protection kyso cannot read and keep
+    (Acrobat 9's AES-256 revision 5, a damaged handler)."""
+
+    code = "signing.unsupported_protection"
 
 
 class DynamicXfa(SigningError):

@@ -29,7 +29,8 @@ KeyManager = Annotated[Principal, Depends(require_roles(Role.ADMIN.value, *API_K
 
 @router.post("/admin/organisations", status_code=201, summary="Create an agency or company")
 def new_organisation(body: NewOrganisation, admin: Admin, services: ServicesDep) -> OrganisationOut:
-    command = CreateOrganisation(name=body.name, kind=body.kind, actor=f"user:{admin.user.id}")
+    command = CreateOrganisation(name=body.name, kind=body.kind, actor=f"user:{admin.user.id}",
+                                 tax_code=body.tax_code, address=body.address)  # fmt: skip
     organisation = accounts.create_organisation_with_account(services, command)
     return OrganisationOut.model_validate(organisation)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from api.billing_schemas import (
     InvoiceOut,
@@ -18,16 +18,22 @@ from api.billing_schemas import (
     WalletOut,
     WalletTopUpRequest,
 )
-from api.billing_views import invoice_out, invoice_pdf_response, wallet_out
+from api.billing_views import (
+    invoice_out,
+    invoice_pdf_response,
+    own_invoices,
+    personal_account,
+    wallet_out,
+)
 from api.deps import ReadSessionDep, RuntimeDep, ServicesDep, require_roles, utc_now
 from api.usecases import buy_pack, top_up
 from api.usecases.buy_pack import BuyPack
 from api.usecases.payer import payer_for
 from api.usecases.top_up import ConfirmPayment, StartTopUp
-from billing.accounts import CITIZEN, peek_account
+from billing.accounts import peek_account
 from billing.errors import PaymentsDisabled
 from billing.metering import usage_of
-from billing.models import Invoice, UsageEvent
+from billing.models import UsageEvent
 from billing.payments import FakePaymentProvider
 from billing.plans import plan_in_force
 from identity.models import Role
@@ -168,20 +174,12 @@ def fake_pay(
 
 @router.get("/v1/me/invoices", summary="Your invoices, newest first")
 def my_invoices(caller: Citizen, session: ReadSessionDep) -> list[InvoiceOut]:
-    payer = payer_for(session, caller.user)
-    if payer.kind != CITIZEN:
-        return []
-    rows = session.exec(
-        select(Invoice)
-        .where(Invoice.account_id == payer.account_id)
-        .order_by(col(Invoice.period).desc())
-    ).all()
-    return [invoice_out(session, row.id) for row in rows]
+    return own_invoices(session, caller.user)
 
 
 @router.get("/v1/me/invoices/{invoice_id}", summary="One of your invoices")
 def my_invoice(invoice_id: str, caller: Citizen, session: ReadSessionDep) -> InvoiceOut:
-    return invoice_out(session, invoice_id, _personal_account(session, caller))
+    return invoice_out(session, invoice_id, personal_account(session, caller.user))
 
 
 @router.get(
@@ -193,10 +191,5 @@ def my_invoice_pdf(
     invoice_id: str, caller: Citizen, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     return invoice_pdf_response(
-        session, runtime.settings, invoice_id, _personal_account(session, caller)
+        session, runtime.settings, invoice_id, personal_account(session, caller.user)
     )
-
-
-def _personal_account(session: Session, caller: Principal) -> str:
-    payer = payer_for(session, caller.user)
-    return payer.account_id if payer.kind == CITIZEN else "-"

@@ -3,6 +3,7 @@ administrator makes an organisation (with the billing account its members' acts 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from sqlmodel import select
@@ -10,7 +11,7 @@ from sqlmodel import select
 from api.usecases.services import Services
 from billing.accounts import ORGANISATION, open_account
 from identity.accounts import NewUser, create_organisation, create_user, register_citizen
-from identity.errors import NotFound
+from identity.errors import InvalidField, NotFound
 from identity.models import Organisation, User
 
 __all__ = [
@@ -67,17 +68,37 @@ class CreateOrganisation:
     kind: str
     """``agency`` or ``company``."""
     actor: str
+    tax_code: str | None = None
+    """Its tax code (10 digits, or 13 as ``0123456789-001`` for a branch), for its invoices."""
+    address: str | None = None
+    """Its address, for its invoices."""
+
+
+TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")
+
+
+def _buyer_facts(command: CreateOrganisation) -> tuple[str | None, str | None]:
+    tax_code = (command.tax_code or "").strip() or None
+    address = " ".join((command.address or "").split()) or None
+    if tax_code is not None and not TAX_CODE.fullmatch(tax_code):
+        raise InvalidField({"tax_code": "a tax code is 10 digits, or 13 as 0123456789-001"})
+    if address is not None and len(address) > 300:
+        raise InvalidField({"address": "an address is at most 300 characters"})
+    return tax_code, address
 
 
 def create_organisation_with_account(
     services: Services, command: CreateOrganisation
 ) -> Organisation:
     """The organisation, and the postpaid billing account its members' acts are charged to."""
+    tax_code, address = _buyer_facts(command)
     with services.unit_of_work() as session:
         now = services.clock()
         organisation = create_organisation(
             session, name=command.name, kind=command.kind, now=now, actor=command.actor
         )
+        organisation.tax_code, organisation.address = tax_code, address
+        session.add(organisation)
         open_account(session, organisation.id, kind=ORGANISATION, label=organisation.name,
                      now=now)  # fmt: skip
         return organisation

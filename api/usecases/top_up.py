@@ -21,10 +21,12 @@ from identity.models import Role, User
 
 __all__ = [
     "ConfirmPayment",
+    "Payee",
     "RecordTopUp",
     "StartTopUp",
     "ToppedUp",
     "confirm",
+    "payee",
     "record_top_up",
     "start",
 ]
@@ -49,6 +51,24 @@ class ToppedUp:
     balance: int
     recorded: bool
     """False: the reference was recorded before, nothing new."""
+
+
+@dataclass(frozen=True)
+class Payee:
+    """Whose wallet a top-up by e-mail would credit, as billing staff check it first."""
+
+    full_name: str
+    cccd_tail: str
+    """The last 4 digits of the citizen's CCCD (empty before proofing)."""
+
+
+def payee(services: Services, email: str) -> Payee | None:
+    """The citizen ``email`` names, or ``None``: read before a top-up is confirmed."""
+    with services.reading() as session:
+        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None or user.role != Role.CITIZEN.value:
+            return None
+        return Payee(user.full_name, (user.cccd or "")[-4:])
 
 
 def record_top_up(services: Services, command: RecordTopUp) -> ToppedUp:

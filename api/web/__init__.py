@@ -16,9 +16,12 @@ from api.web import (
     agency,
     billing_pages,
     citizen,
+    citizen_invoices,
+    credential_reset,
     csc_consent,
     officer,
     public,
+    statement_pages,
 )
 from api.web import signing_requests as signing_request_pages
 from api.web.context import FormRefused, NotAllowed, SignInNeeded, Web
@@ -32,7 +35,7 @@ STATIC = Path(__file__).parent / "static"
 async def _sign_in_needed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInNeeded)
     web = Web.of(request)
-    return web.redirect(web.login_url(exc.next_path))
+    return web.redirect(web.login_url(exc.next_path, expired=exc.expired))
 
 
 async def _not_allowed(request: Request, _exc: Exception) -> Response:
@@ -83,8 +86,19 @@ def _missing_page(request: Request, status: int) -> Response:
 
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (public, citizen, csc_consent, officer, agency, billing_pages, admin_pages,
-                   signing_request_pages):  # fmt: skip
+    for module in (
+        public,
+        citizen,
+        citizen_invoices,
+        credential_reset,
+        csc_consent,
+        officer,
+        agency,
+        billing_pages,
+        statement_pages,
+        admin_pages,
+        signing_request_pages,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(NotAllowed, _not_allowed)

@@ -320,6 +320,7 @@ def top_up(
     email: FormText = "",
     amount: FormText = "",
     reference: FormText = "",
+    confirmed: FormText = "",
 ) -> Response:
     caller = web.require(*STAFF)
     web.check_form(csrf)
@@ -338,6 +339,13 @@ def top_up(
         return web.page("billing/top_up.html", title=title, status=422, values=values,
                         error=web.t("Số tiền nạp từ 1 đến {most} đồng.",
                                     most=money(MAX_TOP_UP, web.lang)))  # fmt: skip
+    if confirmed != "yes":  # first show whose wallet it is, then record
+        whose = payments.payee(web.services, email)
+        if whose is None:
+            return web.page("billing/top_up.html", title=title, status=404, values=values,
+                            error=web.t("Không có người dân nào dùng email này."))  # fmt: skip
+        return web.page("billing/top_up.html", title=title, values=values, payee=whose,
+                        amount=int(cleaned))  # fmt: skip
     command = RecordTopUp(email=email.strip(), amount=int(cleaned),
                           reference=reference.strip(), actor=f"user:{caller.user.id}")  # fmt: skip
     try:

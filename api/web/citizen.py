@@ -24,6 +24,7 @@ from api.usecases.services import utc_now
 from api.usecases.sign_document import SignDocument
 from api.web.context import Web, WebCaller, WebRoute
 from api.web.drafts import DraftStore
+from api.web.paying_in import AMOUNTS, paying_in
 from api.web.public import WebDep
 from billing.accounts import peek_account
 from billing.charges import quote
@@ -304,12 +305,6 @@ def sign(
     """Hands the draft to the sign-and-charge use case, as the REST API does. The draft names
     the idempotency key: a second press, a reload or a second tab signs (and
     charges) once, and lands on the same signature."""
-    caller = web.require(CITIZEN)
-    web.check_form(csrf)
-    drafts = _drafts(web)
-    key = f"web-{draft_id}"
-    if (done := _signed_with(web, caller, key)) is not None:
-        return web.redirect(f"/me/signatures/{done}")
     chosen = {
         "level": level,
         "mode": mode,
@@ -319,8 +314,14 @@ def sign(
         "location": location,
         "public_service": public_service,
     }
-    invisible = mode == "invisible"
     again = f"/sign/{draft_id}?" + urlencode(chosen)
+    caller = web.require(CITIZEN, back_to=again)  # a session ended: its choices come back
+    web.check_form(csrf)
+    drafts = _drafts(web)
+    key = f"web-{draft_id}"
+    if (done := _signed_with(web, caller, key)) is not None:
+        return web.redirect(f"/me/signatures/{done}")
+    invisible = mode == "invisible"
     if mode == "click" and not rect:
         return web.done(
             again,
@@ -460,15 +461,17 @@ def document(web: WebDep, signature_id: str) -> Response:
 
 
 @router.get("/me/wallet")
-def wallet(web: WebDep) -> Response:
+def wallet(web: WebDep, amount: str = "") -> Response:
     caller = web.require(CITIZEN)
     with web.services.reading() as reading:
         events = usage_of(reading, caller.user.id, limit=50)
+    shown = _wallet(web, caller)
     return web.page(
         "citizen/wallet.html",
-        bank_account=web.runtime.settings.bank_account,
+        paying=paying_in(web.runtime.settings, shown, amount[:12]),
+        amounts=AMOUNTS,
         title=web.t("Ví và chi phí"),
-        wallet=_wallet(web, caller),
+        wallet=shown,
         events=events,
         user=caller.user,
     )

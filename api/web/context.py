@@ -95,9 +95,11 @@ def _refusal_page(request: Request, exc: Exception | None) -> Response:
 class SignInNeeded(Exception):
     """The page needs a signed-in person: answered with a redirect to the sign-in page."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, *, expired: bool = False) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.expired = expired
+        """The browser had a session that has ended (idle, too old): the sign-in page says so."""
 
 
 class NotAllowed(Exception):
@@ -220,11 +222,15 @@ class Web:
         )
 
     # -- who ---------------------------------------------------------------------------
-    def require(self, *roles: str) -> WebCaller:
-        """The signed-in person, who must hold one of ``roles`` (any role when none given)."""
+    def require(self, *roles: str, back_to: str | None = None) -> WebCaller:
+        """The signed-in person, who must hold one of ``roles`` (any role when none given);
+        without one, sign-in first and then ``back_to`` (a form's page with its choices) or
+        this page."""
         if self.caller is None:
             url = self.request.url
-            raise SignInNeeded(url.path + (f"?{url.query}" if url.query else ""))
+            here = url.path + (f"?{url.query}" if url.query else "")
+            expired = bool(self.request.cookies.get(SESSION_COOKIE))
+            raise SignInNeeded(back_to or here, expired=expired)
         if roles and self.caller.user.role not in roles:
             raise NotAllowed(self.caller.user.role)
         return self.caller
@@ -286,8 +292,8 @@ class Web:
     def set_cookie(self, name: str, value: str, max_age: int | None) -> None:
         self.cookies.append((name, value, max_age))
 
-    def login_url(self, next_path: str) -> str:
-        return "/login?next=" + quote(_local(next_path), safe="/")
+    def login_url(self, next_path: str, *, expired: bool = False) -> str:
+        return "/login?next=" + quote(_local(next_path), safe="/") + ("&expired=1" * expired)
 
 
 def _secure(runtime: Runtime, request: Request) -> bool:

@@ -12,6 +12,7 @@ _MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("/sign", "Ký tài liệu"),
         ("/me/signatures", "Lịch sử ký"),
         ("/me/wallet", "Ví và chi phí"),
+        ("/me/invoices", "Hoá đơn"),
         ("/me/certificate", "Chứng thư ký số"),
     ),
     Role.REGISTRATION_OFFICER.value: (("/officer/registrations", "Hồ sơ chờ xác minh"),),
@@ -20,6 +21,7 @@ _MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("/billing", "Doanh thu và sử dụng"),
         ("/billing/invoices", "Hoá đơn"),
         ("/billing/top-ups", "Ghi nhận nạp tiền"),
+        ("/billing/statements", "Sao kê ngân hàng"),
     ),
     Role.ADMIN.value: (
         ("/admin", "Quản trị"),

@@ -15,7 +15,7 @@ from api.usecases.sign_in import OpenWebSession
 from api.web.context import LANG_COOKIE, SESSION_COOKIE, Web, WebRoute
 from api.web.navigation import home_of
 from api.web.words import explain_field
-from billing.plans import DEFAULT_PLANS
+from billing.plans import CITIZEN_PLAN, plan_in_force
 from identity.accounts import NewUser, account_problems
 from identity.cccd import Gender
 from identity.errors import IdentityError, InvalidField
@@ -31,11 +31,16 @@ FormText = Annotated[str, Form(max_length=400)]
 def home(web: WebDep) -> Response:
     if web.caller is not None:
         return web.redirect(home_of(web.caller.user.role))
-    citizen = DEFAULT_PLANS["citizen"]
+    with web.services.reading() as reading:
+        _, citizen = plan_in_force(reading, CITIZEN_PLAN, utc_now())
+    tiers = sorted(citizen.tiers, key=lambda tier: tier.start)
     return web.page(
         "home.html",
         title=web.t("Ký số theo lượt"),
-        price=min(tier.price for tier in citizen.tiers),
+        plan=citizen,
+        first=tiers[0] if tiers else None,
+        second=tiers[1] if len(tiers) > 1 else None,
+        lowest=tiers[-1] if len(tiers) > 1 else None,
         yearly=web.runtime.settings.yearly_certificate_price,
     )
 
@@ -49,10 +54,14 @@ def language(web: WebDep, lang: str, next: str = "/") -> Response:
 
 
 @router.get("/login")
-def login_form(web: WebDep, next: str = "", signed_out: str = "") -> Response:
+def login_form(web: WebDep, next: str = "", signed_out: str = "", expired: str = "") -> Response:
     if web.caller is not None:
         return web.redirect(next or home_of(web.caller.user.role))
     notice = web.t("Bạn đã đăng xuất.") if signed_out else ""
+    if expired and not notice:
+        notice = web.t("Phiên đăng nhập của bạn đã hết hạn (sau 30 phút không dùng, hoặc 12 giờ "
+                       "sau khi đăng nhập). Hãy đăng nhập lại: bạn sẽ trở lại trang đang dùng, "
+                       "với các lựa chọn đã điền (trừ mã PIN).")  # fmt: skip
     if next and not notice:
         notice = web.t("Vui lòng đăng nhập để tiếp tục.")
     return web.page("login.html", title=web.t("Đăng nhập"), next=next, email="", notice=notice)

@@ -18,14 +18,21 @@ from api.web.words import (
     REASON_WORDS,
     REVOCATION_WORDS,
     funding_phrase,
+    links_for,
     tier_phrase,
 )
 from certs.subject_names import subject_words
 from kernel.vietnam import VIETNAM
 
-__all__ = ["TEMPLATES", "money", "render_page", "when"]
+__all__ = ["TEMPLATES", "money", "number", "render_page", "when"]
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+def number(value: int, lang: str = "vi") -> str:
+    """A count as people write it: 1.000 (Vietnamese), 1,000 (English)."""
+    grouped = f"{value:,}"
+    return grouped.replace(",", ".") if lang == "vi" else grouped
 
 
 def money(amount: int | None, lang: str = "vi") -> str:
@@ -64,6 +71,7 @@ def render_page(template: str, *, web: Any, **values: Any) -> str:
     for key, wanted in (("notice", "ok"), ("error", "error")):
         if not values.get(key):
             values[key] = words if kind == wanted else ""
+    values.setdefault("error_links", links_for(str(values["error"]), lang))
     values.setdefault("nav", menu_of(web.caller.user.role) if web.caller else ())
     values.setdefault("here", web.request.url.path)
     return (
@@ -74,6 +82,7 @@ def render_page(template: str, *, web: Any, **values: Any) -> str:
             lang=lang,
             t=web.t,
             money=lambda amount: money(amount, lang),
+            grouped=lambda value: number(value, lang),
             when=lambda at, seconds=False: when(at, lang, seconds=seconds),
             funding_phrase=funding_phrase,
             entry_words=ENTRY_WORDS,

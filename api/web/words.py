@@ -68,7 +68,7 @@ ERROR_WORDS: dict[str, str] = {
     "credential.locked": "Mã PIN bị khoá vì nhập sai quá nhiều lần. Dùng mã PUK để mở khoá.",
     "credential.busy": "Đang có yêu cầu ký khác chờ kiểm tra PIN. Vui lòng thử lại sau giây lát.",
     "credential.wrong_pin": "Mã PIN không đúng (còn {attempts_left} lần thử trước khi bị khoá). Tài liệu chưa được ký và bạn không bị trừ tiền.",
-    "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này. Hãy nạp thêm tiền; bạn chưa bị trừ tiền.",
+    "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này; bạn chưa bị trừ tiền. Hãy nạp thêm tiền (chuyển khoản hoặc quét mã VietQR ở trang Ví). Hồ sơ nộp dịch vụ công được miễn phí vài chữ ký mỗi tháng: đánh dấu “Hồ sơ nộp cho dịch vụ công” khi ký.",
     "billing.invalid_input": "Thông tin chưa hợp lệ: {detail}.",
     "billing.account_not_found": "Không tìm thấy tài khoản thanh toán.",
     "billing.reference_conflict": "Mã tham chiếu này đã được dùng cho một khoản khác.",
@@ -80,6 +80,7 @@ ERROR_WORDS: dict[str, str] = {
     "signing.not_a_pdf": "Tệp này không phải PDF. Hãy chọn một tệp PDF.",
     "signing.unparsable_pdf": "Không đọc được tệp PDF này (tệp hỏng hoặc không đầy đủ). Hãy mở tệp bằng phần mềm đọc PDF, lưu hoặc in ra một tệp PDF mới, rồi tải tệp đó lên.",
     "signing.encrypted_pdf": "Tệp PDF này cần mật khẩu (hoặc chứng thư) mới mở được. Hãy mở tệp bằng mật khẩu của bạn, lưu hoặc in ra một tệp PDF mới không có mật khẩu, rồi tải tệp đó lên.",
+    "signing.unsupported_protection": "Tệp PDF này mở được không cần mật khẩu, nhưng có giới hạn quyền do người tạo đặt theo cách kyso không giữ được khi ký (ví dụ AES-256 của Acrobat 9). Hãy xin bên gửi một bản không đặt bảo vệ, hoặc lưu hay in ra một tệp PDF mới rồi tải tệp đó lên.",
     "signing.restricted_pdf": "Người tạo tệp PDF này không cho phép điền biểu mẫu hay ký vào tệp. Hãy xin bên gửi một bản cho phép ký.",
     "signing.dynamic_xfa": "Tệp này là biểu mẫu XFA động: phần mềm đọc vẽ nội dung từ mẫu biểu chứ không từ trang sẽ được ký. Hãy điền xong, in ra tệp PDF rồi ký tệp đó.",
     "signing.earlier_signature_fails": "Một chữ ký trước đó trong tài liệu này đã không còn hợp lệ. Bạn chưa bị trừ tiền; nếu vẫn muốn ký, hãy xác nhận.",
@@ -104,6 +105,22 @@ ERROR_WORDS: dict[str, str] = {
     "certs.unknown_revocation_reason": "Lý do thu hồi không hợp lệ.",
 }
 """Stable error code → what the person is told (Vietnamese; English in ``english.py``)."""
+
+
+ERROR_LINKS: dict[str, tuple[tuple[str, str], ...]] = {
+    "billing.insufficient_funds": (("/me/wallet#pay-in", "Nạp tiền vào ví"),),
+    "credential.locked": (("/me/certificate#unlock", "Mở khoá bằng mã PUK"),
+                          ("/me/certificate/reset", "Mất mã PUK?")),
+}  # fmt: skip
+"""Where a person goes next after these refusals: links shown with their words."""
+
+
+def links_for(error: str, lang: Language) -> tuple[tuple[str, str], ...]:
+    """The next steps for a refusal shown as ``error`` (its words, in ``lang``)."""
+    for code, links in ERROR_LINKS.items():
+        if error == translate(ERROR_WORDS[code], lang):
+            return tuple((href, translate(words, lang)) for href, words in links)
+    return ()
 
 
 def explain(code: str, detail: str, lang: Language, fields: dict[str, Any] | None = None) -> str:

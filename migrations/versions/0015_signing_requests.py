@@ -2,7 +2,7 @@
 columns of an OpenID Connect client (signing-request right, payer organisation, webhooks).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 15:40:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

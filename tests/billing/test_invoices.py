@@ -13,7 +13,7 @@ from billing.accounts import ORGANISATION, locked_account
 from billing.calendar import month_bounds
 from billing.charges import charge
 from billing.errors import CreditExceedsInvoice, PeriodClosed, PeriodNotOver
-from billing.invoice_pdf import format_vnd, render_invoice_pdf
+from billing.invoice_pdf import Buyer, Seller, format_vnd, render_invoice_pdf
 from billing.invoices import close_period, issue_credit_note, vat_split, view_invoice
 from billing.ledger_check import Finding, check_books
 from billing.models import BillingAccount, Invoice, UsageEvent
@@ -21,6 +21,8 @@ from billing.packs import buy_pack
 from tests.billing.conftest import Books
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+SELLER = Seller(name="Công ty kyso", tax_code="0312345678", address="1 Lý Thái Tổ, Hà Nội",
+                series_letters="KS")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -51,7 +53,9 @@ def test_closing_a_month_invoices_each_account_its_usage_with_gapless_numbers(
     period, first, mid, end = _month(books, 2031, 3)
     alice, bob = books.payer(funds=200_000, now=first), books.payer(funds=200_000, now=first)
     org = books.payer(ORGANISATION, now=first)
+    free = books.payer(funds=0, now=first)
     with books.work() as session:
+        charge(session, free, "signature.B-LT", now=mid, purpose="public_service")
         charge(session, alice, "signature.B-T", now=first)  # 00:00:00 on the 1st in Vietnam
         charge(session, alice, "signature.B-LT", now=mid)
         buy_pack(session, bob, "pack-10", now=mid)
@@ -65,6 +69,8 @@ def test_closing_a_month_invoices_each_account_its_usage_with_gapless_numbers(
         made = close_period(session, period, now=end + timedelta(minutes=5), vat_percent=10)
         invoices = {i.account_id: i for i in made}
         assert set(invoices) >= {alice.account_id, bob.account_id, org.account_id}
+        assert free.account_id not in invoices, "a month of free signatures was invoiced"
+        assert all(invoice.total > 0 for invoice in made), "a 0 ₫ invoice"
         for invoice in made:
             usage = session.exec(select(UsageEvent.amount).where(
                 UsageEvent.account_id == invoice.account_id,
@@ -138,7 +144,8 @@ def test_the_invoice_pdf_reads_correctly_in_tools_we_did_not_write(
                                               vat_percent=10) if i.account_id == citizen.account_id]  # fmt: skip
         issue_credit_note(session, invoice.id, amount=3_300, reason="Khiếu nại <đã duyệt>",
                           actor="staff", now=end + timedelta(days=1))  # fmt: skip
-        pdf = render_invoice_pdf(view_invoice(session, invoice.id), font=FONT, seller="kyso")
+        pdf = render_invoice_pdf(view_invoice(session, invoice.id), font=FONT, seller=SELLER,
+                                 buyer=Buyer("Nguyễn Thị Mai"))  # fmt: skip
     path = tmp_path / "invoice.pdf"
     path.write_bytes(pdf)
     check = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
@@ -146,9 +153,15 @@ def test_the_invoice_pdf_reads_correctly_in_tools_we_did_not_write(
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                           text=True, check=True).stdout  # fmt: skip
     text = " ".join(text.split())
-    for expected in ("HÓA ĐƠN DỊCH VỤ CHỮ KÝ SỐ", invoice.number, "Thuế GTGT 10%",
+    year = period[2:4]
+    for expected in ("HÓA ĐƠN GIÁ TRỊ GIA TĂNG", "Mẫu số: 1", f"Ký hiệu: C{year}TKS",
+                     f"Số: {invoice.number[-6:].rjust(8, '0')}", invoice.number,
+                     "Đơn vị bán hàng: Công ty kyso", "Mã số thuế: 0312345678",
+                     "Địa chỉ: 1 Lý Thái Tổ, Hà Nội", "Người mua hàng: Nguyễn Thị Mai",
+                     "Thuế suất GTGT: 10%", "Tiền thuế GTGT", format_vnd(invoice.vat),
                      format_vnd(33_000), "Gói chữ ký pack-10", "Khiếu nại <đã duyệt>",
-                     format_vnd(invoice.total), "trừ vào gói"):  # fmt: skip
+                     format_vnd(invoice.total), "trừ vào gói",
+                     "Số tiền viết bằng chữ: Ba mươi ba nghìn đồng"):  # fmt: skip
         assert expected in text, f"{expected!r} not in the PDF's text:\n{text}"
 
 

@@ -18,6 +18,7 @@ from tests.support.foreign_pki import NOW, ForeignPki
 from tests.support.pdfs import broken_xref, simple_pdf
 from tests.support.real_world import (
     FIELD_RECT,
+    acrobat9_restricted_pdf,
     broken_form_xobject_pdf,
     dynamic_xfa_pdf,
     hybrid_reference_pdf,
@@ -94,6 +95,18 @@ def test_a_pdf_that_needs_a_password_to_open_is_refused_saying_what_to_do(
     body = refused.json()
     assert body["code"] == "signing.encrypted_pdf"
     assert "without a password" in body["detail"]
+
+
+def test_a_restricted_pdf_whose_protection_cannot_be_kept_is_not_said_to_need_a_password(
+    citizen: Signer, tmp_path: Path
+) -> None:
+    before = _charged(citizen)
+    refused = sign(citizen, acrobat9_restricted_pdf(tmp_path), level="B-T")
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["code"] == "signing.unsupported_protection"
+    assert "opens without a password" in body["detail"]
+    assert _charged(citizen) == before
 
 
 def test_a_dynamic_xfa_form_is_refused_saying_why(citizen: Signer) -> None:

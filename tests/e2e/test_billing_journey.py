@@ -9,16 +9,21 @@ import io
 import json
 import secrets
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 import httpx
 import pytest
 
+from kernel.vietnam import VIETNAM
 from tests.e2e.signing_helpers import Signer, make_signers, sign, usage
 from tests.support.api import PASSWORD, Account, new_cccd, staff, top_up
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 from tests.support.snapshot import table_records
+
+SCRIPTS_COLUMNS = ["id", "created_at", "account_id", "user_id", "product", "amount", "quantity",
+                   "plan", "plan_version", "tier", "funding", "purpose", "signature_id"]  # fmt: skip
+"""The per-event CSV's columns that scripts read, in their order: kept as they were."""
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +153,15 @@ def test_billing_staff_record_top_ups_once_and_see_usage_in_reports_and_csv(
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert sum(int(r["amount"]) for r in rows) == 8_000
+    header = exported.text.lstrip("\ufeff").splitlines()[0].split(",")
+    assert header == [*SCRIPTS_COLUMNS, "time_vietnam", "name", "cccd_last4", "organisation"]
+    cccd = signer.account.client.get("/v1/me").json()["cccd"]
+    for row in rows:  # for people: who, and when in Vietnam
+        assert (row["name"], row["cccd_last4"], row["organisation"]) == (
+            "Nguyễn Thị Mai", cccd[-4:], "")  # fmt: skip
+        utc = datetime.fromisoformat(row["created_at"])
+        assert row["time_vietnam"] == f"{utc.astimezone(VIETNAM):%Y-%m-%d %H:%M:%S}"
+        assert cccd not in exported.text, "the whole CCCD is in the export"
     report = billing_staff.client.get("/v1/billing/reports/usage", params={
         "account_id": signer.account.id, "group": "day", "by": "product"}).json()  # fmt: skip
     assert report["total_amount"] == 8_000

@@ -13,7 +13,7 @@ import pytest
 from tests.support.server import KYSO, KysoServer, free_port, kyso_env
 
 SAFE = {"KYSO_ENV": "production", "KYSO_PUBLIC_URL": "https://kyso.example.vn",
-        "KYSO_MASTER_KEY": secrets.token_hex(32)}  # fmt: skip
+        "KYSO_MASTER_KEY": secrets.token_hex(32), "KYSO_BANK_ACCOUNT": "1012345678"}  # fmt: skip
 
 
 def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -34,11 +34,12 @@ def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         ({"KYSO_PUBLIC_URL": "https://"}, "KYSO_PUBLIC_URL"),
         ({"KYSO_MASTER_KEY": ""}, "KYSO_MASTER_KEY"),
         ({"KYSO_PAYMENT_PROVIDER": "fake"}, "KYSO_PAYMENT_PROVIDER=fake"),
+        ({"KYSO_BANK_ACCOUNT": ""}, "KYSO_BANK_ACCOUNT"),
         ({"KYSO_VERIFY_ONLINE": "true", "KYSO_VERIFY_PRIVATE_ADDRESSES": "true"},
          "KYSO_VERIFY_PRIVATE_ADDRESSES"),
     ],
     ids=["no-public-url", "http-public-url", "no-host", "no-master-key", "fake-payments",
-         "private-fetches"],
+         "demo-bank-account", "private-fetches"],
 )  # fmt: skip
 def test_production_refuses_to_start_with_an_unsafe_default(
     tmp_path: Path, unsafe: dict[str, str], named: str

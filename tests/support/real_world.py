@@ -42,6 +42,17 @@ def owner_restricted_pdf(directory: Path, *, signing_allowed: bool) -> bytes:
     return _qpdf(directory, "--encrypt", "", "owner-secret", "256", *permissions)
 
 
+def acrobat9_restricted_pdf(directory: Path) -> bytes:
+    """AES-256 revision 5 (Acrobat 9's, later withdrawn), no password to open: readers open
+    it; pyHanko cannot read this revision's protection."""
+    plain, out = directory / "plain.pdf", directory / "r5.pdf"
+    plain.write_bytes(simple_pdf())
+    done = subprocess.run([require_tool("qpdf"), "--encrypt", "", "owner-secret", "256",
+                           "--force-R5", "--", str(plain), str(out)], capture_output=True)  # fmt: skip
+    assert done.returncode in (0, 3), done.stderr  # 3: qpdf's warning that R5 is deprecated
+    return out.read_bytes()
+
+
 def password_pdf(directory: Path) -> bytes:
     """A password is needed to open it."""
     return _qpdf(directory, "--encrypt", "user-secret", "owner-secret", "256")

@@ -102,7 +102,9 @@ def top_up_at_desk(
     page.get_by_label("Email của người dân").fill(citizen)
     page.get_by_label("Số tiền (đồng)").fill("100.000")
     page.get_by_label("Mã tham chiếu giao dịch ngân hàng").fill(f"VCB-{citizen[:10]}")
-    page.get_by_role("button", name="Ghi nhận").click()
+    page.get_by_role("button", name="Tiếp tục").click()  # whose wallet, before recording
+    expect(page.locator("#payee-name")).to_have_text("Nguyễn Thị Mai")
+    page.get_by_role("button", name="Đúng người, ghi nhận").click()
     expect(page.get_by_role("status")).to_contain_text("Số dư mới: 100.000 ₫")
     screenshot(page, f"{shots}/05-billing-top-up")
     page.context.close()

@@ -13,7 +13,18 @@ from datetime import date
 import httpx
 import pytest
 
-from api.web import admin_pages, agency, billing_pages, citizen, csc_consent, officer, public
+from api.web import (
+    admin_pages,
+    agency,
+    billing_pages,
+    citizen,
+    citizen_invoices,
+    credential_reset,
+    csc_consent,
+    officer,
+    public,
+    statement_pages,
+)
 from tests.support.api import PASSWORD, new_cccd, register_citizen, staff
 from tests.support.databases import fresh_database
 from tests.support.server import KysoServer
@@ -49,6 +60,10 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/wallet"): (CITIZEN,),
     ("GET", "/csc/v2/oauth2/authorize"): (CITIZEN,),
     ("POST", "/csc/v2/oauth2/authorize"): (CITIZEN,),
+    ("GET", "/me/invoices"): (CITIZEN,),
+    ("GET", "/me/certificate/reset"): (CITIZEN,),
+    ("POST", "/me/certificate/reset"): (CITIZEN,),
+    ("GET", "/me/invoices/{invoice_id}/pdf"): (CITIZEN,),
     ("GET", "/sign"): (CITIZEN,),
     ("POST", "/sign"): (CITIZEN,),
     ("GET", "/sign/{draft_id}"): (CITIZEN,),
@@ -71,6 +86,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/billing/invoices/{invoice_id}/credit-notes"): (BILLING, ADMIN),
     ("GET", "/billing/top-ups"): (BILLING, ADMIN),
     ("POST", "/billing/top-ups"): (BILLING, ADMIN),
+    ("GET", "/billing/statements"): (BILLING, ADMIN),
+    ("POST", "/billing/statements"): (BILLING, ADMIN),
     ("GET", "/admin"): (ADMIN,),
     ("GET", "/admin/trust"): (ADMIN,),
     ("POST", "/admin/trust"): (ADMIN,),
@@ -90,7 +107,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
 
 def _web_routes() -> set[tuple[str, str]]:
     found = set()
-    for module in (public, citizen, csc_consent, officer, agency, billing_pages, admin_pages):
+    for module in (public, citizen, citizen_invoices, credential_reset, csc_consent, officer,
+                   agency, billing_pages, statement_pages, admin_pages):  # fmt: skip
         for route in module.router.routes:
             for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
                 found.add((method, route.path))  # type: ignore[attr-defined]
@@ -204,7 +222,8 @@ def test_the_session_cookie_is_httponly_and_sign_out_ends_it(server: KysoServer)
     assert out.status_code == 303
     replayed = httpx.get(f"{server.url}/me", cookies={"kyso_session": session}, timeout=30)
     assert replayed.status_code == 303
-    assert replayed.headers["location"] == "/login?next=/me"
+    # a cookie whose session has ended is told so (a browser that signed out has no cookie)
+    assert replayed.headers["location"] == "/login?next=/me&expired=1"
 
 
 def test_what_people_type_is_shown_as_text_never_as_markup(server: KysoServer) -> None:
