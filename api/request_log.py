@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import LATENCY
@@ -61,6 +62,7 @@ class RequestLog:
     def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
         self.app = app
         self.access_log = access_log
+        self._timers: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +75,7 @@ class RequestLog:
                 request_id = value
                 break
         if not request_id:
-            request_id = uuid.uuid4().hex.encode()
+            request_id = os.urandom(16).hex().encode()
         status = 500
         sent = 0
 
@@ -91,7 +93,11 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             route = _route(scope)
-            LATENCY.labels(scope["method"], route).observe(seconds)
+            key = (scope["method"], route)
+            timer = self._timers.get(key)
+            if timer is None:  # prometheus-client's labels() takes a lock: once per route
+                timer = self._timers[key] = LATENCY.labels(*key)
+            timer.observe(seconds)
             if self.access_log:
                 line = {
                     "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
