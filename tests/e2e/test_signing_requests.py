@@ -103,7 +103,7 @@ class Portal:
                 "return_url": f"{self.app.url}/back", "webhook_url": f"{self.app.url}/hook",
                 "payer": "sponsor", **fields}  # fmt: skip
         return httpx.post(f"{server.url}/v1/signing-requests", auth=self.auth, data=data,
-                          files=files, timeout=60)  # fmt: skip
+                          files=files, timeout=180)  # fmt: skip  (pages drawn per PDF)
 
 
 def _cccd(account: Account) -> str:
