@@ -102,8 +102,9 @@ class Portal:
         data = {"cccd": _cccd(signer), "purpose": "Đăng ký khai sinh cho con",
                 "return_url": f"{self.app.url}/back", "webhook_url": f"{self.app.url}/hook",
                 "payer": "sponsor", **fields}  # fmt: skip
+        # each PDF's pages are drawn in a child process: slow on a loaded machine
         return httpx.post(f"{server.url}/v1/signing-requests", auth=self.auth, data=data,
-                          files=files, timeout=60)  # fmt: skip
+                          files=files, timeout=180)  # fmt: skip
 
 
 def _cccd(account: Account) -> str:
