@@ -523,6 +523,9 @@ def oidc_client() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="The client's public keys (JWKS JSON) for private_key_jwt.",
 )
+@click.option("--signing-requests", is_flag=True, help="A portal: it may ask for signatures.")
+@click.option("--payer-organisation", default=None, help="The organisation paying (id or name).")
+@click.option("--webhook-url", "webhook_urls", multiple=True, help="A portal's webhook URL.")
 def oidc_client_add(
     name: str,
     redirect_uris: tuple[str, ...],
@@ -530,6 +533,9 @@ def oidc_client_add(
     scopes: str,
     id_token_alg: str,
     jwks_file: str | None,
+    signing_requests: bool,
+    payer_organisation: str | None,
+    webhook_urls: tuple[str, ...],
 ) -> None:
     """Register a relying party; prints its client_id (and client_secret, once)."""
     jwks = json.loads(Path(jwks_file).read_text()) if jwks_file else None
@@ -544,12 +550,20 @@ def oidc_client_add(
     )
     with _installation() as services:
         client, secret = oidc.register(services, command)
+        if signing_requests or payer_organisation or webhook_urls:  # a portal
+            portal = ConfigurePortal(
+                client_id=client.id, signing_requests=signing_requests,
+                payer_organisation_id=payer_organisation, webhook_urls=list(webhook_urls),
+                actor=_operator(),
+            )  # fmt: skip
+            client = portal_requests.configure_portal(services, portal)
     printed = {
         "client_id": client.id,
         "name": client.name,
         "public": client.public,
         "redirect_uris": list(redirect_uris),
         "scopes": client.scopes,
+        "signing_requests": client.signing_requests,
     }
     if secret:
         printed["client_secret"] = secret

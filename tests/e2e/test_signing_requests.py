@@ -147,12 +147,16 @@ def make_portal(server: KysoServer, app: PortalApp, *, sponsor: bool = True) -> 
     name = f"Cổng dịch vụ công tỉnh {secrets.token_hex(3)}"
     organisation = json.loads(server.cli("admin", "create-organisation", "--name", name,
                                          "--kind", "agency").stdout)  # fmt: skip
+    portal_options = ["--signing-requests", "--webhook-url", f"{app.url}/hook"]
     created = json.loads(server.cli("admin", "oidc-client", "add", "--name", name,
-                                    "--redirect-uri", f"{app.url}/back",
-                                    "--scopes", "openid profile").stdout)  # fmt: skip
-    server.cli("admin", "oidc-client", "portal", created["client_id"],
-               *(["--payer-organisation", name] if sponsor else []),
-               "--webhook-url", f"{app.url}/hook")  # fmt: skip
+                                    "--redirect-uri", f"{app.url}/back", "--scopes",
+                                    "openid profile",
+                                    *([] if sponsor else portal_options)).stdout)  # fmt: skip
+    if sponsor:  # made a portal afterwards, with its paying organisation
+        server.cli("admin", "oidc-client", "portal", created["client_id"],
+                   "--payer-organisation", name, "--webhook-url", f"{app.url}/hook")  # fmt: skip
+    else:  # registered as a portal at once
+        assert created["signing_requests"] is True
     return Portal(created["client_id"], created["client_secret"], name, organisation["id"], app)
 
 
