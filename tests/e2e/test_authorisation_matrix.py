@@ -31,6 +31,7 @@ PIN = "402917"
 # ANYONE in the roles means the route is public. "Owned" routes also refuse another citizen (404).
 POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("GET", "/healthz"): ((ANYONE,), None, False),
+    ("GET", "/metrics"): ((ANYONE,), None, False),  # open unless KYSO_METRICS_TOKEN is set
     ("GET", "/pki/ca/root.crt"): ((ANYONE,), None, False),
     ("GET", "/pki/ca/issuing.crt"): ((ANYONE,), None, False),
     ("GET", "/pki/crl/issuing.crl"): ((ANYONE,), None, False),
