@@ -43,7 +43,8 @@ class Closed:
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KysoServer]:
     """A server of this module's own: its charges dated in the past have no signature record,
     which the shared server's ledger check (other modules) would rightly call orphans."""
-    yield from own_server(backend, tmp_path_factory.mktemp(f"invoices-{backend}"))
+    with own_server(backend, tmp_path_factory.mktemp(f"invoices-{backend}")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
