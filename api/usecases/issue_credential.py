@@ -13,6 +13,7 @@ from cryptography import x509
 from sqlmodel import Session
 
 from api.usecases.payer import lock_payer
+from api.usecases.pin_check import while_pins_in_flight
 from api.usecases.services import Services
 from billing.charges import Payer, charge
 from certs.issuance import issue_signing_certificate, public_key_from_csr
@@ -92,6 +93,10 @@ class RenewCredential:
 
 
 def renew(services: Services, command: RenewCredential) -> NewCredential:
+    return while_pins_in_flight(lambda: _renew(services, command))
+
+
+def _renew(services: Services, command: RenewCredential) -> NewCredential:
     now = services.clock()
     with services.unit_of_work() as session:
         user = session.merge(command.user)
