@@ -45,6 +45,7 @@ from identity.errors import (
     WrongPuk,
 )
 from identity.models import Credential, CredentialStatus, User, new_id
+from identity.throttles import PUK_THROTTLE, throttle_row
 
 __all__ = ["PIN_ATTEMPTS", "CredentialService", "NewCredential", "Revoked", "pin_problems"]
 
@@ -531,6 +532,8 @@ class CredentialService:
             raise InvalidField({"new_pin": problem})
         if credential.sealed_by_puk is None:
             raise CredentialUnusable("this certificate's key is on your own token")
+        wrong_puks = throttle_row(session, f"kyso-puk:{user.id}")
+        PUK_THROTTLE.check(wrong_puks, now)
         try:
             credential.sealed_by_pin = self._vault.rewrap(
                 self.key_name(credential.id),
@@ -547,11 +550,16 @@ class CredentialService:
                 action="credential.wrong_puk",
                 target=credential.id,
             )
+            PUK_THROTTLE.failed(wrong_puks, now)
+            session.add(wrong_puks)
             session.flush()
             raise WrongPuk("wrong PUK") from None
         credential.status = CredentialStatus.ACTIVE.value
         credential.failed_pin_attempts = 0
         session.add(credential)
+        if wrong_puks.failures:
+            PUK_THROTTLE.succeeded(wrong_puks)
+            session.add(wrong_puks)
         record_audit(
             session,
             at=now,

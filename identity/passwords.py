@@ -65,6 +65,8 @@ class LoginThrottle:
     max_delay: timedelta = timedelta(seconds=60)
     lock_after: int = 10
     lock_for: timedelta = timedelta(minutes=15)
+    what: str = "sign-ins"
+    """What is counted, in the refusal's words."""
 
     def check(self, state: LoginThrottleState, now: datetime) -> None:
         """Refuse the attempt when the address is locked or must wait."""
@@ -82,7 +84,9 @@ class LoginThrottle:
             ready = state.last_failed_at + delay
             if ready > now:
                 wait = int((ready - now).total_seconds()) + 1
-                raise Throttled(f"too many failed sign-ins: try again in {_duration(wait)}", wait)
+                raise Throttled(
+                    f"too many failed {self.what}: try again in {_duration(wait)}", wait
+                )
 
     def failed(self, state: LoginThrottleState, now: datetime) -> None:
         state.failures += 1

@@ -22,6 +22,7 @@ from identity.errors import (
 from identity.models import ApiKey, LoginThrottleState, RefreshToken, Role, User
 from identity.otp import OneTimeCodes
 from identity.passwords import LoginThrottle, Passwords
+from identity.throttles import throttle_row
 from identity.tokens import TokenSigner
 
 __all__ = [
@@ -252,11 +253,8 @@ class SignIn:
 
 
 def _throttle_state(session: Session, address: str) -> LoginThrottleState:
-    """The throttle row of an address, locked for this transaction; a fresh, unsaved one for
-    an address without failures (it is saved on the first failure)."""
-    key = hashlib.sha256(f"kyso-login:{address}".encode()).hexdigest()
-    state = session.get(LoginThrottleState, key, with_for_update=True)
-    return state if state is not None else LoginThrottleState(key=key)
+    """The throttle row of an address (see :func:`throttle_row`)."""
+    return throttle_row(session, f"kyso-login:{address}")
 
 
 class _ReuseDetected(InvalidToken):
