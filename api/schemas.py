@@ -176,6 +176,20 @@ class UserSummary(BaseModel):
     identity_level: int
 
 
+class PinResetWaiting(BaseModel):
+    request_id: str
+    credential_id: str
+    requested_at: datetime
+    citizen: UserSummary
+
+
+class PinResetApproved(BaseModel):
+    request_id: str
+    credential_id: str
+    approved_at: datetime
+    citizen: UserSummary
+
+
 class ProofingRequest(BaseModel):
     document: str = Field(examples=["CCCD card"])
     method: str = Field(examples=["in_person"])

@@ -20,6 +20,7 @@ __all__ = [
     "NewUser",
     "ProofingEvidence",
     "account_problems",
+    "check_evidence",
     "create_organisation",
     "create_user",
     "pending_registrations",
@@ -156,17 +157,22 @@ def pending_registrations(session: Session) -> list[User]:
     )
 
 
+def check_evidence(evidence: ProofingEvidence, methods: tuple[str, ...]) -> None:
+    """``InvalidField`` unless a document is named and the method is one of ``methods``."""
+    errors = {}
+    if not evidence.document.strip():
+        errors["document"] = "name the document you saw"
+    if evidence.method not in methods:
+        errors["method"] = f"one of {', '.join(methods)}"
+    if errors:
+        raise InvalidField(errors)
+
+
 def proof_identity(
     session: Session, officer: User, user_id: str, evidence: ProofingEvidence, now: datetime
 ) -> IdentityProofing:
     """Record the check and raise the citizen to level 2."""
-    errors = {}
-    if not evidence.document.strip():
-        errors["document"] = "name the document you saw"
-    if evidence.method not in PROOFING_METHODS:
-        errors["method"] = f"one of {', '.join(PROOFING_METHODS)}"
-    if errors:
-        raise InvalidField(errors)
+    check_evidence(evidence, PROOFING_METHODS)
     user = session.get(User, user_id, with_for_update=True)
     if user is None or user.role != Role.CITIZEN.value:
         raise NotFound("no citizen with that id")

@@ -21,6 +21,7 @@ from certs.profiles import SignerSubject
 from identity.audit import record_audit, record_ca_key_use
 from identity.credentials import NewCredential
 from identity.models import User
+from identity.pin_resets import require_reset_approval
 
 __all__ = [
     "CertifyKeyAtTheDesk",
@@ -108,8 +109,9 @@ def _renew(services: Services, command: RenewCredential) -> NewCredential:
 
 @dataclass(frozen=True, kw_only=True)
 class ResetCredential:
-    """Without the PUK: re-authenticated with the password (and the one-time code), a new key
-    under a new PIN; the old one revoked as superseded."""
+    """Without the PUK: re-authenticated with the password and the one-time code (without a
+    second factor: approved by a registration officer who saw the citizen), a new key under a
+    new PIN; the old one revoked as superseded."""
 
     user: User
     credential_id: str
@@ -127,6 +129,8 @@ def reset(services: Services, command: ResetCredential) -> NewCredential:
         identity.credentials.get_own(session, user, command.credential_id)  # another's: 404
         identity.sign_in.confirm_presence(session, user, password=command.password,
                                           otp=command.otp, now=now)  # fmt: skip
+        if not user.totp_enabled:  # the password alone is not enough: an officer's approval
+            require_reset_approval(session, user, command.credential_id, now)
         new = identity.credentials.reset(session, user, command.credential_id,
                                          command.new_pin, now)  # fmt: skip
         return _charged(session, payer, new)

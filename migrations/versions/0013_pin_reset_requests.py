@@ -1,0 +1,42 @@
+"""PIN reset requests: a citizen without a second factor, approved by a registration officer.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-06 16:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pin_reset_request",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("credential_id", sa.String(length=36), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("officer_id", sa.String(length=36), nullable=True),
+        sa.Column("method", sa.String(length=32), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["credential_id"], ["credential.id"]),
+        sa.ForeignKeyConstraint(["officer_id"], ["app_user.id"]),
+        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("pin_reset_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pin_reset_request_user_id"), ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("pin_reset_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pin_reset_request_user_id"))
+    op.drop_table("pin_reset_request")
