@@ -81,6 +81,16 @@ class OtpEnrolment(BaseModel):
     otpauth_uri: str
 
 
+class OtpEnrol(BaseModel):
+    password: str = Field(description="Your password again: a second factor guards the account")
+    otp: str | None = Field(default=None, description="A current code, when one is enrolled")
+
+
+class OtpDisable(BaseModel):
+    password: str = Field(description="Your password again")
+    otp: str = Field(description="A current one-time code, or a recovery code")
+
+
 class OtpConfirm(BaseModel):
     code: str
 

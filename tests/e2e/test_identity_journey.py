@@ -94,7 +94,7 @@ def test_duplicate_cccd_is_refused(server: KysoServer) -> None:
 
 def test_second_factor_enrolment_login_replay_and_recovery(server: KysoServer) -> None:
     citizen = register_citizen(server)
-    enrolment = citizen.client.post("/v1/me/otp/enrol").json()
+    enrolment = citizen.client.post("/v1/me/otp/enrol", json={"password": PASSWORD}).json()
     totp = pyotp.TOTP(enrolment["secret"])
     assert enrolment["otpauth_uri"].startswith("otpauth://totp/")
     confirmed = citizen.client.post("/v1/me/otp/confirm", json={"code": totp.now()})

@@ -102,7 +102,7 @@ def top_up(
 
 def enrol_otp(account: Account) -> pyotp.TOTP:
     """Enrol a TOTP second factor for ``account`` and confirm it; its authenticator."""
-    enrolment = account.client.post("/v1/me/otp/enrol")
+    enrolment = account.client.post("/v1/me/otp/enrol", json={"password": account.password})
     assert enrolment.status_code == 200, enrolment.text
     totp = pyotp.TOTP(enrolment.json()["secret"])
     confirmed = account.client.post("/v1/me/otp/confirm", json={"code": totp.now()})
