@@ -32,6 +32,7 @@ __all__ = [
     "SignIn",
     "authenticate_api_key",
     "create_api_key",
+    "grantable_roles",
     "is_api_key",
     "revoke_api_key",
 ]
@@ -271,7 +272,7 @@ def create_api_key(
     bad = [r for r in roles if r not in API_KEY_ROLES]
     if not roles or bad:
         raise InvalidField({"roles": f"choose among {', '.join(sorted(API_KEY_ROLES))}"})
-    if owner.role != Role.ADMIN.value and any(r != owner.role for r in roles):
+    if not set(roles) <= grantable_roles(owner):
         raise AccessDenied("you can only give a key your own role")
     if not name.strip():
         raise InvalidField({"name": "name the system that will use this key"})
@@ -294,12 +295,20 @@ def create_api_key(
     return key, plain
 
 
+def grantable_roles(owner: User) -> frozenset[str]:
+    """The roles ``owner`` may give an API key now: an admin any key role, others their own."""
+    if owner.role == Role.ADMIN.value:
+        return API_KEY_ROLES
+    return API_KEY_ROLES & {owner.role}
+
+
 def is_api_key(token: str) -> bool:
     return token.startswith(_API_KEY_PREFIX)
 
 
 def authenticate_api_key(session: Session, presented: str) -> Principal:
-    """The key's principal (its own roles); the caller records its use."""
+    """The key's principal: its roles as far as its owner may still give them (a demoted owner
+    narrows the key at once; one left with none is refused); the caller records its use."""
     parts = presented.removeprefix(_API_KEY_PREFIX).split("_", 1)
     key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[0])).first() if parts else None
     if key is None or not hmac.compare_digest(key.key_hash, _token_hash(presented)):
@@ -309,14 +318,21 @@ def authenticate_api_key(session: Session, presented: str) -> Principal:
     owner = session.get(User, key.owner_id)
     if owner is None or owner.disabled:
         raise InvalidToken("the API key's owner is disabled")
-    return Principal(user=owner, roles=frozenset(key.roles.split(",")),
+    roles = frozenset(key.roles.split(",")) & grantable_roles(owner)
+    if not roles:
+        raise InvalidToken("this API key's roles are no longer its owner's")
+    return Principal(user=owner, roles=roles,
                      identity_level=owner.identity_level, amr=("api_key",), via="api_key",
                      api_key_id=key.id)  # fmt: skip
 
 
-def revoke_api_key(session: Session, *, key_id: str, by: User, now: datetime) -> ApiKey:
+def revoke_api_key(
+    session: Session, *, key_id: str, by: User, roles: frozenset[str], now: datetime
+) -> ApiKey:
+    """Revoke one's own key; any key with the admin role (the request's roles, not the
+    user's: an admin's agency key acts as an agency officer)."""
     key = session.get(ApiKey, key_id)
-    if key is None or (by.role != Role.ADMIN.value and key.owner_id != by.id):
+    if key is None or (Role.ADMIN.value not in roles and key.owner_id != by.id):
         raise NotFound("no such API key")
     if key.revoked_at is None:
         key.revoked_at = now
