@@ -22,7 +22,7 @@ from identity.errors import (
 from identity.models import ApiKey, LoginThrottleState, RefreshToken, Role, User
 from identity.otp import OneTimeCodes
 from identity.passwords import LoginThrottle, Passwords
-from identity.throttles import throttle_row
+from identity.throttles import source_row, throttle_row
 from identity.tokens import TokenSigner
 
 __all__ = [
@@ -85,8 +85,7 @@ class SignIn:
         self._tokens = tokens
         self._throttle = throttle or LoginThrottle()
         self._source_throttle = (
-            LoginThrottle(free_failures=source_failures, lock_after=1 << 30,
-                          lock_for=timedelta(minutes=15))
+            LoginThrottle(free_failures=source_failures, lock_for=timedelta(minutes=15))
             if source_failures
             else None
         )  # fmt: skip
@@ -164,16 +163,7 @@ class SignIn:
         quiet spell (a success elsewhere does not clear it)."""
         if not source or self._source_throttle is None:
             return None
-        state = _throttle_state(session, f"source:{source}")
-        quiet = self._source_throttle.lock_for
-        if (
-            state.last_failed_at is not None
-            and state.last_failed_at + quiet <= now
-            and (state.locked_until is None or state.locked_until <= now)
-        ):
-            self._source_throttle.succeeded(state)
-        self._source_throttle.check(state, now)
-        return state
+        return source_row(session, self._source_throttle, f"kyso-login:source:{source}", now)
 
     def _fail(self, session: Session, state: LoginThrottleState, user: User | None,
               now: datetime, factor: str,
