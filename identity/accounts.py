@@ -12,6 +12,7 @@ from identity.audit import record_audit
 from identity.cccd import Gender, cccd_errors
 from identity.errors import AlreadyExists, InvalidField, NotFound
 from identity.models import IdentityProofing, Organisation, Role, User
+from identity.names import look_alike_problem, normal_email, normal_name
 from identity.passwords import Passwords, password_problems
 from identity.phone import normalise_phone
 
@@ -50,11 +51,16 @@ class NewUser:
 def account_problems(new: NewUser, today: date) -> dict[str, str]:
     """Every field of a new account that breaks a rule, with what is wrong (none: valid)."""
     errors: dict[str, str] = {}
-    if not _EMAIL.match(new.email.strip()):
+    email = normal_email(new.email)
+    if not _EMAIL.match(email):
         errors["email"] = "enter a valid e-mail address"
-    name = new.full_name.strip()
+    elif problem := look_alike_problem(email, spaces=False):
+        errors["email"] = problem
+    name = normal_name(new.full_name)
     if not name or len(name) > 64 or not all(c.isalpha() or c in " '-." for c in name):
         errors["full_name"] = "enter your full name as on your CCCD card (letters only)"
+    elif problem := look_alike_problem(name, spaces=True):
+        errors["full_name"] = problem
     if problem := password_problems(new.password, email=new.email, cccd=new.cccd):
         errors["password"] = problem
     if new.phone is not None and normalise_phone(new.phone) is None:
@@ -94,7 +100,7 @@ def create_user(
     errors = account_problems(new, now.date())
     if errors:
         raise InvalidField(errors)
-    email = new.email.strip().lower()
+    email = normal_email(new.email)
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise InvalidField({"email": "an account with this e-mail address exists already"})
     if new.cccd and session.exec(select(User).where(User.cccd == new.cccd)).first() is not None:
@@ -102,7 +108,7 @@ def create_user(
     user = User(
         email=email,
         role=new.role.value,
-        full_name=" ".join(new.full_name.split()),
+        full_name=normal_name(new.full_name),
         cccd=new.cccd,
         date_of_birth=new.date_of_birth,
         gender=new.gender.value if new.gender else None,

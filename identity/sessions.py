@@ -20,6 +20,7 @@ from identity.errors import (
     OtpRequired,
 )
 from identity.models import ApiKey, LoginThrottleState, RefreshToken, Role, User
+from identity.names import normal_email
 from identity.otp import OneTimeCodes
 from identity.passwords import LoginThrottle, Passwords
 from identity.throttles import source_row, throttle_row
@@ -130,7 +131,7 @@ class SignIn:
         """Password (throttled per address, and per ``source``: the client's network address,
         against one machine trying many accounts) and, when enrolled, the one-time code: the
         user and how they proved it (``amr``); recorded in the audit log either way."""
-        address = email.strip().lower()
+        address = normal_email(email)
         state = _throttle_state(session, address)
         self._throttle.check(state, now)  # the same for addresses with and without accounts
         origin = self._source_state(session, source, now)
