@@ -69,6 +69,10 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=32, index=True)
     full_name: str = Field(max_length=64)
     cccd: str | None = Field(default=None, max_length=12, unique=True)
+    """The CCCD the account holds: only a proofed one (one account per CCCD)."""
+    claimed_cccd: str | None = Field(default=None, max_length=12, index=True)
+    """The CCCD an unproofed account gave: it holds it against nobody (several may claim one,
+    and registration officers see them side by side)."""
     date_of_birth: date | None = None
     gender: str | None = Field(default=None, max_length=8)
     phone: str | None = Field(default=None, max_length=16)

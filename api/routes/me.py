@@ -41,6 +41,7 @@ from api.usecases.issue_credential import (
 )
 from api.usecases.revoke import RevokeOwnCredential
 from api.usecases.second_factor import ConfirmOtp, DisableOtp, EnrolOtp
+from identity.accounts import cccd_of
 from identity.credentials import NewCredential
 from identity.errors import InvalidField
 from identity.models import Credential, Role
@@ -62,7 +63,7 @@ def me(caller: CallerDep) -> Me:
         role=Role(user.role),
         full_name=user.full_name,
         identity_level=user.identity_level,
-        cccd=user.cccd,
+        cccd=cccd_of(user),
         date_of_birth=user.date_of_birth,
         gender=user.gender,
         phone=user.phone,

@@ -7,10 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.deps import ReadSessionDep, ServicesDep, require_roles
-from api.schemas import PinResetApproved, PinResetWaiting, ProofingRequest, UserSummary
+from api.schemas import (
+    PinResetApproved,
+    PinResetWaiting,
+    ProofingRequest,
+    QueueEntry,
+    Rejection,
+    UserSummary,
+)
 from api.usecases import proof_identity
-from api.usecases.proof_identity import ApproveReset, ProofIdentity
-from identity.accounts import ProofingEvidence, pending_registrations
+from api.usecases.proof_identity import ApproveReset, ProofIdentity, RejectRegistration
+from identity.accounts import ProofingEvidence, competing_registrations, pending_registrations
 from identity.models import Role
 from identity.pin_resets import pending_resets
 from identity.sessions import Principal
@@ -23,8 +30,22 @@ Officer = Annotated[Principal, Depends(require_roles(Role.REGISTRATION_OFFICER.v
 
 
 @router.get("/queue", summary="Citizens waiting for identity proofing, oldest first")
-def queue(officer: Officer, session: ReadSessionDep) -> list[UserSummary]:
-    return [UserSummary.model_validate(u) for u in pending_registrations(session)]
+def queue(officer: Officer, session: ReadSessionDep) -> list[QueueEntry]:
+    return [
+        QueueEntry.model_validate(
+            {
+                **UserSummary.model_validate(u).model_dump(),
+                "competing": [c.id for c in competing_registrations(session, u)],
+            }
+        )
+        for u in pending_registrations(session)
+    ]
+
+
+@router.post("/{user_id}/reject", summary="Not the CCCD's owner's registration: disable it")
+def reject(user_id: str, body: Rejection, officer: Officer, services: ServicesDep) -> UserSummary:
+    command = RejectRegistration(officer=officer.user, citizen_id=user_id, notes=body.notes)
+    return UserSummary.model_validate(proof_identity.reject(services, command))
 
 
 @router.get("/resets", summary="PIN resets waiting for an officer who sees the citizen")

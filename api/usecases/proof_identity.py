@@ -7,11 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.usecases.services import Services
-from identity.accounts import ProofingEvidence, proof_identity
+from identity.accounts import ProofingEvidence, proof_identity, reject_registration
 from identity.models import PinResetRequest, User
 from identity.pin_resets import approve_reset as approve
 
-__all__ = ["ApproveReset", "ProofIdentity", "approve_reset", "proof"]
+__all__ = [
+    "ApproveReset",
+    "ProofIdentity",
+    "RejectRegistration",
+    "approve_reset",
+    "proof",
+    "reject",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,3 +50,17 @@ def approve_reset(services: Services, command: ApproveReset) -> tuple[PinResetRe
     with services.unit_of_work() as session:
         return approve(session, command.officer, command.request_id, command.evidence,
                        services.clock())  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectRegistration:
+    officer: User
+    citizen_id: str
+    notes: str = ""
+
+
+def reject(services: Services, command: RejectRegistration) -> User:
+    """An impostor's registration (one that claims another person's CCCD), disabled."""
+    with services.unit_of_work() as session:
+        return reject_registration(session, command.officer, command.citizen_id, command.notes,
+                                   services.clock())  # fmt: skip

@@ -501,4 +501,8 @@ ENGLISH: dict[str, str] = {
     "Duyệt đặt lại mã PIN": "Approve the PIN reset",
     "Mất mã PUK? Đặt lại mã PIN cần mật khẩu và mã dùng một lần từ ứng dụng xác thực. Nếu bạn chưa dùng mã xác thực hai lớp, hãy mang thẻ CCCD đến gặp cán bộ đăng ký: họ phải gặp trực tiếp bạn thì mới đặt lại được.": "Lost your PUK? A PIN reset needs your password and the one-time code from your authenticator app. If you do not use a second factor, bring your CCCD card to a registration officer: they must see you in person before it can be reset.",
     "Chưa dùng mã xác thực hai lớp thì mật khẩu thôi không đủ để đặt lại mã PIN: hãy mang thẻ CCCD đến gặp cán bộ đăng ký, rồi đặt lại trong vòng một ngày.": "Without a second factor a password alone cannot reset a PIN: bring your CCCD card to a registration officer, then reset within a day.",
+    "Có {count} tài khoản khác cũng khai số CCCD này. Chỉ xác minh tài khoản của chính người có mặt; từ chối tài khoản của người mạo danh.": "{count} other accounts give this CCCD number too. Proof only the account of the person in front of you; reject an impostor's.",
+    "đã xác minh": "proofed",
+    "Từ chối tài khoản này (mạo danh)": "Reject this account (impostor)",
+    "Đã từ chối và khoá tài khoản của {name}.": "{name}'s account is rejected and disabled.",
 }

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
 
 from api.usecases import proof_identity
-from api.usecases.proof_identity import ApproveReset, ProofIdentity
+from api.usecases.proof_identity import ApproveReset, ProofIdentity, RejectRegistration
 from api.web.context import WebRoute
 from api.web.public import WebDep
-from identity.accounts import ProofingEvidence, pending_registrations
+from identity.accounts import ProofingEvidence, competing_registrations, pending_registrations
 from identity.errors import IdentityError
 from identity.models import Role, User
 from identity.pin_resets import IN_PERSON_METHODS, pending_resets
@@ -42,6 +42,7 @@ def _queue_page(
 ) -> Response:
     with web.services.reading() as reading:
         waiting = pending_registrations(reading)
+        competing = {p.id: competing_registrations(reading, p) for p in waiting}
         resets = pending_resets(reading)
     return web.page(
         "officer/queue.html",
@@ -50,6 +51,7 @@ def _queue_page(
         notice=notice,
         error=error,
         waiting=waiting,
+        competing=competing,
         resets=resets,
         methods=METHODS,
         in_person=[m for m in METHODS if m[0] in IN_PERSON_METHODS],
@@ -126,3 +128,19 @@ def approve_reset(web: WebDep, request_id: str, form: Evidence) -> Response:
 
     unchecked = web.t("Hãy xác nhận bạn đã gặp trực tiếp người này và đối chiếu thẻ CCCD gốc.")
     return _officer_acts(web, form, act, unchecked=unchecked)
+
+
+@router.post("/officer/registrations/{user_id}/reject")
+def reject(web: WebDep, user_id: str, csrf: FormText = "") -> Response:
+    caller = web.require(OFFICER)
+    web.check_form(csrf)
+    command = RejectRegistration(officer=caller.user, citizen_id=user_id)
+    try:
+        name = proof_identity.reject(web.services, command).full_name
+    except IdentityError as exc:
+        status, words = web.explain(exc)
+        return _queue_page(web, status=status, error=words)
+    return web.done(
+        "/officer/registrations",
+        web.t("Đã từ chối và khoá tài khoản của {name}.", name=name),
+    )

@@ -112,6 +112,7 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/v1/billing/invoices/{invoice_id}/credit-notes"): (BILLERS, {"reason": "x"}, False),
     ("GET", "/v1/proofing/queue"): ((REG,), None, False),
     ("POST", "/v1/proofing/{user_id}"): ((REG,), {"document": "", "method": "x"}, False),
+    ("POST", "/v1/proofing/{user_id}/reject"): ((REG,), None, False),
     ("GET", "/v1/proofing/resets"): ((REG,), None, False),
     ("POST", "/v1/proofing/resets/{request_id}"): ((REG,), {"document": "", "method": "x"}, False),
     ("POST", "/v1/admin/organisations"): ((ADMIN,), {"name": "", "kind": "agency"}, False),
