@@ -128,6 +128,7 @@ ERRORS: dict[type[KysoError], Answer] = {
     identity.PinAttemptsBusy: Answer(429, "Signing credential busy"),
     identity.WrongPin: Answer(403, "Wrong PIN", csc=(400, "invalid_pin")),
     identity.WrongPuk: Answer(403, "Wrong PUK"),
+    identity.ResetNeedsOfficer: Answer(403, "PIN reset needs a registration officer"),
     identity.AuthorisationInvalid: Answer(403, "Signature authorisation invalid"),
     identity.OidcError: Answer(400, "OpenID Connect request refused"),
     identity.OidcClientWithoutSecret: Answer(409, "The client has no secret"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from identity.accounts import cccd_of
 from identity.cccd import Gender
-from identity.models import Role
+from identity.models import Role, User
 
 __all__ = [
     "ApiKeyCreated",
@@ -29,8 +31,10 @@ __all__ = [
     "PinReset",
     "ProofingRequest",
     "PukUnlock",
+    "QueueEntry",
     "Registration",
     "RegistrationOut",
+    "Rejection",
     "RevocationRequest",
     "TokenResponse",
     "UserSummary",
@@ -79,6 +83,16 @@ class Me(BaseModel):
 class OtpEnrolment(BaseModel):
     secret: str
     otpauth_uri: str
+
+
+class OtpEnrol(BaseModel):
+    password: str = Field(description="Your password again: a second factor guards the account")
+    otp: str | None = Field(default=None, description="A current code, when one is enrolled")
+
+
+class OtpDisable(BaseModel):
+    password: str = Field(description="Your password again")
+    otp: str = Field(description="A current one-time code, or a recovery code")
 
 
 class OtpConfirm(BaseModel):
@@ -174,6 +188,39 @@ class UserSummary(BaseModel):
     phone: str | None
     created_at: datetime
     identity_level: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cccd_held_or_claimed(cls, data: Any) -> Any:
+        if isinstance(data, User):
+            return {**data.model_dump(), "cccd": cccd_of(data)}
+        return data
+
+
+class QueueEntry(UserSummary):
+    competing: list[str] = Field(
+        default=[],
+        description="Other accounts that claim or hold the same CCCD (a squat, an impostor): "
+        "reject the one that is not the person's in front of you",
+    )
+
+
+class Rejection(BaseModel):
+    notes: str = Field(default="", max_length=1000)
+
+
+class PinResetWaiting(BaseModel):
+    request_id: str
+    credential_id: str
+    requested_at: datetime
+    citizen: UserSummary
+
+
+class PinResetApproved(BaseModel):
+    request_id: str
+    credential_id: str
+    approved_at: datetime
+    citizen: UserSummary
 
 
 class ProofingRequest(BaseModel):

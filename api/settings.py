@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     login_source_failures: int = Field(default=10, ge=0)
     """Failed sign-ins one client address may make (across any accounts) before each further
     attempt waits, up to a minute; 0 turns the per-address wait off."""
+    register_source_limit: int = Field(default=10, ge=0)
+    """Registrations one client address may make before each further one waits, up to a
+    minute (the count starts again after 15 quiet minutes); 0 turns it off."""
     """Largest PDF accepted for verification (413 beyond)."""
     vat_percent: int = Field(default=10, ge=0, le=100)
     """VAT rate (percent) shown on invoices; prices are VAT-inclusive."""

@@ -12,6 +12,7 @@ from identity.audit import record_audit
 from identity.cccd import Gender, cccd_errors
 from identity.errors import AlreadyExists, InvalidField, NotFound
 from identity.models import IdentityProofing, Organisation, Role, User
+from identity.names import look_alike_problem, normal_email, normal_name
 from identity.passwords import Passwords, password_problems
 from identity.phone import normalise_phone
 
@@ -20,11 +21,15 @@ __all__ = [
     "NewUser",
     "ProofingEvidence",
     "account_problems",
+    "cccd_of",
+    "check_evidence",
+    "competing_registrations",
     "create_organisation",
     "create_user",
     "pending_registrations",
     "proof_identity",
     "register_citizen",
+    "reject_registration",
 ]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -49,11 +54,16 @@ class NewUser:
 def account_problems(new: NewUser, today: date) -> dict[str, str]:
     """Every field of a new account that breaks a rule, with what is wrong (none: valid)."""
     errors: dict[str, str] = {}
-    if not _EMAIL.match(new.email.strip()):
+    email = normal_email(new.email)
+    if not _EMAIL.match(email):
         errors["email"] = "enter a valid e-mail address"
-    name = new.full_name.strip()
+    elif problem := look_alike_problem(email, spaces=False):
+        errors["email"] = problem
+    name = normal_name(new.full_name)
     if not name or len(name) > 64 or not all(c.isalpha() or c in " '-." for c in name):
         errors["full_name"] = "enter your full name as on your CCCD card (letters only)"
+    elif problem := look_alike_problem(name, spaces=True):
+        errors["full_name"] = problem
     if problem := password_problems(new.password, email=new.email, cccd=new.cccd):
         errors["password"] = problem
     if new.phone is not None and normalise_phone(new.phone) is None:
@@ -93,16 +103,21 @@ def create_user(
     errors = account_problems(new, now.date())
     if errors:
         raise InvalidField(errors)
-    email = new.email.strip().lower()
+    email = normal_email(new.email)
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise InvalidField({"email": "an account with this e-mail address exists already"})
-    if new.cccd and session.exec(select(User).where(User.cccd == new.cccd)).first() is not None:
-        raise InvalidField({"cccd": "an account with this CCCD number exists already"})
+    if (
+        verified
+        and new.cccd
+        and session.exec(select(User).where(User.cccd == new.cccd)).first() is not None
+    ):
+        raise InvalidField({"cccd": "a proofed account holds this CCCD number already"})
     user = User(
         email=email,
         role=new.role.value,
-        full_name=" ".join(new.full_name.split()),
-        cccd=new.cccd,
+        full_name=normal_name(new.full_name),
+        cccd=new.cccd if verified else None,  # an unproofed account only claims it
+        claimed_cccd=None if verified else new.cccd,
         date_of_birth=new.date_of_birth,
         gender=new.gender.value if new.gender else None,
         phone=normalise_phone(new.phone) if new.phone else None,
@@ -143,6 +158,44 @@ class ProofingEvidence:
     notes: str = ""
 
 
+def cccd_of(user: User) -> str | None:
+    """The CCCD an account holds (proofed) or claims (not yet)."""
+    return user.cccd or user.claimed_cccd
+
+
+def competing_registrations(session: Session, user: User) -> list[User]:
+    """The other accounts (not disabled) that hold or claim ``user``'s CCCD, oldest first."""
+    cccd = cccd_of(user)
+    if not cccd:
+        return []
+    return list(
+        session.exec(
+            select(User)
+            .where(col(User.id) != user.id)
+            .where(col(User.disabled).is_(False))  # a rejected registration competes no more
+            .where((col(User.cccd) == cccd) | (col(User.claimed_cccd) == cccd))
+            .order_by(col(User.created_at))
+        )
+    )
+
+
+def reject_registration(
+    session: Session, officer: User, user_id: str, notes: str, now: datetime
+) -> User:
+    """An unproofed registration a registration officer found not to be its CCCD's owner's
+    (an impostor's, a squat): the account is disabled."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or user.role != Role.CITIZEN.value or user.disabled:
+        raise NotFound("no citizen with that id")
+    if user.identity_level >= 2:
+        raise AlreadyExists("this citizen's identity is proofed: revoke, do not reject")
+    user.disabled = True
+    session.add(user)
+    record_audit(session, at=now, actor=f"user:{officer.id}", action="user.reject",
+                 target=user.id, notes=notes.strip()[:200])  # fmt: skip
+    return user
+
+
 def pending_registrations(session: Session) -> list[User]:
     """Citizens waiting for identity proofing, oldest first."""
     return list(
@@ -156,22 +209,34 @@ def pending_registrations(session: Session) -> list[User]:
     )
 
 
+def check_evidence(evidence: ProofingEvidence, methods: tuple[str, ...]) -> None:
+    """``InvalidField`` unless a document is named and the method is one of ``methods``."""
+    errors = {}
+    if not evidence.document.strip():
+        errors["document"] = "name the document you saw"
+    if evidence.method not in methods:
+        errors["method"] = f"one of {', '.join(methods)}"
+    if errors:
+        raise InvalidField(errors)
+
+
 def proof_identity(
     session: Session, officer: User, user_id: str, evidence: ProofingEvidence, now: datetime
 ) -> IdentityProofing:
     """Record the check and raise the citizen to level 2."""
-    errors = {}
-    if not evidence.document.strip():
-        errors["document"] = "name the document you saw"
-    if evidence.method not in PROOFING_METHODS:
-        errors["method"] = f"one of {', '.join(PROOFING_METHODS)}"
-    if errors:
-        raise InvalidField(errors)
+    check_evidence(evidence, PROOFING_METHODS)
     user = session.get(User, user_id, with_for_update=True)
     if user is None or user.role != Role.CITIZEN.value:
         raise NotFound("no citizen with that id")
     if user.identity_level >= 2:
         raise AlreadyExists("this citizen's identity is proofed already")
+    claimed = user.claimed_cccd
+    if claimed and session.exec(select(User).where(User.cccd == claimed)).first() is not None:
+        raise AlreadyExists(
+            "a proofed account holds this CCCD already: reject this registration if the person "
+            "in front of you is not its owner"
+        )
+    user.cccd, user.claimed_cccd = claimed, None
     record = IdentityProofing(
         user_id=user.id,
         officer_id=officer.id,

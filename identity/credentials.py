@@ -45,10 +45,26 @@ from identity.errors import (
     WrongPuk,
 )
 from identity.models import Credential, CredentialStatus, User, new_id
+from identity.throttles import PUK_THROTTLE, throttle_row
 
 __all__ = ["PIN_ATTEMPTS", "CredentialService", "NewCredential", "Revoked", "pin_problems"]
 
 _FLIGHT_TTL = timedelta(minutes=1)
+
+
+def _fresh(flight_at: datetime | None, now: datetime) -> bool:
+    """Whether PIN checks marked in flight at ``flight_at`` may still be running."""
+    return flight_at is not None and flight_at > now - _FLIGHT_TTL
+
+
+def _locked(credential_id: str) -> CredentialLocked:
+    """The one answer of a locked credential, whatever PIN was given and on whatever path."""
+    return CredentialLocked(
+        "the PIN was entered wrongly too often: unlock with your PUK, or reset",
+        credential_id=credential_id,
+    )
+
+
 PIN_ATTEMPTS = 5
 CITIZEN_REVOCATION_REASONS = (
     RevocationReason.KEY_COMPROMISE,
@@ -260,10 +276,7 @@ class CredentialService:
 
     def _check_usable(self, credential: Credential, now: datetime, session: Session) -> None:
         if credential.status == CredentialStatus.LOCKED.value:
-            raise CredentialLocked(
-                "the PIN was entered wrongly too often: unlock with your PUK, or reset",
-                credential_id=credential.id,
-            )
+            raise _locked(credential.id)
         if credential.status != CredentialStatus.ACTIVE.value or credential.not_after <= now:
             raise CredentialUnusable(
                 f"this signing certificate is {credential.status} and can no longer sign",
@@ -313,10 +326,7 @@ class CredentialService:
                 target=credential.id,
             )
             session.flush()
-            raise CredentialLocked(
-                "wrong PIN: the credential is now locked; unlock it with your PUK",
-                credential_id=credential.id,
-            )
+            raise _locked(credential.id)
         session.flush()
         tries = "1 attempt" if left == 1 else f"{left} attempts"
         raise WrongPin(f"wrong PIN: {tries} left before the credential locks", attempts_left=left)
@@ -332,8 +342,16 @@ class CredentialService:
         *,
         random_secret: bool,
     ) -> bytes:
-        """The key re-sealed under ``new_secret``, after checking the PIN (counted)."""
+        """The key re-sealed under ``new_secret``, after checking the PIN (counted). The
+        caller holds the credential's row lock, so no attempt is spent meanwhile; attempts
+        still being checked by parallel signatures count as spent (``PinAttemptsBusy``)."""
         self._check_usable(credential, now, session)
+        in_flight = credential.pins_in_flight if _fresh(credential.pin_flight_at, now) else 0
+        if credential.failed_pin_attempts + in_flight >= PIN_ATTEMPTS:
+            raise PinAttemptsBusy(
+                "other signatures with this credential are checking their PIN; try again",
+                credential_id=credential.id,
+            )
         assert credential.sealed_by_pin is not None
         try:
             sealed = self._vault.rewrap(
@@ -426,10 +444,7 @@ class CredentialService:
                     "other signatures with this credential are checking their PIN; try again",
                     credential_id=credential_id,
                 )
-            raise CredentialLocked(
-                "the PIN was entered wrongly too often: unlock with your PUK, or reset",
-                credential_id=credential_id,
-            )
+            raise _locked(credential_id)
 
     def settle_pin_attempt(
         self, session: Session, user: User, credential_id: str, *, right: bool, now: datetime
@@ -439,9 +454,11 @@ class CredentialService:
         ``CredentialLocked``. A wrong PIN among right ones in parallel counts once, no more."""
         credential = self.get_own(session, user, credential_id)
         credential.pins_in_flight = max(credential.pins_in_flight - 1, 0)
+        session.add(credential)
+        if credential.status == CredentialStatus.LOCKED.value:  # by parallel wrong PINs:
+            raise _locked(credential_id)  # a right PIN answers as any other would now
         if right:
             credential.failed_pin_attempts = 0
-            session.add(credential)
             return
         self._wrong_pin(session, credential, user, now)
 
@@ -458,8 +475,10 @@ class CredentialService:
         credential = session.get(
             Credential, credential_id, with_for_update=True, populate_existing=True
         )
+        if credential is not None and credential.status == CredentialStatus.LOCKED.value:
+            raise _locked(credential_id)
         if credential is None or credential.status != CredentialStatus.ACTIVE.value:
-            raise CredentialUnusable("the signing certificate was locked or ended meanwhile")
+            raise CredentialUnusable("the signing certificate ended meanwhile")
         status = DatabaseRevocationSource(session).status(int(credential.serial, 16))
         if status.status is not Status.GOOD:
             raise CredentialUnusable(f"the signing certificate is {status.status.value}")
@@ -513,6 +532,8 @@ class CredentialService:
             raise InvalidField({"new_pin": problem})
         if credential.sealed_by_puk is None:
             raise CredentialUnusable("this certificate's key is on your own token")
+        wrong_puks = throttle_row(session, f"kyso-puk:{user.id}")
+        PUK_THROTTLE.check(wrong_puks, now)
         try:
             credential.sealed_by_pin = self._vault.rewrap(
                 self.key_name(credential.id),
@@ -529,11 +550,16 @@ class CredentialService:
                 action="credential.wrong_puk",
                 target=credential.id,
             )
+            PUK_THROTTLE.failed(wrong_puks, now)
+            session.add(wrong_puks)
             session.flush()
             raise WrongPuk("wrong PUK") from None
         credential.status = CredentialStatus.ACTIVE.value
         credential.failed_pin_attempts = 0
         session.add(credential)
+        if wrong_puks.failures:
+            PUK_THROTTLE.succeeded(wrong_puks)
+            session.add(wrong_puks)
         record_audit(
             session,
             at=now,

@@ -23,6 +23,7 @@ __all__ = [
     "OidcReplay",
     "OtpRequired",
     "PinAttemptsBusy",
+    "ResetNeedsOfficer",
     "SigningRequestClosed",
     "SigningRequestNotFound",
     "StepUpRequired",
@@ -155,6 +156,14 @@ class WrongPin(IdentityError):
 
 class WrongPuk(IdentityError):
     code = "credential.wrong_puk"
+    commits_work = True
+
+
+class ResetNeedsOfficer(_AboutCredential):
+    """A PIN reset by a citizen without a second factor: it waits for a registration officer
+    who sees them in person (the request is kept, so the refusal commits)."""
+
+    code = "credential.reset_needs_officer"
     commits_work = True
 
 

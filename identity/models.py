@@ -25,6 +25,7 @@ __all__ = [
     "OidcCode",
     "OidcToken",
     "Organisation",
+    "PinResetRequest",
     "RecoveryCode",
     "RefreshToken",
     "Role",
@@ -73,6 +74,10 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=32, index=True)
     full_name: str = Field(max_length=64)
     cccd: str | None = Field(default=None, max_length=12, unique=True)
+    """The CCCD the account holds: only a proofed one (one account per CCCD)."""
+    claimed_cccd: str | None = Field(default=None, max_length=12, index=True)
+    """The CCCD an unproofed account gave: it holds it against nobody (several may claim one,
+    and registration officers see them side by side)."""
     date_of_birth: date | None = None
     gender: str | None = Field(default=None, max_length=8)
     phone: str | None = Field(default=None, max_length=16)
@@ -110,6 +115,22 @@ class IdentityProofing(SQLModel, table=True):
     method: str = Field(max_length=32)
     notes: str = Field(default="", max_length=1000)
     checked_at: datetime = Field(sa_column=utc_column())
+
+
+class PinResetRequest(SQLModel, table=True):
+    """A citizen without a second factor asks to reset a PIN: a registration officer who sees
+    them in person approves it, and the next reset (with the password) within a day uses it."""
+
+    __tablename__ = "pin_reset_request"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="app_user.id", index=True, max_length=36)
+    credential_id: str = Field(foreign_key="credential.id", max_length=36)
+    requested_at: datetime = Field(sa_column=utc_column())
+    officer_id: str | None = Field(default=None, foreign_key="app_user.id", max_length=36)
+    method: str | None = Field(default=None, max_length=32)
+    approved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class RecoveryCode(SQLModel, table=True):

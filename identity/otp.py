@@ -15,6 +15,7 @@ from certs.masterkey import MasterKey
 from identity.audit import record_audit
 from identity.errors import AuthenticationFailed, OtpRequired
 from identity.models import RecoveryCode, User
+from identity.throttles import OTP_THROTTLE, throttle_row
 
 __all__ = ["RECOVERY_CODE_COUNT", "OneTimeCodes"]
 
@@ -101,8 +102,19 @@ class OneTimeCodes:
             raise AuthenticationFailed("wrong or already used one-time code")
 
     def check_second_factor(self, session: Session, user: User, code: str, now: datetime) -> bool:
-        """A TOTP code or an unused recovery code."""
+        """A TOTP code or an unused recovery code, counted per account on every path: after
+        a few wrong ones each attempt must wait (``Throttled``, the code left unchecked)."""
+        state = throttle_row(session, f"kyso-otp:{user.id}")
+        OTP_THROTTLE.check(state, now)
         code = code.strip()
         if len(code) == 6 and code.isdigit():
-            return self.verify(user, code, now)
-        return self.use_recovery_code(session, user, code, now)
+            right = self.verify(user, code, now)
+        else:
+            right = self.use_recovery_code(session, user, code, now)
+        if not right:
+            OTP_THROTTLE.failed(state, now)
+            session.add(state)
+        elif state.failures:
+            OTP_THROTTLE.succeeded(state)
+            session.add(state)
+        return right

@@ -1,4 +1,5 @@
-"""Password hashing (argon2id) and the login throttle: a growing delay, then a lockout."""
+"""Password hashing (argon2id) and the login throttle: a growing delay, capped, never a lock
+anyone could trigger."""
 
 from __future__ import annotations
 
@@ -58,13 +59,17 @@ def _duration(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class LoginThrottle:
-    """After ``free_failures`` failures each attempt waits 2^(n - free) s (at most ``max_delay``);
-    ``lock_after`` failures lock the account for ``lock_for``."""
+    """After ``free_failures`` failures each attempt waits 2^(n - free) s (at most ``max_delay``),
+    so the owner with the right password gets in after at most that wait; with ``lock_after``,
+    that many failures lock for ``lock_for`` (no sign-in throttle does: anyone could lock
+    someone else out)."""
 
     free_failures: int = 3
     max_delay: timedelta = timedelta(seconds=60)
-    lock_after: int = 10
+    lock_after: int | None = None
     lock_for: timedelta = timedelta(minutes=15)
+    what: str = "sign-ins"
+    """What is counted, in the refusal's words."""
 
     def check(self, state: LoginThrottleState, now: datetime) -> None:
         """Refuse the attempt when the address is locked or must wait."""
@@ -82,12 +87,14 @@ class LoginThrottle:
             ready = state.last_failed_at + delay
             if ready > now:
                 wait = int((ready - now).total_seconds()) + 1
-                raise Throttled(f"too many failed sign-ins: try again in {_duration(wait)}", wait)
+                raise Throttled(
+                    f"too many failed {self.what}: try again in {_duration(wait)}", wait
+                )
 
     def failed(self, state: LoginThrottleState, now: datetime) -> None:
         state.failures += 1
         state.last_failed_at = now
-        if state.failures >= self.lock_after:
+        if self.lock_after is not None and state.failures >= self.lock_after:
             state.locked_until = now + self.lock_for
 
     @staticmethod

@@ -20,8 +20,10 @@ from identity.errors import (
     OtpRequired,
 )
 from identity.models import ApiKey, LoginThrottleState, RefreshToken, Role, User
+from identity.names import normal_email
 from identity.otp import OneTimeCodes
 from identity.passwords import LoginThrottle, Passwords
+from identity.throttles import source_row, throttle_row
 from identity.tokens import TokenSigner
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "SignIn",
     "authenticate_api_key",
     "create_api_key",
+    "grantable_roles",
     "is_api_key",
     "revoke_api_key",
 ]
@@ -83,8 +86,7 @@ class SignIn:
         self._tokens = tokens
         self._throttle = throttle or LoginThrottle()
         self._source_throttle = (
-            LoginThrottle(free_failures=source_failures, lock_after=1 << 30,
-                          lock_for=timedelta(minutes=15))
+            LoginThrottle(free_failures=source_failures, lock_for=timedelta(minutes=15))
             if source_failures
             else None
         )  # fmt: skip
@@ -129,7 +131,7 @@ class SignIn:
         """Password (throttled per address, and per ``source``: the client's network address,
         against one machine trying many accounts) and, when enrolled, the one-time code: the
         user and how they proved it (``amr``); recorded in the audit log either way."""
-        address = email.strip().lower()
+        address = normal_email(email)
         state = _throttle_state(session, address)
         self._throttle.check(state, now)  # the same for addresses with and without accounts
         origin = self._source_state(session, source, now)
@@ -162,16 +164,7 @@ class SignIn:
         quiet spell (a success elsewhere does not clear it)."""
         if not source or self._source_throttle is None:
             return None
-        state = _throttle_state(session, f"source:{source}")
-        quiet = self._source_throttle.lock_for
-        if (
-            state.last_failed_at is not None
-            and state.last_failed_at + quiet <= now
-            and (state.locked_until is None or state.locked_until <= now)
-        ):
-            self._source_throttle.succeeded(state)
-        self._source_throttle.check(state, now)
-        return state
+        return source_row(session, self._source_throttle, f"kyso-login:source:{source}", now)
 
     def _fail(self, session: Session, state: LoginThrottleState, user: User | None,
               now: datetime, factor: str,
@@ -252,11 +245,8 @@ class SignIn:
 
 
 def _throttle_state(session: Session, address: str) -> LoginThrottleState:
-    """The throttle row of an address, locked for this transaction; a fresh, unsaved one for
-    an address without failures (it is saved on the first failure)."""
-    key = hashlib.sha256(f"kyso-login:{address}".encode()).hexdigest()
-    state = session.get(LoginThrottleState, key, with_for_update=True)
-    return state if state is not None else LoginThrottleState(key=key)
+    """The throttle row of an address (see :func:`throttle_row`)."""
+    return throttle_row(session, f"kyso-login:{address}")
 
 
 class _ReuseDetected(InvalidToken):
@@ -273,7 +263,7 @@ def create_api_key(
     bad = [r for r in roles if r not in API_KEY_ROLES]
     if not roles or bad:
         raise InvalidField({"roles": f"choose among {', '.join(sorted(API_KEY_ROLES))}"})
-    if owner.role != Role.ADMIN.value and any(r != owner.role for r in roles):
+    if not set(roles) <= grantable_roles(owner):
         raise AccessDenied("you can only give a key your own role")
     if not name.strip():
         raise InvalidField({"name": "name the system that will use this key"})
@@ -296,12 +286,20 @@ def create_api_key(
     return key, plain
 
 
+def grantable_roles(owner: User) -> frozenset[str]:
+    """The roles ``owner`` may give an API key now: an admin any key role, others their own."""
+    if owner.role == Role.ADMIN.value:
+        return API_KEY_ROLES
+    return API_KEY_ROLES & {owner.role}
+
+
 def is_api_key(token: str) -> bool:
     return token.startswith(_API_KEY_PREFIX)
 
 
 def authenticate_api_key(session: Session, presented: str) -> Principal:
-    """The key's principal (its own roles); the caller records its use."""
+    """The key's principal: its roles as far as its owner may still give them (a demoted owner
+    narrows the key at once; one left with none is refused); the caller records its use."""
     parts = presented.removeprefix(_API_KEY_PREFIX).split("_", 1)
     key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[0])).first() if parts else None
     if key is None or not hmac.compare_digest(key.key_hash, _token_hash(presented)):
@@ -311,14 +309,21 @@ def authenticate_api_key(session: Session, presented: str) -> Principal:
     owner = session.get(User, key.owner_id)
     if owner is None or owner.disabled:
         raise InvalidToken("the API key's owner is disabled")
-    return Principal(user=owner, roles=frozenset(key.roles.split(",")),
+    roles = frozenset(key.roles.split(",")) & grantable_roles(owner)
+    if not roles:
+        raise InvalidToken("this API key's roles are no longer its owner's")
+    return Principal(user=owner, roles=roles,
                      identity_level=owner.identity_level, amr=("api_key",), via="api_key",
                      api_key_id=key.id)  # fmt: skip
 
 
-def revoke_api_key(session: Session, *, key_id: str, by: User, now: datetime) -> ApiKey:
+def revoke_api_key(
+    session: Session, *, key_id: str, by: User, roles: frozenset[str], now: datetime
+) -> ApiKey:
+    """Revoke one's own key; any key with the admin role (the request's roles, not the
+    user's: an admin's agency key acts as an agency officer)."""
     key = session.get(ApiKey, key_id)
-    if key is None or (by.role != Role.ADMIN.value and key.owner_id != by.id):
+    if key is None or (Role.ADMIN.value not in roles and key.owner_id != by.id):
         raise NotFound("no such API key")
     if key.revoked_at is None:
         key.revoked_at = now

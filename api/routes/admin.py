@@ -65,7 +65,9 @@ def list_api_keys(caller: KeyManager, session: ReadSessionDep) -> list[ApiKeyOut
 
 @router.delete("/api-keys/{key_id}", summary="Revoke an API key")
 def delete_api_key(key_id: str, caller: KeyManager, services: ServicesDep) -> ApiKeyOut:
-    key = administration.revoke_key(services, RevokeApiKey(key_id=key_id, by=caller.user))
+    key = administration.revoke_key(
+        services, RevokeApiKey(key_id=key_id, by=caller.user, roles=caller.roles)
+    )
     return ApiKeyOut.model_validate(key)
 
 

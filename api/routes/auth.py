@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 @router.post("/register", status_code=201, summary="Register as a citizen (identity level 1)")
-def register(body: Registration, services: ServicesDep) -> RegistrationOut:
+def register(body: Registration, request: Request, services: ServicesDep) -> RegistrationOut:
     new = NewUser(
         email=body.email,
         password=body.password,
@@ -30,7 +30,8 @@ def register(body: Registration, services: ServicesDep) -> RegistrationOut:
         gender=body.gender,
         phone=body.phone,
     )
-    user = accounts.register(services, RegisterCitizen(new=new))
+    source = request.client.host if request.client else None
+    user = accounts.register(services, RegisterCitizen(new=new, source=source))
     return RegistrationOut(
         id=user.id,
         email=user.email,

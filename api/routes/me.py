@@ -21,6 +21,8 @@ from api.schemas import (
     Me,
     OtpConfirm,
     OtpConfirmed,
+    OtpDisable,
+    OtpEnrol,
     OtpEnrolment,
     PinChange,
     PinReset,
@@ -38,7 +40,8 @@ from api.usecases.issue_credential import (
     ResetCredential,
 )
 from api.usecases.revoke import RevokeOwnCredential
-from api.usecases.second_factor import ConfirmOtp, EnrolOtp
+from api.usecases.second_factor import ConfirmOtp, DisableOtp, EnrolOtp
+from identity.accounts import cccd_of
 from identity.credentials import NewCredential
 from identity.errors import InvalidField
 from identity.models import Credential, Role
@@ -60,7 +63,7 @@ def me(caller: CallerDep) -> Me:
         role=Role(user.role),
         full_name=user.full_name,
         identity_level=user.identity_level,
-        cccd=user.cccd,
+        cccd=cccd_of(user),
         date_of_birth=user.date_of_birth,
         gender=user.gender,
         phone=user.phone,
@@ -70,16 +73,27 @@ def me(caller: CallerDep) -> Me:
     )
 
 
-@router.post("/otp/enrol", summary="Start second-factor enrolment (TOTP)")
-def otp_enrol(caller: CallerDep, services: ServicesDep) -> OtpEnrolment:
-    secret, uri = second_factor.enrol_otp(services, EnrolOtp(user=caller.user))
+@router.post("/otp/enrol", summary="Start second-factor enrolment (TOTP): the password again")
+def otp_enrol(body: OtpEnrol, caller: CallerDep, services: ServicesDep) -> OtpEnrolment:
+    command = EnrolOtp(user=caller.user, password=body.password, otp=body.otp,
+                       api_key=caller.via == "api_key")  # fmt: skip
+    secret, uri = second_factor.enrol_otp(services, command)
     return OtpEnrolment(secret=secret, otpauth_uri=uri)
 
 
 @router.post("/otp/confirm", summary="Confirm enrolment with a first code; get recovery codes")
 def otp_confirm(body: OtpConfirm, caller: CallerDep, services: ServicesDep) -> OtpConfirmed:
-    codes = second_factor.confirm_otp(services, ConfirmOtp(user=caller.user, code=body.code))
+    command = ConfirmOtp(user=caller.user, code=body.code, api_key=caller.via == "api_key")
+    codes = second_factor.confirm_otp(services, command)
     return OtpConfirmed(enabled=True, recovery_codes=codes)
+
+
+@router.post("/otp/disable", status_code=204,
+             summary="Remove the second factor: the password and a current code")  # fmt: skip
+def otp_disable(body: OtpDisable, caller: CallerDep, services: ServicesDep) -> None:
+    command = DisableOtp(user=caller.user, password=body.password, otp=body.otp,
+                         api_key=caller.via == "api_key")  # fmt: skip
+    second_factor.disable_otp(services, command)
 
 
 def _issued(new: NewCredential) -> CertificateIssued:

@@ -13,6 +13,8 @@ from billing.accounts import ORGANISATION, open_account
 from identity.accounts import NewUser, create_organisation, create_user, register_citizen
 from identity.errors import InvalidField, NotFound
 from identity.models import Organisation, User
+from identity.passwords import LoginThrottle
+from identity.throttles import count_from_source
 
 __all__ = [
     "CreateOrganisation",
@@ -29,9 +31,16 @@ class RegisterCitizen:
     """Self-registration: a citizen at identity level 1."""
 
     new: NewUser
+    source: str | None = None
+    """The client's network address: each registration from it is counted (and throttled)."""
 
 
 def register(services: Services, command: RegisterCitizen) -> User:
+    limit = services.runtime.settings.register_source_limit
+    if command.source and limit:
+        with services.unit_of_work() as session:  # counted whatever comes of it
+            count_from_source(session, LoginThrottle(free_failures=limit, what="registrations"),
+                              f"kyso-register:{command.source}", services.clock())  # fmt: skip
     with services.unit_of_work() as session:
         return register_citizen(session, services.identity.passwords, command.new, services.clock())
 

@@ -59,9 +59,11 @@ def create_key(services: Services, command: CreateApiKey) -> tuple[ApiKey, str]:
 class RevokeApiKey:
     key_id: str
     by: User
+    roles: frozenset[str]
+    """What the request may act as (an API key's roles, not its owner's)."""
 
 
 def revoke_key(services: Services, command: RevokeApiKey) -> ApiKey:
     with services.unit_of_work() as session:
         return revoke_api_key(session, key_id=command.key_id, by=command.by,
-                              now=services.clock())  # fmt: skip
+                              roles=command.roles, now=services.clock())  # fmt: skip

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from api.usecases.pin_check import while_pins_in_flight
 from api.usecases.services import Services
 from identity.authorisations import IssuedAuthorisation
 from identity.errors import CredentialNotFound
@@ -50,6 +51,12 @@ class AuthoriseSignatures:
 
 
 def authorise(services: Services, command: AuthoriseSignatures) -> IssuedAuthorisation:
+    """Under the credential's row lock; while parallel signatures hold every PIN attempt
+    left, waits for them (at most five wrong PINs are checked before the lock)."""
+    return while_pins_in_flight(lambda: _authorise(services, command))
+
+
+def _authorise(services: Services, command: AuthoriseSignatures) -> IssuedAuthorisation:
     with services.unit_of_work() as session:
         user = session.get(User, command.user.id)
         assert user is not None

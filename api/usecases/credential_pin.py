@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.usecases.pin_check import while_pins_in_flight
 from api.usecases.services import Services
 from identity.models import Credential, User
 
@@ -20,6 +21,10 @@ class ChangePin:
 
 
 def change_pin(services: Services, command: ChangePin) -> Credential:
+    return while_pins_in_flight(lambda: _change_pin(services, command))
+
+
+def _change_pin(services: Services, command: ChangePin) -> Credential:
     with services.unit_of_work() as session:
         user = session.merge(command.user)
         return services.identity.credentials.change_pin(

@@ -13,6 +13,7 @@ from cryptography import x509
 from sqlmodel import Session
 
 from api.usecases.payer import lock_payer
+from api.usecases.pin_check import while_pins_in_flight
 from api.usecases.services import Services
 from billing.charges import Payer, charge
 from certs.issuance import issue_signing_certificate, public_key_from_csr
@@ -20,6 +21,7 @@ from certs.profiles import SignerSubject
 from identity.audit import record_audit, record_ca_key_use
 from identity.credentials import NewCredential
 from identity.models import User
+from identity.pin_resets import require_reset_approval
 
 __all__ = [
     "CertifyKeyAtTheDesk",
@@ -92,6 +94,10 @@ class RenewCredential:
 
 
 def renew(services: Services, command: RenewCredential) -> NewCredential:
+    return while_pins_in_flight(lambda: _renew(services, command))
+
+
+def _renew(services: Services, command: RenewCredential) -> NewCredential:
     now = services.clock()
     with services.unit_of_work() as session:
         user = session.merge(command.user)
@@ -103,8 +109,9 @@ def renew(services: Services, command: RenewCredential) -> NewCredential:
 
 @dataclass(frozen=True, kw_only=True)
 class ResetCredential:
-    """Without the PUK: re-authenticated with the password (and the one-time code), a new key
-    under a new PIN; the old one revoked as superseded."""
+    """Without the PUK: re-authenticated with the password and the one-time code (without a
+    second factor: approved by a registration officer who saw the citizen), a new key under a
+    new PIN; the old one revoked as superseded."""
 
     user: User
     credential_id: str
@@ -122,6 +129,8 @@ def reset(services: Services, command: ResetCredential) -> NewCredential:
         identity.credentials.get_own(session, user, command.credential_id)  # another's: 404
         identity.sign_in.confirm_presence(session, user, password=command.password,
                                           otp=command.otp, now=now)  # fmt: skip
+        if not user.totp_enabled:  # the password alone is not enough: an officer's approval
+            require_reset_approval(session, user, command.credential_id, now)
         new = identity.credentials.reset(session, user, command.credential_id,
                                          command.new_pin, now)  # fmt: skip
         return _charged(session, payer, new)

@@ -5,7 +5,9 @@ without any lock held, the attempt settled (a wrong PIN counted, locking at five
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from api.usecases.services import Services
 from certs.errors import WrongSecret
@@ -13,7 +15,9 @@ from certs.keys import SigningKey
 from identity.errors import PinAttemptsBusy
 from identity.models import Credential, User
 
-__all__ = ["open_with_pin"]
+__all__ = ["open_with_pin", "while_pins_in_flight"]
+
+T = TypeVar("T")
 
 PIN_WAIT_SECONDS = 5.0
 """How long a request waits while every attempt left is taken by parallel requests of the
@@ -55,16 +59,23 @@ def open_with_pin(
 
 
 def _spend_pin_attempt(services: Services, user: User, credential_id: str) -> None:
-    """Take one PIN attempt; while every attempt left is taken by parallel requests of the
-    same citizen that are still checking their PIN, wait for them to settle."""
+    def spend() -> None:
+        with services.unit_of_work() as session:
+            services.identity.credentials.spend_pin_attempt(
+                session, user, credential_id, now=services.clock()
+            )
+
+    while_pins_in_flight(spend)
+
+
+def while_pins_in_flight(step: Callable[[], T]) -> T:
+    """``step`` (one transaction that takes a PIN attempt); while every attempt left is taken
+    by parallel requests of the same citizen still checking their PIN, it is tried again until
+    they settle (for at most ``PIN_WAIT_SECONDS``)."""
     deadline = time.monotonic() + PIN_WAIT_SECONDS
     while True:
         try:
-            with services.unit_of_work() as session:
-                services.identity.credentials.spend_pin_attempt(
-                    session, user, credential_id, now=services.clock()
-                )
-            return
+            return step()
         except PinAttemptsBusy:
             if time.monotonic() > deadline:
                 raise

@@ -18,6 +18,7 @@ from billing.wallet import top_up
 from identity.audit import record_audit
 from identity.errors import NotFound
 from identity.models import Role, User
+from identity.names import normal_email
 
 __all__ = [
     "ConfirmPayment",
@@ -77,7 +78,7 @@ def record_top_up(services: Services, command: RecordTopUp) -> ToppedUp:
         raise InvalidBillingInput("name the account by email or by account_id (one of them)")
     with services.unit_of_work() as session:
         if command.email is not None:
-            email = command.email.strip().lower()
+            email = normal_email(command.email)
             user = session.exec(select(User).where(User.email == email)).first()
             if user is None or user.role != Role.CITIZEN.value:
                 raise NotFound("no citizen with this email")

@@ -136,7 +136,8 @@ def register(
     problems = account_problems(new, utc_now().date())  # every field at once, not in rounds
     if not problems:
         try:
-            accounts.register(web.services, RegisterCitizen(new=new))
+            source = web.request.client.host if web.request.client else None
+            accounts.register(web.services, RegisterCitizen(new=new, source=source))
         except InvalidField as exc:
             problems = exc.errors
         except IdentityError as exc:

@@ -66,6 +66,7 @@ ERROR_WORDS: dict[str, str] = {
     "credential.not_found": "Bạn chưa có chứng thư ký số. Hãy tạo chứng thư trước khi ký.",
     "credential.unusable": "Chứng thư ký số này không dùng được nữa (đã hết hạn hoặc bị thu hồi).",
     "credential.locked": "Mã PIN bị khoá vì nhập sai quá nhiều lần. Dùng mã PUK để mở khoá.",
+    "credential.reset_needs_officer": "Chưa dùng mã xác thực hai lớp thì mật khẩu thôi không đủ để đặt lại mã PIN: hãy mang thẻ CCCD đến gặp cán bộ đăng ký, rồi đặt lại trong vòng một ngày.",
     "credential.busy": "Đang có yêu cầu ký khác chờ kiểm tra PIN. Vui lòng thử lại sau giây lát.",
     "credential.wrong_pin": "Mã PIN không đúng (còn {attempts_left} lần thử trước khi bị khoá). Tài liệu chưa được ký và bạn không bị trừ tiền.",
     "billing.insufficient_funds": "Số dư ví không đủ cho chữ ký này; bạn chưa bị trừ tiền. Hãy nạp thêm tiền (chuyển khoản hoặc quét mã VietQR ở trang Ví). Hồ sơ nộp dịch vụ công được miễn phí vài chữ ký mỗi tháng: đánh dấu “Hồ sơ nộp cho dịch vụ công” khi ký.",

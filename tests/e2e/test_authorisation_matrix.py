@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
+from api.settings import Settings
 from tests.support.api import Account, proof, register_citizen, staff, top_up
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
@@ -42,7 +44,8 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/v1/auth/register"): ((ANYONE,), {}, False),
     ("POST", "/v1/auth/token"): ((ANYONE,), None, False),
     ("GET", "/v1/me"): (EVERY_ROLE, None, False),
-    ("POST", "/v1/me/otp/enrol"): (EVERY_ROLE, None, False),
+    ("POST", "/v1/me/otp/enrol"): (EVERY_ROLE, {"password": "wrong"}, False),
+    ("POST", "/v1/me/otp/disable"): (EVERY_ROLE, {"password": "wrong", "otp": "000000"}, False),
     ("POST", "/v1/me/otp/confirm"): (EVERY_ROLE, {"code": "000000"}, False),
     ("POST", "/v1/me/certificate"): ((CITIZEN,), {"pin": "12"}, False),
     ("POST", "/v1/me/certificate/csr"): ((CITIZEN,), {"csr": "x", "password": "x"}, False),
@@ -116,6 +119,9 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
     ("POST", "/v1/billing/invoices/{invoice_id}/credit-notes"): (BILLERS, {"reason": "x"}, False),
     ("GET", "/v1/proofing/queue"): ((REG,), None, False),
     ("POST", "/v1/proofing/{user_id}"): ((REG,), {"document": "", "method": "x"}, False),
+    ("POST", "/v1/proofing/{user_id}/reject"): ((REG,), None, False),
+    ("GET", "/v1/proofing/resets"): ((REG,), None, False),
+    ("POST", "/v1/proofing/resets/{request_id}"): ((REG,), {"document": "", "method": "x"}, False),
     ("POST", "/v1/admin/organisations"): ((ADMIN,), {"name": "", "kind": "agency"}, False),
     ("POST", "/v1/admin/token-keys/rotate"): ((ADMIN,), None, False),
     ("GET", "/v1/admin/audit/verify"): ((ADMIN,), None, False),
@@ -127,10 +133,49 @@ POLICY: dict[tuple[str, str], tuple[tuple[str, ...], object, bool]] = {
 DENIED_CODES = {"auth.invalid_token", "auth.forbidden"}
 
 
+# API keys, by who made them: (the owner's role, the key's role). Each acts within its role;
+# the demoted owner's key (an agency officer made a citizen since) acts as nobody.
+KEYS = {
+    "agency_key": (AGENCY, AGENCY),
+    "billing_key": (BILLING, BILLING),
+    "admin_agency_key": (ADMIN, AGENCY),
+    "admin_billing_key": (ADMIN, BILLING),
+}
+DEMOTED_KEY = "demoted_owner_key"
+NO_KEYS = {
+    ("POST", "/v1/api-keys"),
+    ("POST", "/v1/me/otp/enrol"),
+    ("POST", "/v1/me/otp/confirm"),
+    ("POST", "/v1/me/otp/disable"),
+}
+"""Routes refused to every API key: a key makes no keys and changes no second factor."""
+
+
 @dataclass
 class Cast:
     accounts: dict[str, Account]
     values: dict[str, str]
+    keys: dict[str, str]
+
+
+def _make_key(owner: Account, role: str) -> str:
+    made = owner.client.post("/v1/api-keys", json={"name": f"matrix {role}", "roles": [role]})
+    assert made.status_code == 201, made.text
+    key: str = made.json()["key"]
+    return key
+
+
+def demote(server: KysoServer, account: Account, role: str) -> None:
+    """What an administrator's change of a member's role writes (no route does it yet)."""
+    engine = create_engine(Settings(database_url=server.database_url).sqlalchemy_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE app_user SET role = :role WHERE id = :id"),
+                {"role": role, "id": account.id},
+            )
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +201,11 @@ def cast(server: KysoServer) -> Iterator[Cast]:
               "payment_id": "no-such-payment", "invoice_id": "no-such-invoice",
               "account_id": owner.id, "period": "2020-01", "sha256": "00" * 32,
               "request_id": "no-such-request", "number": "1"}  # fmt: skip
-    yield Cast(accounts, values)
+    keys = {label: _make_key(accounts[owner], role) for label, (owner, role) in KEYS.items()}
+    demoted = staff(server, AGENCY)
+    keys[DEMOTED_KEY] = _make_key(demoted, AGENCY)
+    demote(server, demoted, CITIZEN)
+    yield Cast(accounts, values, keys)
     for account in (*accounts.values(), pending):
         account.client.close()
 
@@ -174,7 +223,7 @@ def test_every_published_route_has_a_policy(server: KysoServer) -> None:
 
 
 def _call(server: KysoServer, method: str, path: str, body: object, account: Account | None,
-          values: dict[str, str]) -> httpx.Response:  # fmt: skip
+          values: dict[str, str], api_key: str | None = None) -> httpx.Response:  # fmt: skip
     concrete = path
     for name, value in values.items():
         concrete = concrete.replace("{" + name + "}", value)
@@ -182,6 +231,8 @@ def _call(server: KysoServer, method: str, path: str, body: object, account: Acc
         body = {k: (values[v[1:-1]] if isinstance(v, str) and v[1:-1] in values else v)
                 for k, v in body.items()}  # fmt: skip
     headers = {"Authorization": f"Bearer {account.access_token}"} if account else {}
+    if api_key:
+        headers = {"X-API-Key": api_key}
     kwargs: dict[str, object] = {"headers": headers, "timeout": 30}
     if concrete == "/v1/auth/token":
         kwargs["data"] = {"grant_type": "password", "username": "x@y.vn", "password": "wrong"}
@@ -225,3 +276,37 @@ def test_route_admits_exactly_its_roles(
                 f"{label} got {response.status_code}: {response.text}"
             )
             assert code in DENIED_CODES
+
+
+@pytest.mark.parametrize(("method", "path"), list(POLICY), ids=[f"{m} {p}" for m, p in POLICY])
+def test_each_api_key_acts_within_its_role(
+    server: KysoServer, cast: Cast, method: str, path: str
+) -> None:
+    allowed, body, _ = POLICY[(method, path)]
+    values = {**cast.values, "name": secrets.token_hex(3)}
+    for label, (_, role) in KEYS.items():
+        response = _call(server, method, path, body, None, values, cast.keys[label])
+        assert response.status_code < 500, (label, response.text)
+        code = _code(response)
+        if ANYONE in allowed or (role in allowed and (method, path) not in NO_KEYS):
+            assert code not in DENIED_CODES, f"{label} was refused: {response.text}"
+        else:
+            assert response.status_code == 403, (
+                f"{label} got {response.status_code}: {response.text}"
+            )
+            assert code == "auth.forbidden"
+    demoted = _call(server, method, path, body, None, values, cast.keys[DEMOTED_KEY])
+    assert demoted.status_code < 500, demoted.text
+    if ANYONE not in allowed:
+        assert demoted.status_code == 401, f"a demoted owner's key got {demoted.status_code}"
+        assert _code(demoted) == "auth.invalid_token"
+
+
+def test_an_admins_agency_key_revokes_only_its_own_keys(server: KysoServer, cast: Cast) -> None:
+    other = _make_key(cast.accounts[AGENCY], AGENCY)
+    other_id = next(k["id"] for k in cast.accounts[AGENCY].client.get("/v1/api-keys").json()
+                    if other.startswith(f"kyso_{k['prefix']}_"))  # fmt: skip
+    as_admins_key = httpx.delete(f"{server.url}/v1/api-keys/{other_id}",
+                                 headers={"X-API-Key": cast.keys["admin_agency_key"]})  # fmt: skip
+    assert as_admins_key.status_code == 404, as_admins_key.text
+    assert httpx.get(f"{server.url}/v1/me", headers={"X-API-Key": other}).status_code == 200

@@ -17,7 +17,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.jose import JsonWebKey, JsonWebToken
 
-from tests.support.api import Account, proof, register_citizen, staff
+from tests.support.api import Account, enrol_otp, proof, register_citizen, staff
 from tests.support.server import KysoServer
 
 PORTAL = "https://dichvucong.example.vn/callback"
@@ -66,9 +66,7 @@ def _citizen_with_totp(
         proof(staff(server, "registration_officer"), citizen)
     if not enrol:
         return citizen, None
-    totp = pyotp.TOTP(citizen.client.post("/v1/me/otp/enrol").json()["secret"])
-    assert citizen.client.post("/v1/me/otp/confirm", json={"code": totp.now()}).status_code == 200
-    return citizen, totp
+    return citizen, enrol_otp(citizen)
 
 
 def _form_fields(page: str) -> dict[str, str]:

@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import pyotp
 import pytest
 
 from tests.e2e.signing_helpers import FUNDS, PIN, Signer, make_signers, sign, usage
+from tests.support.api import enrol_otp
 from tests.support.databases import fresh_database
 from tests.support.pdfs import (
     compression_bomb,
@@ -252,9 +252,7 @@ def test_signing_with_a_named_credential(server: KysoServer, signers: list[Signe
 
 def test_second_factor_is_required_to_sign_once_enrolled(server: KysoServer) -> None:
     (signer,) = make_signers(server, count=1)
-    client = signer.account.client
-    totp = pyotp.TOTP(client.post("/v1/me/otp/enrol").json()["secret"])
-    assert client.post("/v1/me/otp/confirm", json={"code": totp.now()}).status_code == 200
+    totp = enrol_otp(signer.account)
     without = sign(signer, simple_pdf(), level="B-B")
     assert without.status_code == 400
     assert without.json()["code"] == "auth.otp_required"

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pyotp
 
 from tests.support.server import KysoServer
 
@@ -97,3 +98,13 @@ def top_up(
                       "--reference", reference)  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def enrol_otp(account: Account) -> pyotp.TOTP:
+    """Enrol a TOTP second factor for ``account`` and confirm it; its authenticator."""
+    enrolment = account.client.post("/v1/me/otp/enrol", json={"password": account.password})
+    assert enrolment.status_code == 200, enrolment.text
+    totp = pyotp.TOTP(enrolment.json()["secret"])
+    confirmed = account.client.post("/v1/me/otp/confirm", json={"code": totp.now()})
+    assert confirmed.status_code == 200, confirmed.text
+    return totp

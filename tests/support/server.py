@@ -37,6 +37,7 @@ def kyso_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     # Every test client is 127.0.0.1: the per-address sign-in wait would mix unrelated tests'
     # failures. It is tested on a server of its own (tests/web/test_web_security.py).
     env["KYSO_LOGIN_SOURCE_FAILURES"] = "0"
+    env["KYSO_REGISTER_SOURCE_LIMIT"] = "0"  # the same for registrations (test_registration)
     env.update(extra)
     return env
 
