@@ -165,7 +165,7 @@ def resolve_signer(
         raise InvalidField({"signer": "give the citizen's sub (from OpenID Connect) or cccd"})
     user = None
     if cccd is not None:
-        user = session.exec(select(User).where(User.cccd == cccd.strip())).first()
+        user = _citizen_of_cccd(session, cccd.strip())
     else:
         seen = session.exec(
             select(OidcToken.user_id).where(OidcToken.client_id == client.id).distinct()
@@ -177,6 +177,18 @@ def resolve_signer(
     if user is None or user.role != Role.CITIZEN.value or user.disabled:
         raise InvalidField({"signer": "no citizen with this sub or CCCD"})
     return user
+
+
+def _citizen_of_cccd(session: Session, cccd: str) -> User | None:
+    """The proofed account holding ``cccd``; else the one live account claiming it (not yet
+    proofed: its page says so, the request fails with its reason); several claims name none."""
+    holder = session.exec(select(User).where(User.cccd == cccd)).first()
+    if holder is not None:
+        return holder
+    claims = session.exec(
+        select(User).where(User.claimed_cccd == cccd).where(col(User.disabled).is_(False))
+    ).all()
+    return claims[0] if len(claims) == 1 else None
 
 
 def open_request(

@@ -32,18 +32,22 @@ router = APIRouter(tags=["signing requests"])
 
 def _portal(request: Request, services: ServicesDep) -> PortalCaller:
     """HTTP Basic with the portal's client_id and client_secret, or an organisation's API
-    key (its organisation's portal asks)."""
+    key (its organisation's portal asks). Checked before the body is read: a caller that is no
+    portal is refused (401/403) whatever it sent."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic":
         try:
             client_id, _, secret = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             client_id, secret = "", ""
-        return PortalCaller(client_id=unquote(client_id), client_secret=unquote(secret))
-    principal = authenticate(request, services)
-    if principal.via != "api_key":
-        raise AccessDenied("a portal asks with its client credentials or an API key")
-    return PortalCaller(organisation_id=principal.user.organisation_id)
+        caller = PortalCaller(client_id=unquote(client_id), client_secret=unquote(secret))
+    else:
+        principal = authenticate(request, services)
+        if principal.via != "api_key":
+            raise AccessDenied("a portal asks with its client credentials or an API key")
+        caller = PortalCaller(organisation_id=principal.user.organisation_id)
+    caller.client(services)  # refuses a caller that is no portal
+    return caller
 
 
 Portal = Annotated[PortalCaller, Depends(_portal)]

@@ -540,6 +540,7 @@ ENGLISH: dict[str, str] = {
     "Quá nhiều lần thử: thử lại sau {minutes} phút.": "Too many attempts: try again in {minutes} min.",
     "Mã một lần sai hoặc đã dùng.": "Wrong or already used one-time code.",
     "Không thể đăng nhập": "Cannot sign in",
+    "Bạn chưa dùng mã xác thực hai lớp: mật khẩu thôi không đủ để thay khoá ký. Gửi yêu cầu dưới đây, rồi mang thẻ CCCD đến gặp cán bộ đăng ký; sau khi họ xác nhận, bạn thay khoá ký tại đây trong vòng một ngày.": "You have no second factor yet: a password alone cannot replace your signing key. Send the request below, then bring your CCCD card to a registration officer; once they confirm, replace your key here within a day.",
     "Biểu mẫu này không đến từ trang của kyso. Hãy quay lại ứng dụng và bắt đầu đăng nhập lại.": "This form did not come from kyso's page. Go back to the application and sign in again.",
     "Không thể đăng xuất": "Cannot sign out",
     "Ứng dụng đã gửi tới kyso một yêu cầu đăng nhập không hợp lệ hoặc đã hết hạn. Hãy quay lại ứng dụng và bắt đầu lại.": "The application sent kyso a sign-in request that is not valid or has expired. Go back to the application and start again.",

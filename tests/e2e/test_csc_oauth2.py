@@ -20,7 +20,6 @@ from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pyotp
 import pytest
 from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
@@ -35,6 +34,7 @@ from pyhanko.sign.signers.pdf_signer import PdfTBSDocument, PostSignInstructions
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from tests.e2e.signing_helpers import PIN, Signer, make_signers
+from tests.support.api import enrol_otp
 from tests.support.browser import chromium, screenshot
 from tests.support.pdfs import simple_pdf
 from tests.support.pki import PkiFiles
@@ -369,9 +369,7 @@ def test_a_citizen_with_a_one_time_code_app_types_it_with_the_pin(server: KysoSe
     portal = _portal(server)
     (signer,) = make_signers(server, count=1)
     web = _signed_in(server, signer)  # then the app is enrolled: each code counts once
-    totp = pyotp.TOTP(signer.account.client.post("/v1/me/otp/enrol").json()["secret"])
-    confirmed = signer.account.client.post("/v1/me/otp/confirm", json={"code": totp.now()})
-    assert confirmed.status_code == 200
+    totp = enrol_otp(signer.account)
     digest = hashlib.sha256(b"to khai").digest()
     query = _query(portal.client_id, scope="credential", credentialID=signer.credential_id,
                    numSignatures="1", hashes=_b64url(digest), hashAlgorithmOID=SHA256,

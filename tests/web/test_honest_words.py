@@ -7,6 +7,7 @@ paying in."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, update
 from api.database import make_engine
 from identity.models import Credential, WebSession
 from tests.e2e.signing_helpers import make_signers
-from tests.support.api import PASSWORD, register_citizen
+from tests.support.api import PASSWORD, enrol_otp, register_citizen
 from tests.support.browser import chromium, screenshot
 from tests.support.pdfs import application_form_pdf
 from tests.support.server import KysoServer
@@ -88,6 +89,13 @@ def test_a_locked_pin_links_to_the_puk_and_a_lost_puk_has_a_web_path(
     _lock(server, signer.credential_id)
     page = sign_in(browser, server, signer.account.email)
     page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/me/certificate/reset")  # no second factor yet: only an officer may allow it
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_label("Mã PIN mới").fill("482915")
+    page.get_by_label("Nhập lại mã PIN").fill("482915")
+    page.get_by_role("button", name="Thay khoá ký mới").click()
+    expect(page.get_by_role("alert")).to_contain_text("cán bộ đăng ký")
+    totp = enrol_otp(signer.account)  # with one, the password and a code do
     page.goto("/me/certificate")
     locked = page.locator("#locked")
     expect(locked.get_by_role("link", name="Mở khoá bằng mã PUK")).to_have_attribute(
@@ -97,6 +105,7 @@ def test_a_locked_pin_links_to_the_puk_and_a_lost_puk_has_a_web_path(
     expect(page).to_have_url(re.compile(r"/me/certificate/reset$"))
     screenshot(page, f"certificate-lost-puk-{width}")
     page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_label("Mã một lần").fill(totp.at(time.time() + 30))
     page.get_by_label("Mã PIN mới").fill("482915")
     page.get_by_label("Nhập lại mã PIN").fill("482915")
     page.get_by_role("button", name="Thay khoá ký mới").click()

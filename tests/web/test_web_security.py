@@ -71,6 +71,8 @@ POLICY: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/sign/{draft_id}/pages/{page}.png"): (CITIZEN,),
     ("GET", "/officer/registrations"): (OFFICER,),
     ("POST", "/officer/registrations/{user_id}"): (OFFICER,),
+    ("POST", "/officer/registrations/{user_id}/reject"): (OFFICER,),
+    ("POST", "/officer/resets/{request_id}"): (OFFICER,),
     ("GET", "/verify"): (AGENCY, ADMIN, CITIZEN),
     ("POST", "/verify"): (AGENCY, ADMIN, CITIZEN),
     ("GET", "/verify/batch/{batch}"): (AGENCY, ADMIN, CITIZEN),
