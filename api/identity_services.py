@@ -10,7 +10,7 @@ from certs.protected_keys import ProtectedKeyVault
 from identity.authorisations import SignatureAuthoriser
 from identity.credentials import CredentialService
 from identity.otp import OneTimeCodes
-from identity.passwords import Passwords
+from identity.passwords import LoginThrottle, Passwords
 from identity.sessions import SignIn
 from identity.tokens import TokenPolicy, TokenSigner
 from identity.web_sessions import WebSessions
@@ -46,7 +46,11 @@ def build_identity_services(runtime: Runtime) -> IdentityServices:
         codes=codes,
         tokens=tokens,
         sign_in=SignIn(
-            passwords, codes, tokens, source_failures=runtime.settings.login_source_failures
+            passwords,
+            codes,
+            tokens,
+            LoginThrottle(max_delay=timedelta(seconds=runtime.settings.login_max_wait_seconds)),
+            source_failures=runtime.settings.login_source_failures,
         ),
         credentials=credentials,
         authoriser=SignatureAuthoriser(

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     login_source_failures: int = Field(default=10, ge=0)
     """Failed sign-ins one client address may make (across any accounts) before each further
     attempt waits, up to a minute; 0 turns the per-address wait off."""
+    login_max_wait_seconds: int = Field(default=60, ge=1, le=60)
+    """The longest an account's sign-in waits after wrong passwords (each wait doubles from the
+    fourth failure): the owner with the right password gets in after at most this."""
     register_source_limit: int = Field(default=10, ge=0)
     """Registrations one client address may make before each further one waits, up to a
     minute (the count starts again after 15 quiet minutes); 0 turns it off."""

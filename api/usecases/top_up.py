@@ -15,6 +15,7 @@ from billing.errors import InvalidBillingInput, PaymentsDisabled
 from billing.models import BillingAccount, LedgerEntry, PaymentIntent
 from billing.payments import PaymentProvider, confirm_payment, start_payment
 from billing.wallet import top_up
+from identity.accounts import cccd_of
 from identity.audit import record_audit
 from identity.errors import NotFound
 from identity.models import Role, User
@@ -60,16 +61,17 @@ class Payee:
 
     full_name: str
     cccd_tail: str
-    """The last 4 digits of the citizen's CCCD (empty before proofing)."""
+    """The last 4 digits of the CCCD the citizen holds, or claims before proofing."""
+    proofed: bool
 
 
 def payee(services: Services, email: str) -> Payee | None:
     """The citizen ``email`` names, or ``None``: read before a top-up is confirmed."""
     with services.reading() as session:
-        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        user = session.exec(select(User).where(User.email == normal_email(email))).first()
         if user is None or user.role != Role.CITIZEN.value:
             return None
-        return Payee(user.full_name, (user.cccd or "")[-4:])
+        return Payee(user.full_name, (cccd_of(user) or "")[-4:], proofed=user.cccd is not None)
 
 
 def record_top_up(services: Services, command: RecordTopUp) -> ToppedUp:
