@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import secrets
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -413,44 +412,6 @@ def test_who_may_ask_read_and_open_a_signing_request(
 
 
 @pytest.mark.timeout(1800)
-def test_the_time_from_a_portals_request_to_its_webhook(server: KysoServer, portal: Portal) -> None:
-    """The figure the issue asks for: the median of 20, a citizen signing over HTTP (written to
-    artifacts/figures.jsonl; each request signed and its webhook received is what is asserted,
-    never a time)."""
-    (signer,) = make_signers(server, 1)
-    web = _web(server, signer.account)
-    times, after_signing = [], []
-    for _ in range(20):
-        started = time.monotonic()
-        asked = portal.ask(server, signer.account, documents=1).json()
-        token = web.form_token(f"/signing-requests/{asked['id']}")
-        signed = web.http.post(f"/signing-requests/{asked['id']}",
-                               data={"csrf": token, "pin": PIN}, timeout=120)  # fmt: skip
-        answered = time.monotonic()
-        assert signed.status_code == 303
-        assert "status=signed" in signed.headers["location"]
-        portal.app.hook_for(asked["id"])
-        arrived = max(at for at, _ in portal.app.hooks)
-        times.append(arrived - started)
-        after_signing.append(arrived - answered)
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    with FIGURES.open("a") as out:  # the report's figure
-        out.write(
-            json.dumps(
-                {
-                    "metric": "signing_request_to_webhook_median_s",
-                    "value": round(statistics.median(times), 2),
-                    "n": len(times),
-                    "webhook_after_the_citizens_answer_median_s": round(
-                        statistics.median(after_signing), 3
-                    ),
-                }
-            )
-            + "\n"
-        )
-    assert len(portal.app.hooks) >= len(times)  # every request's webhook came (no timed bound)
-
-
 def test_schemathesis_over_the_signing_request_routes_as_a_portal(
     server: KysoServer, portal: Portal
 ) -> None:
