@@ -471,7 +471,7 @@ class CredentialService:
 
     def confirm_signing(self, session: Session, credential_id: str, now: datetime) -> None:
         """Inside the transaction that records a signature: the credential must still be
-        active and unrevoked (it may have changed while signing); a good PIN clears failures."""
+        active and unrevoked (it may have changed while signing)."""
         credential = session.get(
             Credential, credential_id, with_for_update=True, populate_existing=True
         )
@@ -482,9 +482,9 @@ class CredentialService:
         status = DatabaseRevocationSource(session).status(int(credential.serial, 16))
         if status.status is not Status.GOOD:
             raise CredentialUnusable(f"the signing certificate is {status.status.value}")
-        if credential.failed_pin_attempts:
-            credential.failed_pin_attempts = 0
-            session.add(credential)
+        # The failures are not cleared here: the right PIN cleared them when it was checked,
+        # and those counted since belong to other requests (clearing them again would give a
+        # guesser racing the owner more tries than five).
 
     def open_with_secret(self, credential: Credential, sealed: bytes, secret: bytes) -> SigningKey:
         return self._vault.open(self.key_name(credential.id), sealed, secret)
