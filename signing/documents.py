@@ -11,7 +11,9 @@ from typing import Any, BinaryIO
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.crypt.api import AuthStatus
 from pyhanko.pdf_utils.crypt.permissions import StandardPermissions
+from pyhanko.pdf_utils.misc import read_non_whitespace
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.xref import read_object_header
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from signing.active_content import dynamic_xfa
@@ -105,6 +107,43 @@ def _check_stream(stream: Any, page: int, what: str) -> None:
         ) from None
 
 
+def _subtype_unread(reader: object, ref: generic.IndirectObject) -> object:
+    """The ``/Subtype`` of an indirect object read from its dictionary alone, leaving a
+    stream's payload on disk: an image XObject can be most of a 100 MB upload, and pyHanko
+    reads (and caches) a stream's payload whole. ``None`` when the dictionary cannot be read
+    this way (the caller then reads the object as pyHanko does)."""
+    if (
+        not isinstance(reader, PdfFileReader)
+        or reader.cache_get_indirect_object(ref.generation, ref.idnum) is not None
+    ):
+        return None
+    try:
+        start = reader.xrefs[ref.reference]
+        if not isinstance(start, int):  # in an object stream, so not a stream itself
+            return None
+        stream = reader.stream
+        at = stream.tell()
+        try:
+            stream.seek(start)
+            read_object_header(stream, strict=False)
+            read_non_whitespace(stream, seek_back=True)
+            if stream.read(2) != b"<<":
+                return ""
+            while True:
+                if read_non_whitespace(stream) == b">":
+                    return ""
+                stream.seek(-1, 1)
+                key = generic.NameObject.read_from_stream(stream)
+                read_non_whitespace(stream, seek_back=True)
+                value = generic.read_object(stream, ref.reference)
+                if key == "/Subtype":
+                    return value
+        finally:
+            stream.seek(at)
+    except Exception:  # untrusted bytes: fall back to pyHanko's own reading
+        return None
+
+
 def _form_xobjects(resources: Any, seen: set[tuple[int, int]]) -> list[Any]:
     """Form XObjects named in a resource dictionary, each once."""
     found: list[Any] = []
@@ -119,6 +158,9 @@ def _form_xobjects(resources: Any, seen: set[tuple[int, int]]) -> list[Any]:
             if key in seen:
                 continue
             seen.add(key)
+            subtype = _subtype_unread(raw.get_pdf_handler(), raw)
+            if subtype is not None and subtype != "/Form":
+                continue
         target = raw.get_object()
         if isinstance(target, generic.StreamObject) and target.get("/Subtype") == "/Form":
             found.append(target)
