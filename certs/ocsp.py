@@ -265,6 +265,7 @@ class OcspResponder:
         self._validity = validity
         self._reuse = min(reuse, validity / 4)
         self._prebuilt: dict[bytes, tuple[datetime, bytes]] = {}
+        self._encoded_times: tuple[datetime, bytes, bytes] | None = None
 
     def _is_ours(self, cert_id: _CertId) -> bool:
         hashes = self._issuer_hashes.get(cert_id.hash_oid)
@@ -310,8 +311,7 @@ class OcspResponder:
         self, statuses: list[tuple[bytes, bytes]], nonce: bytes | None, now: datetime
     ) -> bytes:
         """The DER ResponseData for (CertID, CertStatus) pairs, produced at ``now``."""
-        this_update = der.generalized_time(now)
-        next_update = der.encode(0xA0, der.generalized_time(now + self._validity))
+        this_update, next_update = self._times(now)
         responses = b"".join(
             der.encode(der.SEQUENCE, cert_id + status + this_update + next_update)
             for cert_id, status in statuses
@@ -327,6 +327,17 @@ class OcspResponder:
             der.SEQUENCE,
             self._responder_id + this_update + der.encode(der.SEQUENCE, responses) + extensions,
         )
+
+    def _times(self, now: datetime) -> tuple[bytes, bytes]:
+        """thisUpdate and the tagged nextUpdate for ``now``, encoded once a second (a busy
+        responder answers many times within one)."""
+        kept = self._encoded_times
+        if kept is not None and kept[0] == now:
+            return kept[1], kept[2]
+        this_update = der.generalized_time(now)
+        next_update = der.encode(0xA0, der.generalized_time(now + self._validity))
+        self._encoded_times = (now, this_update, next_update)
+        return this_update, next_update
 
     def _sign(
         self, statuses: list[tuple[bytes, bytes]], nonce: bytes | None, now: datetime

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import RuntimeDep, ServicesDep
-from api.routes.oidc import _basic as basic_credentials
+from api.routes.client_credentials import basic_credentials
 from api.usecases import csc_oauth as flows
-from api.usecases.csc_oauth import TokenCall
+from api.usecases.oidc import TokenRequest
 
 __all__ = ["router"]
 
@@ -39,9 +39,9 @@ def _client_fields(
 ClientFields = Annotated[dict[str, str], Depends(_client_fields)]
 
 
-def _call(request: Request, runtime: RuntimeDep, path: str, form: dict[str, str]) -> TokenCall:
+def _call(request: Request, runtime: RuntimeDep, path: str, form: dict[str, str]) -> TokenRequest:
     endpoint = f"{runtime.urls.base}/csc/v2/oauth2/{path}"
-    return TokenCall(form=form, basic=basic_credentials(request), endpoint=endpoint)
+    return TokenRequest(form=form, basic=basic_credentials(request), endpoint=endpoint)
 
 
 @router.post("/token", response_model=None, summary="CSC OAuth 2.0: a code for an access token")

@@ -5,17 +5,15 @@ reads the requests and draws the pages. OAuth errors are a view of the one error
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api.bootstrap import Runtime
 from api.deps import RuntimeDep, ServicesDep
+from api.routes.client_credentials import basic_credentials
 from api.same_origin import foreign_post
 from api.usecases import oidc as flows
 from api.usecases.oidc import SignInToAuthorize, TokenRequest
@@ -212,18 +210,6 @@ def consent(
     return _redirect(target)
 
 
-def _basic(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, _, secret = base64.b64decode(value).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return unquote(client_id), unquote(secret)
-
-
 @router.post("/oidc/token", response_model=None, summary="OpenID Connect token endpoint")
 def token(
     request: Request,
@@ -249,7 +235,7 @@ def token(
     }
     if code_verifier is not None:
         fields["code_verifier"] = code_verifier
-    command = TokenRequest(form=fields, basic=_basic(request),
+    command = TokenRequest(form=fields, basic=basic_credentials(request),
                            endpoint=f"{runtime.urls.base}/oidc/token")  # fmt: skip
     issued = flows.token(services, command)  # an OidcError is answered in OAuth's format
     response = JSONResponse(issued)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from api.usecases import authorise as authorisation
 from api.usecases.authorise import AuthoriseSignatures, remote_credential
+from api.usecases.oidc import TokenRequest
 from api.usecases.services import Services
 from identity import csc_oauth
 from identity.csc_oauth import CscAuthRequest, CscBearer
@@ -27,7 +28,6 @@ __all__ = [
     "ConfirmGrant",
     "CscCall",
     "Pending",
-    "TokenCall",
     "caller",
     "confirm",
     "decline",
@@ -95,16 +95,7 @@ def decline(services: Services, params: Mapping[str, str], user: User) -> str:
                       error_description="the citizen declined", state=request.state)  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class TokenCall:
-    form: dict[str, str]
-    basic: tuple[str, str] | None
-    """``client_secret_basic`` credentials, when sent."""
-    endpoint: str
-    """The endpoint's URL (a client assertion's audience)."""
-
-
-def _client(services: Services, session: Session, command: TokenCall) -> OidcClient:
+def _client(services: Services, session: Session, command: TokenRequest) -> OidcClient:
     """client_secret_basic, client_secret_post or private_key_jwt, as ``/oidc/token``; public
     clients with ``client_id`` alone (PKCE binds their codes). Only portals given CSC scopes."""
     form = command.form
@@ -126,13 +117,13 @@ def _client(services: Services, session: Session, command: TokenCall) -> OidcCli
     return client
 
 
-def token(services: Services, command: TokenCall) -> dict[str, Any]:
+def token(services: Services, command: TokenRequest) -> dict[str, Any]:
     with services.unit_of_work() as session:
         client = _client(services, session, command)
         return csc_oauth.exchange(session, client, command.form, services.clock())
 
 
-def revoke(services: Services, command: TokenCall) -> None:
+def revoke(services: Services, command: TokenRequest) -> None:
     with services.unit_of_work() as session:
         client = _client(services, session, command)
         csc_oauth.revoke(session, client, command.form.get("token", ""), services.clock())

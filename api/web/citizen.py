@@ -281,9 +281,7 @@ def place(web: WebDep, draft_id: str) -> Response:
 def page_picture(web: WebDep, draft_id: str, page: int) -> Response:
     caller = web.require(CITIZEN)
     png = _drafts(web).picture(caller.user.id, draft_id, page)
-    return web.finish(
-        Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
-    )
+    return web.page_picture(png)
 
 
 @router.post("/sign/{draft_id}")

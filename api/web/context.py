@@ -267,6 +267,11 @@ class Web:
     def redirect(self, path: str) -> Response:
         return self.finish(RedirectResponse(_local(path), status_code=303))
 
+    def page_picture(self, png: bytes) -> Response:
+        """A picture of one of the caller's own pages: private, kept an hour by the browser."""
+        headers = {"Cache-Control": "private, max-age=3600"}
+        return self.finish(Response(png, media_type="image/png", headers=headers))
+
     def finish(self, response: Response) -> Response:
         """Security headers and pending cookies on any web response."""
         headers = response.headers

@@ -123,9 +123,7 @@ def page_picture(web: WebDep, request_id: str, number: int, page: int) -> Respon
     if not 1 <= number <= len(documents):
         return web.finish(Response(status_code=404))
     png = _store(web).picture(documents[number - 1], page)
-    return web.finish(
-        Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
-    )
+    return web.page_picture(png)
 
 
 def _own(web: Web, caller: WebCaller, request_id: str) -> SigningRequest:
