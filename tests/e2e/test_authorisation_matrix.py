@@ -19,6 +19,8 @@ from tests.support.api import Account, proof, register_citizen, staff, top_up
 from tests.support.pdfs import simple_pdf
 from tests.support.server import KysoServer
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 ANYONE = "anonymous"
 CITIZEN, OTHER_CITIZEN = "citizen", "other_citizen"
 REG, AGENCY, BILLING, ADMIN = "registration_officer", "agency_officer", "billing_staff", "admin"

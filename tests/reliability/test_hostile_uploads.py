@@ -18,6 +18,8 @@ from tests.support.hostile_pdfs import hostile_corpus
 from tests.support.server import KysoServer
 from tests.support.web import WebClient
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 REPAIRED = {
     "truncated-before-xref",
     "truncated-last-byte",

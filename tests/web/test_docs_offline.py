@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.support.browser import screenshot
 from tests.support.server import KysoServer
+
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
 
 
 def _offline_page(browser: Browser, server: KysoServer) -> tuple[Page, list[str], list[str]]:

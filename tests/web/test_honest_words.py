@@ -25,6 +25,8 @@ from tests.support.pdfs import application_form_pdf
 from tests.support.server import KysoServer
 from tests.web.test_journeys import sign_in
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 WIDTHS = [1280, 390]
 
 

@@ -20,6 +20,8 @@ from playwright.sync_api import Browser
 from tests.support.api import register_citizen
 from tests.support.server import KysoServer, own_server
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 _TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 
 

@@ -16,6 +16,8 @@ from tests.support.api import proof, register_citizen, staff
 from tests.support.browser import screenshot
 from tests.support.server import KysoServer
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 PORTAL = "https://dichvucong.example.vn/callback"
 
 

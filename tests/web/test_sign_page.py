@@ -15,6 +15,8 @@ from tests.support.pdfs import page_geometry_pdf
 from tests.support.server import KysoServer
 from tests.support.web import WebClient
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 _PICTURE = re.compile(
     r'data-page="(\d+)" data-box="([^"]+)" data-rotation="(\d+)"[^>]*>\s*<img src="([^"]+)" '
     r'width="(\d+)" height="(\d+)"'

@@ -19,6 +19,8 @@ from tests.support.browser import SCREENSHOTS, screenshot
 from tests.support.pdfs import page_geometry_pdf
 from tests.support.server import KysoServer, require_tool
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 # name, the PDF's page geometry, where it is clicked (u across, v down the picture), the page
 # point that is (by hand), and the stamp's size in page units
 CASES = [

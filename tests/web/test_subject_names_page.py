@@ -3,6 +3,7 @@ DN stays in the tooltip."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.signing_helpers import make_signers
@@ -10,6 +11,8 @@ from tests.support.api import staff
 from tests.support.browser import screenshot
 from tests.support.server import KysoServer
 from tests.web.test_journeys import sign_in
+
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
 
 
 def test_certificates_show_names_and_cccd(browser: Browser, server: KysoServer) -> None:

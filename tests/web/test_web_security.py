@@ -30,6 +30,8 @@ from tests.support.databases import fresh_database
 from tests.support.server import KysoServer
 from tests.support.web import WebClient
 
+pytestmark = pytest.mark.one_database  # above the data layer: SQLite alone
+
 ANYONE = "anyone"
 CITIZEN, OFFICER, AGENCY, BILLING, ADMIN = (
     "citizen",
