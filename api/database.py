@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 import migrations
+from api.sqlite_writers import writer_turns
 
 __all__ = ["make_engine", "migrate", "startup_lock", "unit_of_work"]
 
@@ -56,9 +57,14 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
     An error that carries ``commits_work = True`` (a counted failure: a wrong password or PIN)
     is committed before it propagates, so its bookkeeping is not lost with the request.
     On SQLite the transaction starts with ``BEGIN IMMEDIATE``: writers queue at the start
-    instead of failing when a read turns into a write.
+    instead of failing when a read turns into a write, and take their turns promptly
+    (:mod:`api.sqlite_writers`).
     """
-    with Session(engine, expire_on_commit=False) as session:
+    turns = writer_turns(engine.url.database) if engine.dialect.name == "sqlite" else None
+    with (
+        turns.turn() if turns is not None else nullcontext(),
+        Session(engine, expire_on_commit=False) as session,
+    ):
         if engine.dialect.name == "sqlite":
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:

@@ -39,6 +39,7 @@ from signing.errors import (
     TimestampUnavailable,
     UnparsablePdf,
 )
+from signing.known_prefix import KnownPrefix, continuing
 from signing.repair import repaired_copy
 from signing.signer import KeyStoreSigner
 from signing.stamp import StampText, render_stamp_pdf
@@ -191,6 +192,7 @@ def sign_document(
     facts: PdfFacts,
     timestamp_size: int = 6000,
     in_place: bool = False,
+    prefix: KnownPrefix | None = None,
 ) -> None:
     """Sign ``source`` into ``destination``: an incremental update, earlier signatures stay
     valid. ``facts`` is the caller's inspection of ``source`` (with the stamp's page). A
@@ -200,10 +202,12 @@ def sign_document(
     ``in_place``: ``source`` is the caller's own copy, in ``destination``'s folder: the update
     is appended to it (no second copy of the document is written) and ``destination`` becomes
     a second name of that file. ``source`` is then the signed file too; a failure cuts it back
-    to its original bytes."""
+    to its original bytes. ``prefix``, with ``in_place``: the running SHA-256 of ``source``'s
+    first bytes, from which the signature's digest goes on (:mod:`signing.known_prefix`)."""
     arguments = {"options": options, "signer": signer, "timestamper": timestamper,
                  "material": material, "font": font, "now": now, "facts": facts,
-                 "timestamp_size": timestamp_size, "in_place": in_place}  # fmt: skip
+                 "timestamp_size": timestamp_size, "in_place": in_place,
+                 "prefix": prefix}  # fmt: skip
     try:
         _sign_once(source, destination, **arguments)  # type: ignore[arg-type]
     except UnparsablePdf:
@@ -214,6 +218,7 @@ def sign_document(
             if not repaired_copy(source, repaired):
                 raise
             arguments["in_place"] = False  # the repaired copy lives in a scratch folder
+            arguments["prefix"] = None
             _sign_once(repaired, destination, **arguments)  # type: ignore[arg-type]
 
 
@@ -230,6 +235,7 @@ def _sign_once(
     facts: PdfFacts,
     timestamp_size: int = 6000,
     in_place: bool = False,
+    prefix: KnownPrefix | None = None,
 ) -> None:
     if options.certify and facts.signed_fields:
         raise FieldUnusable("a certification signature must be the document's first signature")
@@ -282,7 +288,7 @@ def _sign_once(
                 source, in_place = drawn, False
         try:
             if in_place:
-                _append_signature(source, destination, pdf_signer, reserve, facts)
+                _append_signature(source, destination, pdf_signer, reserve, facts, prefix)
             else:
                 _write_signed_copy(source, destination, pdf_signer, reserve, facts)
         except TimestampRequestError:  # (an OSError: before the disk's own)
@@ -325,13 +331,15 @@ def _write_signed_copy(
 
 
 def _append_signature(
-    source: Path, destination: Path, pdf_signer: PdfSigner, reserve: int, facts: PdfFacts
-) -> None:
+    source: Path, destination: Path, pdf_signer: PdfSigner, reserve: int, facts: PdfFacts,
+    prefix: KnownPrefix | None = None,
+) -> None:  # fmt: skip
     """The signature (and its validation data) appended to ``source`` itself, which
     ``destination`` then names too; on any failure ``source`` is cut back to what it was."""
     size = source.stat().st_size
     try:
-        with source.open("r+b") as stream:
+        known = prefix if prefix is not None and prefix.length == size else None
+        with source.open("r+b") as stream, continuing(known):
             pdf_signer.sign_pdf(_writer(stream, facts), bytes_reserved=reserve, in_place=True,
                                 chunk_size=_IO_CHUNK)  # fmt: skip
         destination.unlink(missing_ok=True)

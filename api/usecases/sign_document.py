@@ -40,6 +40,7 @@ from signing import attempts
 from signing.countersign import refuse_if_earlier_signature_fails
 from signing.documents import PdfFacts, inspect_or_repair
 from signing.errors import InvalidOption
+from signing.known_prefix import KnownPrefix
 from signing.models import AttemptState, SignatureRecord, SigningAttempt
 from signing.pades import Level, Placement, SignatureOptions, sign_document
 from signing.records import owned_document
@@ -293,7 +294,9 @@ def _sign(
                   timestamper=signing.timestamper() if options.level.timestamped else None,
                   material=material, font=services.runtime.settings.stamp_font,
                   now=request.now, facts=facts, timestamp_size=signing.timestamp_size,
-                  in_place=request.source.parent == output.parent)  # fmt: skip
+                  in_place=request.source.parent == output.parent,
+                  prefix=KnownPrefix(received.digest, received.size)
+                  if received.path == request.source else None)  # fmt: skip
 
 
 def _record_and_charge(

@@ -82,7 +82,11 @@ def _source() -> TableSource:
     )
 
 
-@pytest.mark.parametrize("nonce", [None, b"\x01", os.urandom(32), os.urandom(128)])
+@pytest.mark.parametrize(
+    "nonce",
+    [None, b"\x01", os.urandom(32), os.urandom(128)],
+    ids=["none", "one-byte", "32-bytes", "128-bytes"],  # named: each test process draws its own
+)
 def test_responses_are_canonical_der_with_every_status(
     local_ca: LocalCa, nonce: bytes | None
 ) -> None:
