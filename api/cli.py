@@ -16,6 +16,8 @@ from typing import BinaryIO
 import click
 from cryptography.hazmat.primitives import hashes, serialization
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from api import engines
 from api.bootstrap import initialise, open_runtime
@@ -818,6 +820,13 @@ def run() -> None:
         for error in exc.errors():
             name = "KYSO_" + "_".join(str(part) for part in error["loc"]).upper()
             click.echo(f"error [config.invalid]: {name.rstrip('_')}: {error['msg']}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:  # no database server there, or no such database
+        settings = _settings()
+        given = settings.database_url or settings.sqlalchemy_url  # as the operator wrote it
+        where = make_url(given).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "unreachable"
+        click.echo(f"error [database.unreachable]: {where}: {reason}", err=True)
         sys.exit(1)
     except KysoError as exc:
         click.echo(f"error [{exc.code}]: {exc.detail}", err=True)

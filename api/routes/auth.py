@@ -13,6 +13,7 @@ from api.usecases import accounts, sign_in
 from api.usecases.accounts import RegisterCitizen
 from api.usecases.sign_in import PasswordGrant, RefreshGrant
 from identity.accounts import NewUser
+from identity.errors import InvalidField
 
 __all__ = ["router"]
 
@@ -40,6 +41,12 @@ def register(body: Registration, request: Request, services: ServicesDep) -> Reg
     )
 
 
+_GRANT_FIELDS_HELP = (
+    "required with grant_type=password: username is the account's e-mail address, password its "
+    "password (and otp the one-time code, once a second factor is enrolled)"
+)
+
+
 @router.post("/token", summary="OAuth2 token endpoint (password and refresh_token grants)")
 def token(
     request: Request,
@@ -50,6 +57,10 @@ def token(
     otp: Annotated[str | None, Form()] = None,
     refresh_token: Annotated[str | None, Form()] = None,
 ) -> TokenResponse:
+    if grant_type == "password" and (username is None or password is None):
+        missing = (name for name, value in (("username", username), ("password", password))
+                   if value is None)  # fmt: skip
+        raise InvalidField(dict.fromkeys(missing, _GRANT_FIELDS_HELP))
     if grant_type == "password" and username is not None and password is not None:
         source = request.client.host if request.client else None
         grant = PasswordGrant(email=username, password=password, otp=otp, source=source)

@@ -139,6 +139,8 @@ ENGLISH: dict[str, str] = {
     "Không hiển thị con dấu (chữ ký vẫn có giá trị)": "No visible stamp (the signature is just as valid)",
     "Con dấu sẽ nằm ở trang {page}.": "The stamp goes on page {page}.",
     "Chưa chọn vị trí: hãy bấm vào một trang.": "No place chosen yet: click on a page.",
+    "Con dấu sẽ nằm ở góc dưới bên phải của trang cuối.": "The stamp goes at the bottom right of the last page.",
+    "Chữ ký sẽ không có con dấu trên trang.": "The signature will have no stamp on the page.",
     "Khuyên dùng: kèm dấu thời gian và dữ liệu kiểm tra chứng thư, để còn kiểm chứng được nhiều năm sau.": "Recommended: with a trusted time-stamp and the certificate checks, so it can still be verified years from now.",
     "Kèm dấu thời gian tin cậy chứng minh thời điểm ký.": "With a trusted time-stamp that proves when you signed.",
     "Chữ ký cơ bản, không có dấu thời gian.": "A basic signature, without a time-stamp.",

@@ -156,6 +156,14 @@ def test_unknown_grant_and_missing_token(server: KysoServer) -> None:
     response = httpx.post(f"{server.url}/v1/auth/token", data={"grant_type": "client_credentials"})
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
+    as_email = httpx.post(
+        f"{server.url}/v1/auth/token",
+        data={"grant_type": "password", "email": "a@b.vn", "password": "x"},
+    )
+    assert as_email.status_code == 422, as_email.text  # the grant is right; a field is missing
+    problem = as_email.json()
+    assert problem["code"] == "identity.invalid_field"
+    assert "username is the account's e-mail address" in problem["detail"]
     anonymous = httpx.get(f"{server.url}/v1/me")
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"].startswith("Bearer")

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.databases import POSTGRES_ADMIN_URL
 from tests.support.server import KYSO, KysoServer, free_port, kyso_env
 
 SAFE = {"KYSO_ENV": "production", "KYSO_PUBLIC_URL": "https://kyso.example.vn",
@@ -68,6 +69,16 @@ def test_a_bad_setting_is_one_line_not_a_traceback(tmp_path: Path) -> None:
         "error [config.invalid]: KYSO_MAX_PAGES: Input should be a valid integer, unable to "
         "parse string as an integer"
     ]
+
+
+def test_a_missing_postgresql_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    missing = f"kyso_missing_{secrets.token_hex(4)}"
+    url = POSTGRES_ADMIN_URL.rpartition("/")[0] + f"/{missing}"
+    refused = _serve(tmp_path, KYSO_DATABASE_URL=url)
+    assert refused.returncode == 1
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith(f"error [database.unreachable]: {url}: ")
+    assert f'database "{missing}" does not exist' in line
 
 
 @pytest.mark.parametrize("key_given", ["environment", "file"])

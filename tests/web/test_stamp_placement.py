@@ -130,3 +130,33 @@ def test_the_stamp_lands_where_it_was_clicked_and_previewed(
     )
     for seen, previewed in zip(drawn, preview, strict=True):
         assert abs(seen - previewed) <= 0.012, (drawn, preview)
+
+
+def test_the_line_under_the_choices_says_what_the_checked_one_will_do(
+    browser: Browser, server: KysoServer, signer: Signer, tmp_path: Path
+) -> None:
+    """The bottom-right corner is checked when the page opens, and the line says so (it said
+    "no place chosen yet" beside it); each choice then says what it will do."""
+    document = tmp_path / "a4.pdf"
+    document.write_bytes(page_geometry_pdf(tree="/MediaBox [0 0 595 842]", page=""))
+    page = _signed_in(browser, server, signer, 1280)
+    page.goto("/sign")
+    page.get_by_label("Tệp PDF").set_input_files(str(document))
+    page.get_by_role("button", name="Tải lên và xem trang").click()
+    status = page.locator("#placement-status")
+    expect(page.get_by_role("radio", name="Góc dưới bên phải của trang cuối")).to_be_checked()
+    expect(status).to_have_text("Con dấu sẽ nằm ở góc dưới bên phải của trang cuối.")
+    page.get_by_role("radio", name=re.compile("Không hiển thị con dấu")).check()
+    expect(status).to_have_text("Chữ ký sẽ không có con dấu trên trang.")
+    page.get_by_role("radio", name="Đặt ở chỗ tôi bấm trên trang").check()
+    expect(status).to_have_text("Chưa chọn vị trí: hãy bấm vào một trang.")
+    image = page.locator('.page-box[data-page="1"] img')
+    expect(image).to_have_js_property("complete", True)
+    image.click(position={"x": 100, "y": 100})
+    expect(status).to_have_text("Con dấu sẽ nằm ở trang 1.")
+    page.get_by_role("radio", name="Góc dưới bên phải của trang cuối").check()
+    expect(page.locator('.page-box[data-page="1"] .stamp')).to_be_hidden()
+    page.get_by_role("radio", name="Đặt ở chỗ tôi bấm trên trang").check()  # back to the click
+    expect(status).to_have_text("Con dấu sẽ nằm ở trang 1.")
+    expect(page.locator('.page-box[data-page="1"] .stamp')).to_be_visible()
+    page.context.close()

@@ -106,8 +106,18 @@
     boxes[i].addEventListener("click", place);
     boxes[i].addEventListener("keydown", key);
   }
+  // The line under the choices says what the checked one will do.
   form.addEventListener("change", function (event) {
-    if (event.target.name === "mode" && event.target.value !== "click") { hideStamps(); }
+    if (event.target.name !== "mode") { return; }
+    if (event.target.value !== "click") {
+      hideStamps();
+      status.textContent = status.getAttribute("data-" + event.target.value) || "";
+    } else if (rectField.value && pageField.value) {  // back to the place clicked before
+      var placed = form.querySelector('.page-box[data-page="' + pageField.value + '"]');
+      if (placed) { show(placed, pageField.value, rectField.value.split(",").map(Number)); }
+    } else {
+      status.textContent = status.getAttribute("data-click");
+    }
   });
   // A form shown again after an error keeps the stamp where it was.
   if (rectField.value && pageField.value) {
