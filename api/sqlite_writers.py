@@ -3,13 +3,13 @@
 A SQLite write transaction (``BEGIN IMMEDIATE``) that finds another one running waits in
 SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms
 between tries: a writer whose turn came after 3 ms sleeps on to 8, one that has waited 100 ms
-rechecks ten times a second. Under steady signing from two worker processes the write lock sits
-free while its next holder sleeps (7 % of a worker's sampled time was ``BEGIN IMMEDIATE``, and the
-rate swung from run to run with where the sleeps fell). Here each writer first takes this
-process's lock (threads wake as soon as it is free) and then an exclusive ``flock`` on a file
-beside the database (processes too), so ``BEGIN IMMEDIATE`` almost never waits. A thread that
-opens a unit of work inside its own keeps its turn (as before, SQLite refuses the inner write
-after its busy timeout).
+rechecks ten times a second. Under steady signing from two worker processes the write lock sat
+free while its next holder slept (7 % of a worker's sampled time under signing load was
+``BEGIN IMMEDIATE``; with turns, about 12 % more signatures per second, bench/README.md).
+Here each writer first takes this process's lock (threads wake as soon as it is free) and
+then an exclusive ``flock`` on a file beside the database (processes too), so
+``BEGIN IMMEDIATE`` almost never waits. A thread that opens a unit of work inside its own
+keeps its turn (as before, SQLite refuses the inner write after its busy timeout).
 """
 
 from __future__ import annotations

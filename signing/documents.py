@@ -136,8 +136,8 @@ def _subtype_unread(reader: object, ref: generic.IndirectObject) -> object:
                 key = generic.NameObject.read_from_stream(stream)
                 read_non_whitespace(stream, seek_back=True)
                 value = generic.read_object(stream, ref.reference)
-                if key == "/Subtype":
-                    return value
+                if key == "/Subtype":  # a reference is left to pyHanko (it may name /Form)
+                    return None if isinstance(value, generic.IndirectObject) else value
         finally:
             stream.seek(at)
     except Exception:  # untrusted bytes: fall back to pyHanko's own reading
@@ -162,7 +162,13 @@ def _form_xobjects(resources: Any, seen: set[tuple[int, int]]) -> list[Any]:
             if subtype is not None and subtype != "/Form":
                 continue
         target = raw.get_object()
-        if isinstance(target, generic.StreamObject) and target.get("/Subtype") == "/Form":
+        if (
+            isinstance(target, generic.StreamObject)
+            and "/Subtype" in target
+            and (
+                target["/Subtype"] == "/Form"  # (indexing resolves a reference; .get does not)
+            )
+        ):
             found.append(target)
     return found
 
