@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import count_commits
 from api.pki_fast_path import PkiFastPath
+from api.pki_protocol import PkiAnswering
 from api.production import refuse_unsafe_production
 from api.request_log import ACCESS_LOGGER, RequestLog
 from api.routes import (
@@ -142,7 +143,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pki=services.pki,
         limit=settings_.max_pki_request_bytes,
     )
-    app.add_middleware(RequestLog, access_log=open_access_log(settings_.access_log))
+    access_log = open_access_log(settings_.access_log)
+    app.add_middleware(RequestLog, access_log=access_log)
+    app.state.pki_answering = PkiAnswering(
+        pki=services.pki, limit=settings_.max_pki_request_bytes, access_log=access_log
+    )
     count_commits()
     return app
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.log_config import LogLevel, log_config
+from api.pki_protocol import PROTOCOL as BOUNDED_PKI_ANSWERING
 from api.settings import Settings
-from api.slow_clients import PROTOCOL as SLOW_CLIENT_BOUNDS
 
 ENGINES = ("uvicorn", "granian")
 
@@ -46,7 +46,7 @@ def _run_uvicorn(listen: Listen) -> None:
         proxy_headers=True,
         log_level=listen.log_level,
         log_config=log_config(listen.log_level),
-        http=SLOW_CLIENT_BOUNDS,
+        http=BOUNDED_PKI_ANSWERING,
         access_log=False,  # kyso's own JSON lines (api/request_log.py) instead
         timeout_keep_alive=listen.keep_alive,
         # a worker starting on a busy machine (loading the CA, pyHanko) may take longer than

@@ -5,7 +5,9 @@ signature and a few hundred more. Routing, dependency injection and the request 
 good part of that. This ASGI layer answers a POST to either path whose body length is declared
 and within the PKI limit, with the same answer functions as the routes
 (:mod:`api.routes.pki`), which still answer everything else: chunked bodies, over-long ones
-(refused there in problem+json) and OCSP's GET binding.
+(refused there in problem+json) and OCSP's GET binding. Under uvicorn, ``kyso serve``'s HTTP
+protocol answers most of these POSTs before ASGI (:mod:`api.pki_protocol`); this layer answers
+them under granian and in the cases the protocol leaves to the app.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import Counter
 from sqlmodel import Session
 
 from api.bootstrap import Runtime
@@ -66,7 +67,7 @@ def ocsp_answer(pki: PkiServices, request_der: bytes) -> bytes:
     except Exception:
         logger.exception("OCSP responder failure")
         answer = error_response("internal_error")
-    OCSP_ANSWERS.labels(_ocsp_status(answer)).inc()
+    _counted(OCSP_ANSWERS, _ocsp_status(answer)).inc()
     return answer
 
 
@@ -74,6 +75,18 @@ _OCSP_STATUS = {0: "successful", 1: "malformed_request", 2: "internal_error", 3:
                 5: "sig_required", 6: "unauthorized"}  # fmt: skip
 _PKI_STATUS = {0: "granted", 1: "granted_with_mods", 2: "rejection", 3: "waiting",
                4: "revocation_warning", 5: "revocation_notification"}  # fmt: skip
+
+
+_COUNTERS: dict[tuple[int, str], Counter] = {}
+
+
+def _counted(metric: Counter, status: str) -> Counter:
+    """The metric's counter for ``status`` (prometheus-client's labels() takes a lock: once)."""
+    key = (id(metric), status)
+    counter = _COUNTERS.get(key)
+    if counter is None:
+        counter = _COUNTERS[key] = metric.labels(status)
+    return counter
 
 
 def _header_end(der: bytes, at: int) -> int:
@@ -114,7 +127,7 @@ def tsa_answer(pki: PkiServices, request_der: bytes) -> bytes:
     except Exception:
         logger.exception("time-stamping failure")
         answer = rejection("system_failure", "the time-stamping unit failed; try again")
-    TSA_ANSWERS.labels(_tsa_status(answer)).inc()
+    _counted(TSA_ANSWERS, _tsa_status(answer)).inc()
     return answer
 
 

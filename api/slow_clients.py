@@ -89,24 +89,30 @@ class _PaceClocks(_Protocol):
         super().on_response_complete()
         self._follow()  # a pipelined request may have started
 
+    def _current_request(self) -> tuple[object, bool, bool] | None:
+        """The request being read or answered: (itself, its body still coming, answered)."""
+        cycle = self.cycle
+        return None if cycle is None else (cycle, cycle.more_body, cycle.response_complete)
+
     def _follow(self) -> None:
         """Move to the body (or the application) once a request's headers are in."""
-        cycle = self.cycle
-        if cycle is None:
+        current = self._current_request()
+        if current is None:
             return
-        if cycle is not self._seen:
-            self._seen = cycle
+        request, more_body, answered = current
+        if request is not self._seen:
+            self._seen = request
             self._disarm()
-            if cycle.more_body:
+            if more_body:
                 self._phase = "body"
                 self._body_started = time.monotonic()
                 self._body_bytes = self._body_bytes_checked = 0
                 self._arm(self._body_seconds, self._body_check)
             else:
-                self._phase = "app"
-        elif self._phase == "body" and not cycle.more_body:
+                self._phase = "idle" if answered else "app"
+        elif self._phase == "body" and not more_body:
             self._disarm()
-            self._phase = "app" if not cycle.response_complete else "idle"
+            self._phase = "idle" if answered else "app"
 
     def _arm(self, seconds: float, then: Any) -> None:
         self._disarm()

@@ -8,7 +8,8 @@ Measured: OCSP responses per second, over HTTP POST on 127.0.0.1, of
   revocation records in SQLite), with ``--workers N``;
 * the ceiling: the engine (uvicorn or granian, as ``kyso serve --engine`` runs it) serving an
   ASGI app that reads the body and answers fixed bytes of the same size: no responder written in
-  Python and served this way can answer faster;
+  Python and served as an ASGI app can answer faster (under uvicorn, kyso answers the PKI POSTs
+  in its HTTP protocol, below ASGI: ``api/pki_protocol.py``, so it can pass this ceiling);
 * the reference: ``openssl ocsp -index index.txt -port P -multi N`` (the same key type: an
   ECDSA P-256 root, a delegated OCSP signer and leaf certificates made here with openssl).
 
@@ -604,7 +605,7 @@ def report(figures: list[dict[str, Any]], options: Options) -> None:
         )
     print(
         f"  {first['ceiling']} (the ceiling): {first['ceiling_per_s']:.1f}/s: no Python "
-        "responder served by this engine can do more"
+        "responder served by this engine as an ASGI app can do more"
     )
     print(f"  kyso log: {first['ours_log']}")
 

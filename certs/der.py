@@ -39,7 +39,14 @@ def _length(n: int) -> bytes:
 
 def encode(tag: int, content: bytes) -> bytes:
     """One TLV: ``tag`` (a single identifier byte), the minimal length, ``content``."""
-    return bytes((tag,)) + _length(len(content)) + content
+    n = len(content)
+    if n < 0x80:  # the lengths of an OCSP answer's parts, written out: ten of them per answer
+        return bytes((tag, n)) + content
+    if n < 0x100:
+        return bytes((tag, 0x81, n)) + content
+    if n < 0x10000:
+        return bytes((tag, 0x82, n >> 8, n & 0xFF)) + content
+    return bytes((tag,)) + _length(n) + content
 
 
 def read(data: bytes, pos: int, end: int) -> tuple[int, int, int]:

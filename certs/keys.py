@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -151,6 +151,10 @@ class KeyHandle:
         return self._scheme
 
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+"""Built once: the OCSP responder and the TSA sign with it thousands of times a second."""
+
+
 class SoftwareSigningKey(KeyHandle):
     """A key opened from a software key store, held in memory only while the handle lives."""
 
@@ -162,6 +166,7 @@ class SoftwareSigningKey(KeyHandle):
     ) -> None:
         super().__init__(key_id, KeyAlgorithm.of(private_key.public_key()), scheme)
         self._key = private_key
+        self._elliptic = isinstance(private_key, ec.EllipticCurvePrivateKey)
 
     def with_scheme(self, scheme: SignatureScheme) -> SigningKey:
         return SoftwareSigningKey(self._key_id, self._key, scheme)
@@ -170,9 +175,10 @@ class SoftwareSigningKey(KeyHandle):
         return self._key.public_key()
 
     def sign(self, data: bytes) -> bytes:
-        if isinstance(self._key, ec.EllipticCurvePrivateKey):
-            return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
-        return self._key.sign(data, rsa_padding(self._scheme, hashes.SHA256()), hashes.SHA256())
+        if self._elliptic:  # known at construction: isinstance on an ABC costs each call
+            return cast(ec.EllipticCurvePrivateKey, self._key).sign(data, _ECDSA_SHA256)
+        key = cast(rsa.RSAPrivateKey, self._key)
+        return key.sign(data, rsa_padding(self._scheme, hashes.SHA256()), hashes.SHA256())
 
     def sign_digest(self, digest: bytes, hash_algorithm: hashes.HashAlgorithm) -> bytes:
         prehashed = Prehashed(hash_algorithm)

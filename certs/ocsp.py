@@ -6,14 +6,18 @@ response is its statuses and times spliced between them, then signed. Requests t
 does not accept are read again by asn1crypto, so the answer to any request is the same as a schema
 library's reading of it. Responses to requests without a nonce are pre-produced (RFC 5019 2.2):
 the same request for the same status is answered with the response signed for it less than
-``reuse`` ago, so the status is still read for every request but not signed again.
+``reuse`` ago, so the status is still read for every request but not signed again. Where the
+revocation source can name the committed state it reads (:meth:`RevocationSource.version`: a
+SQLite database in WAL mode), a request seen before is answered from its bytes alone while
+nothing has been committed since: no parsing, no status read. Any commit, a revocation among
+them, makes the next answer read the status again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from asn1crypto import algos, ocsp
 from asn1crypto import x509 as asn1_x509
@@ -44,6 +48,7 @@ _CRL_REASON_CODES = {
     RevocationReason.AA_COMPROMISE: 10,
 }
 _MAX_PREBUILT = 10_000
+_NOT_PREBUILT = (datetime.min.replace(tzinfo=UTC), b"")
 """Pre-produced responses kept (one certificate each, about 0.5 KiB with its key)."""
 MAX_CERTIFICATES_PER_REQUEST = 64
 """More in one request is answered ``malformedRequest``: one request is one signature's work
@@ -63,8 +68,7 @@ class _Malformed(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class _CertId:
+class _CertId(NamedTuple):
     """One requested certificate: its CertID as sent (echoed verbatim) and its parts."""
 
     encoded: bytes
@@ -74,8 +78,7 @@ class _CertId:
     serial: int
 
 
-@dataclass(frozen=True)
-class _Request:
+class _Request(NamedTuple):
     cert_ids: list[_CertId]
     nonce: bytes | None
 
@@ -265,6 +268,11 @@ class OcspResponder:
         self._validity = validity
         self._reuse = min(reuse, validity / 4)
         self._prebuilt: dict[bytes, tuple[datetime, bytes]] = {}
+        """Pre-produced responses by CertID and status: when produced, the response."""
+        self._by_request: dict[bytes, tuple[bytes, bytes]] = {}
+        """Requests answered from ``_prebuilt``, as sent: the source's version when its status
+        was read, the key of its response. Seen again while nothing was committed, such a
+        request is answered without reading it or its status again."""
         self._encoded_times: tuple[datetime, bytes, bytes] | None = None
 
     def _is_ours(self, cert_id: _CertId) -> bool:
@@ -286,6 +294,14 @@ class OcspResponder:
 
     def respond(self, request_der: bytes, source: RevocationSource, now: datetime) -> bytes:
         """The DER OCSPResponse for a DER OCSPRequest; never raises on bad input."""
+        now = now.replace(microsecond=0)
+        version = source.version()  # before any status is read: a later commit is a change
+        if version is not None:
+            answered = self._by_request.get(request_der)
+            if answered is not None and answered[0] == version:
+                produced, response = self._prebuilt.get(answered[1], _NOT_PREBUILT)
+                if now - self._reuse < produced <= now:
+                    return response
         try:
             request = parse_request(request_der)
         except _Malformed:
@@ -293,18 +309,22 @@ class OcspResponder:
         statuses = [
             (c.encoded, self._status(c, self._is_ours(c), source)) for c in request.cert_ids
         ]
-        now = now.replace(microsecond=0)
         if request.nonce is not None or len(statuses) != 1:  # RFC 5019: one certificate
             return self._sign(statuses, request.nonce, now)
         ((encoded, status),) = statuses
         key = encoded + b"\x00" + status
         prebuilt = self._prebuilt.get(key)
         if prebuilt is not None and now - self._reuse < prebuilt[0] <= now:
-            return prebuilt[1]
-        response = self._sign(statuses, None, now)
-        if len(self._prebuilt) >= _MAX_PREBUILT:
-            self._prebuilt.clear()
-        self._prebuilt[key] = (now, response)
+            response = prebuilt[1]
+        else:
+            response = self._sign(statuses, None, now)
+            if len(self._prebuilt) >= _MAX_PREBUILT:
+                self._prebuilt.clear()
+            self._prebuilt[key] = (now, response)
+        if version is not None:
+            if len(self._by_request) >= _MAX_PREBUILT:
+                self._by_request.clear()
+            self._by_request[request_der] = (version, key)
         return response
 
     def response_data(

@@ -6,8 +6,10 @@ import contextlib
 import enum
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, PoolProxiedConnection
@@ -20,6 +22,7 @@ from certs.errors import (
     UnknownRevocationReason,
 )
 from certs.models import IssuedCertificate, serial_hex
+from certs.wal_index import WalIndexStamp
 
 __all__ = [
     "CertificateStatus",
@@ -122,6 +125,11 @@ class RevocationSource(Protocol):
         """The status of the certificate with that serial, issued by the issuing CA."""
         ...
 
+    def version(self) -> bytes | None:
+        """The committed state the statuses come from: two equal values mean the same
+        statuses; None when the source cannot tell (then nothing read may be reused)."""
+        ...
+
 
 def _status_of(revoked_at: datetime | None, reason: str | None) -> CertificateStatus:
     if revoked_at is None:
@@ -146,7 +154,12 @@ class DatabaseRevocationSource:
             return CertificateStatus(Status.UNKNOWN)
         return _status_of(record.revoked_at, record.revocation_reason)
 
+    def version(self) -> bytes | None:
+        """A session's reads are not followed: every status is read anew."""
+        return None
 
+
+_MAX_KEPT_STATUSES = 10_000
 _TABLE = IssuedCertificate.__table__  # type: ignore[attr-defined]
 _STATUS_SQL = "SELECT issuer, revoked_at, revocation_reason FROM issued_certificate WHERE serial = "
 _STATUS_SQL_BY_PARAMSTYLE = {
@@ -163,6 +176,12 @@ class KeptConnectionRevocationSource:
     checkout, no statement compilation. The connection is in autocommit, so every read sees what
     is committed at that moment (a revocation counts at once). A failed read drops the
     connection and is tried once more on a new one. One thread at a time (a lock).
+
+    On a SQLite database in WAL mode, the statuses read are also kept until anything is
+    committed to the database, by any process (:class:`certs.wal_index.WalIndexStamp`: a
+    memory read tells), and for a second at most; :meth:`version` names that state for the
+    responder's own reuse of answers. A revocation still counts at once: its commit is a
+    change. Elsewhere (PostgreSQL), every status is read anew and :meth:`version` is None.
     """
 
     def __init__(self, engine: Engine, issuer: str = "issuing") -> None:
@@ -176,18 +195,25 @@ class KeptConnectionRevocationSource:
         self._revoked_at = column_type.result_processor(engine.dialect, None)
         self._connection: PoolProxiedConnection | None = None
         self._lock = threading.Lock()
+        self._wal: WalIndexStamp | None = None
+        self._kept: dict[int, CertificateStatus] = {}
+        self._kept_at: bytes | None = None
 
-    def _read(self, serial: str) -> tuple[Any, ...] | None:
+    def _open(self) -> PoolProxiedConnection:
         if self._connection is None:
             connection = self._engine.raw_connection()
             try:
                 if self._engine.dialect.name != "sqlite":
                     connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+                self._wal = self._watch_commits(connection)
             except Exception:
                 connection.invalidate()
                 raise
             self._connection = connection
-        cursor = self._connection.cursor()
+        return self._connection
+
+    def _read(self, serial: str) -> tuple[Any, ...] | None:
+        cursor = self._open().cursor()
         try:
             cursor.execute(self._sql, (serial,))
             row: tuple[Any, ...] | None = cursor.fetchone()
@@ -195,20 +221,75 @@ class KeptConnectionRevocationSource:
             cursor.close()
         return row
 
+    def _watch_commits(self, connection: PoolProxiedConnection) -> WalIndexStamp | None:
+        """The wal-index stamp of the SQLite file ``connection`` reads, when in WAL mode (after
+        a read of the connection's: its ``-shm`` file exists and lives while it is open)."""
+        database = self._engine.url.database
+        if self._engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            mode = cursor.fetchone()
+            cursor.execute("SELECT count(*) FROM sqlite_master")  # a read: the -shm is mapped
+            cursor.fetchone()
+        finally:
+            cursor.close()
+        if mode is None or str(mode[0]).lower() != "wal":
+            return None
+        try:
+            return WalIndexStamp(Path(database))
+        except OSError:
+            return None
+
+    def version(self) -> bytes | None:
+        """The committed state statuses are read from (equal values: nothing committed in
+        between), and the second it is (what is kept is read again at least once a second,
+        whatever the stamp says); None when this source cannot tell."""
+        wal = self._wal
+        if wal is None:
+            return None
+        return wal.stamp() + int(time.monotonic()).to_bytes(8, "big")
+
     def status(self, serial: int) -> CertificateStatus:
         with self._lock:
+            try:
+                self._open()
+            except Exception:
+                self.close()
+                self._open()
+            stamp = self.version()  # before the read: a commit after it is a change next time
+            if stamp is not None:
+                if stamp == self._kept_at:
+                    kept = self._kept.get(serial)
+                    if kept is not None:
+                        return kept
+                else:
+                    self._kept.clear()
+                    self._kept_at = stamp
             try:
                 row = self._read(serial_hex(serial))
             except Exception:
                 self.close()
                 row = self._read(serial_hex(serial))
-        if row is None or row[0] != self._issuer:
-            return CertificateStatus(Status.UNKNOWN)
-        revoked_at = self._revoked_at(row[1]) if self._revoked_at else row[1]
-        return _status_of(revoked_at, row[2])
+            if row is None or row[0] != self._issuer:
+                found = CertificateStatus(Status.UNKNOWN)
+            else:
+                revoked_at = self._revoked_at(row[1]) if self._revoked_at else row[1]
+                found = _status_of(revoked_at, row[2])
+            if stamp is not None and stamp == self._kept_at:
+                if len(self._kept) >= _MAX_KEPT_STATUSES:
+                    self._kept.clear()
+                self._kept[serial] = found
+            return found
 
     def close(self) -> None:
-        """Let the connection go (it is invalidated: it may be broken)."""
+        """Let the connection go (it is invalidated: it may be broken), and what was kept."""
+        if self._wal is not None:
+            self._wal.close()
+            self._wal = None
+        self._kept.clear()
+        self._kept_at = None
         if self._connection is not None:
             connection, self._connection = self._connection, None
             with contextlib.suppress(Exception):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel
 
 from api.database import make_engine
@@ -79,12 +83,82 @@ def test_answers_as_the_orm_source_and_sees_each_commit_at_once(engine: Engine) 
 def test_a_broken_connection_is_replaced(engine: Engine) -> None:
     with Session(engine) as session:
         session.add(_record(0x20))
+        session.add(_record(0x21))
         session.commit()
     kept = KeptConnectionRevocationSource(engine)
     try:
         assert kept.status(0x20).status is Status.GOOD
         assert kept._connection is not None
         kept._connection.driver_connection.close()  # type: ignore[union-attr]
-        assert kept.status(0x20).status is Status.GOOD
+        assert kept.status(0x21).status is Status.GOOD  # not kept: read, on a new connection
     finally:
         kept.close()
+
+
+def _counting_status_reads(engine: Engine) -> list[str]:
+    """The status reads of connections checked out from now on (SQLite's trace callback)."""
+    reads: list[str] = []
+
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: reads.append(sql) if "FROM issued_certificate" in sql else None
+        )
+
+    event.listen(engine, "checkout", on_checkout)
+    return reads
+
+
+def _revoke_from_another_process(database: str, serial: int) -> None:
+    script = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "c.execute(\"UPDATE issued_certificate SET revoked_at = '2026-11-22 09:30:12.345678', "
+        "revocation_reason = 'keyCompromise' WHERE serial = ?\", (sys.argv[2],))\n"
+        "c.commit()\n"
+    )
+    subprocess.run([sys.executable, "-c", script, database, format(serial, "x")], check=True)
+
+
+def test_on_sqlite_a_status_is_read_again_only_after_a_commit(tmp_path: Path) -> None:
+    with fresh_database("sqlite", tmp_path) as url:
+        engine = make_engine(Settings(data_dir=tmp_path, database_url=url).sqlalchemy_url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine) as session:
+            session.add(_record(0x30))
+            session.commit()
+        reads = _counting_status_reads(engine)
+        kept = KeptConnectionRevocationSource(engine)
+        while time.monotonic() % 1 > 0.5:  # early in a second: what is kept lasts to its end
+            time.sleep(0.05)
+        try:
+            assert kept.status(0x30).status is Status.GOOD
+            assert kept.version() is not None  # WAL mode: the source can tell
+            for _ in range(5):
+                assert kept.status(0x30).status is Status.GOOD
+            assert len(reads) == 1  # nothing was committed: nothing read again
+            database = engine.url.database
+            assert database is not None
+            _revoke_from_another_process(database, 0x30)  # a commit by another process ...
+            revoked = kept.status(0x30)  # ... counts at once
+            assert revoked.status is Status.REVOKED
+            assert revoked.reason is RevocationReason.KEY_COMPROMISE
+            assert len(reads) == 2
+            time.sleep(1.1)  # and, commit or not, nothing is kept for more than a second
+            assert kept.status(0x30).status is Status.REVOKED
+            assert len(reads) == 3
+        finally:
+            kept.close()
+            engine.dispose()
+
+
+def test_on_postgresql_every_status_is_read(tmp_path: Path) -> None:
+    with fresh_database("postgresql", tmp_path) as url:
+        engine = make_engine(Settings(data_dir=tmp_path, database_url=url).sqlalchemy_url)
+        SQLModel.metadata.create_all(engine)
+        kept = KeptConnectionRevocationSource(engine)
+        try:
+            assert kept.status(0x31).status is Status.UNKNOWN
+            assert kept.version() is None  # nothing tells it of a commit: nothing is kept
+        finally:
+            kept.close()
+            engine.dispose()

@@ -31,10 +31,15 @@ class TableSource:
     def __init__(self, statuses: dict[int, CertificateStatus]) -> None:
         self.statuses = statuses
         self.reads = 0
+        self.committed: bytes | None = None
+        """What :meth:`version` answers: None, like a source that cannot tell."""
 
     def status(self, serial: int) -> CertificateStatus:
         self.reads += 1
         return self.statuses.get(serial, CertificateStatus(Status.UNKNOWN))
+
+    def version(self) -> bytes | None:
+        return self.committed
 
 
 def _cert_id(local_ca: LocalCa, serial: int, algorithm: str = "sha1") -> dict[str, object]:
@@ -303,3 +308,31 @@ def test_only_single_certificate_requests_are_pre_produced(local_ca: LocalCa) ->
     assert responder.respond(pair, _source(), now) != responder.respond(pair, _source(), now)
     single = _request([_cert_id(local_ca, 1)])
     assert responder.respond(single, _source(), now) == responder.respond(single, _source(), now)
+
+
+def test_a_request_seen_before_is_answered_from_its_bytes_until_a_commit(
+    local_ca: LocalCa,
+) -> None:
+    responder = _responder(local_ca, reuse=timedelta(seconds=30))
+    source = _source()
+    source.committed = b"state-1"
+    request = _request([_cert_id(local_ca, 1)])
+    t0 = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+    first = responder.respond(request, source, t0)
+    assert responder.respond(request, source, t0 + timedelta(seconds=29)) == first
+    assert source.reads == 1  # nothing committed: neither the request nor its status read again
+    assert responder.respond(request, source, t0 + timedelta(seconds=30)) != first  # due
+    assert source.reads == 2
+    # a revocation is a commit: the next answer reads the status and says so
+    source.statuses[1] = CertificateStatus(
+        Status.REVOKED, revoked_at=t0, reason=RevocationReason.SUPERSEDED
+    )
+    source.committed = b"state-2"
+    revoked = responder.respond(request, source, t0 + timedelta(seconds=31))
+    single = ocsp.OCSPResponse.load(revoked).basic_ocsp_response["tbs_response_data"]
+    assert single["responses"][0]["cert_status"].name == "revoked"
+    assert source.reads == 3
+    # requests with a nonce are read and signed every time
+    nonced = _request([_cert_id(local_ca, 1)], b"n")
+    assert responder.respond(nonced, source, t0) != responder.respond(nonced, source, t0)
+    assert source.reads == 5

@@ -1,0 +1,176 @@
+"""``POST /pki/ocsp`` and ``POST /pki/tsa`` answered in the HTTP protocol, below ASGI.
+
+An OCSP answer pre-produced for a request without a nonce costs about 17 µs in process; served
+through ASGI it cost about 100 µs, most of it the request's task, its scope, its messages and
+the middleware around the app (profiles in ``bench/README.md``). ``kyso serve`` therefore runs
+uvicorn with this protocol: the slow-client bounds of :mod:`api.slow_clients`, and a POST to
+either PKI path whose body's length is declared and within the PKI limit answered as soon as the
+body is in, by the same answer functions as :mod:`api.pki_fast_path` and the routes, with the
+same response headers (``X-Request-ID`` included), the same latency histogram and access-log
+line (:mod:`api.request_log`).
+
+Everything else goes to the app as before, and so does a PKI request that arrives while an
+earlier request of the same connection is still being answered (pipelined behind it) or asks for
+``100-continue``: the app's own fast path and routes answer those. The answer is computed and
+written within the parser's callback, so answers leave in the order their requests came.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.pki_services import PkiServices, ocsp_answer, tsa_answer
+from api.request_log import record, request_id_of
+from api.slow_clients import BoundedHttpToolsProtocol
+
+__all__ = ["PROTOCOL", "PkiAnswering", "PkiAnsweringProtocol"]
+
+PROTOCOL = "api.pki_protocol:PkiAnsweringProtocol"
+"""What ``kyso serve`` gives uvicorn as its HTTP protocol (by name: workers import it)."""
+
+logger = logging.getLogger("kyso.api")
+
+_ANSWERS: dict[bytes, tuple[str, Callable[[PkiServices, bytes], bytes], bytes]] = {
+    b"/pki/ocsp": ("/pki/ocsp", ocsp_answer, b"application/ocsp-response"),
+    b"/pki/tsa": ("/pki/tsa", tsa_answer, b"application/timestamp-reply"),
+}
+
+
+class _Head:
+    """``200 OK`` and uvicorn's default headers, encoded once per list of them (uvicorn makes a
+    new list when its ``date`` header changes)."""
+
+    def __init__(self) -> None:
+        self._for: list[tuple[bytes, bytes]] | None = None
+        self._encoded = b""
+
+    def of(self, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+        if default_headers is not self._for:
+            lines = [b"HTTP/1.1 200 OK\r\n"]
+            for name, value in default_headers:
+                lines += [name, b": ", value, b"\r\n"]
+            self._for, self._encoded = default_headers, b"".join(lines)
+        return self._encoded
+
+
+_HEAD = _Head()
+
+
+@dataclass(frozen=True)
+class PkiAnswering:
+    """What the protocol needs from the app: set as ``app.state.pki_answering`` by the factory."""
+
+    pki: PkiServices
+    limit: int
+    """The largest PKI request body answered (``KYSO_MAX_PKI_REQUEST_BYTES``)."""
+    access_log: bool
+
+
+@dataclass(slots=True)
+class _PkiRequest:
+    """A PKI POST being read by the protocol itself."""
+
+    path: str
+    answer_for: Callable[[PkiServices, bytes], bytes]
+    media_type: bytes
+    request_id: bytes
+    keep_alive: bool
+    started: float
+    body: list[bytes] = field(default_factory=list)
+    complete: bool = False
+    answered: bool = False
+
+
+def _installed(app: Any) -> PkiAnswering | None:
+    """The app's :class:`PkiAnswering`, found under uvicorn's wrappers (``.app`` each)."""
+    for _ in range(8):
+        found = getattr(getattr(app, "state", None), "pki_answering", None)
+        if isinstance(found, PkiAnswering):
+            return found
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
+    """uvicorn's httptools protocol, bounded against slow clients, answering PKI POSTs itself."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answering = _installed(self.app)
+        self._pki: _PkiRequest | None = None
+
+    def _current_request(self) -> tuple[object, bool, bool] | None:
+        pki = self._pki
+        if pki is None:
+            return super()._current_request()
+        return pki, not pki.complete, pki.answered
+
+    def on_headers_complete(self) -> None:
+        self._pki = self._pki_request()
+        if self._pki is None:
+            super().on_headers_complete()
+
+    def _pki_request(self) -> _PkiRequest | None:
+        """The request, when this protocol answers it; None when the app does."""
+        answering = self._answering
+        if answering is None or self.parser.get_method() != b"POST" or self.expect_100_continue:
+            return None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return None  # pipelined behind a request the app is answering: its turn comes after
+        if self.parser.should_upgrade():
+            return None
+        found = _ANSWERS.get(self.url)
+        if found is None:
+            return None  # another path, or this one with a query or %-escapes: the app's
+        length = _declared_length(self.headers)
+        if length is None or length > answering.limit:
+            return None  # the app answers it (chunked) or refuses it (too long) in problem+json
+        path, answer_for, media_type = found
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        return _PkiRequest(path=path, answer_for=answer_for, media_type=media_type,
+                           request_id=request_id_of(self.headers), keep_alive=keep_alive,
+                           started=time.perf_counter())  # fmt: skip
+
+    def on_body(self, body: bytes) -> None:
+        if self._pki is None:
+            super().on_body(body)
+        else:
+            self._pki.body.append(body)
+
+    def on_message_complete(self) -> None:
+        pki = self._pki
+        if pki is None:
+            super().on_message_complete()
+            return
+        pki.complete = True
+        answering = self._answering
+        assert answering is not None
+        answer = pki.answer_for(answering.pki, b"".join(pki.body))
+        head = [_HEAD.of(self.server_state.default_headers),
+                 b"content-type: ", pki.media_type, b"\r\ncontent-length: %d\r\n" % len(answer),
+                 b"x-request-id: ", pki.request_id, b"\r\n"]  # fmt: skip
+        if not pki.keep_alive:
+            head.append(b"connection: close\r\n")
+        head += [b"\r\n", answer]
+        self.transport.write(b"".join(head))
+        pki.answered = True
+        record(method="POST", route=pki.path, path=pki.path, status=200, sent=len(answer),
+               seconds=time.perf_counter() - pki.started, request_id=pki.request_id,
+               access_log=answering.access_log)  # fmt: skip
+        if pki.keep_alive:
+            self.on_response_complete()
+        else:
+            self.transport.close()
