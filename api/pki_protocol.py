@@ -10,9 +10,10 @@ same response headers (``X-Request-ID`` included), the same latency histogram an
 line (:mod:`api.request_log`).
 
 Everything else goes to the app as before, and so does a PKI request that arrives while an
-earlier request of the same connection is still being answered (pipelined behind it) or asks for
-``100-continue``: the app's own fast path and routes answer those. The answer is computed and
-written within the parser's callback, so answers leave in the order their requests came.
+earlier request of the same connection is still being answered (pipelined behind it), asks for
+``100-continue``, or follows another PKI request in the same read from the socket: the app's own
+fast path and routes answer those. The answer is computed and written within the parser's
+callback, so answers leave in the order their requests came.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ class _PkiRequest:
     body: list[bytes] = field(default_factory=list)
     complete: bool = False
     answered: bool = False
+    ignored: bool = False
+    """Parsed after the connection began closing: neither answered nor passed on."""
+
+
+def _nothing(pki: PkiServices, body: bytes) -> bytes:
+    return b""
 
 
 def _installed(app: Any) -> PkiAnswering | None:
@@ -105,12 +112,19 @@ def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
 
 
 class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
-    """uvicorn's httptools protocol, bounded against slow clients, answering PKI POSTs itself."""
+    """uvicorn's httptools protocol, bounded against slow clients, answering PKI POSTs itself.
+
+    At most one PKI request is answered per read from the socket (the ones pipelined behind it
+    in the same read go to the app, as tasks: one client cannot hold the event loop), none on a
+    connection already closing, and reading pauses while the client does not take its answers.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._answering = _installed(self.app)
         self._pki: _PkiRequest | None = None
+        self._answered_this_read = False
+        self._paused_for_answers = False
 
     def _current_request(self) -> tuple[object, bool, bool] | None:
         pki = self._pki
@@ -118,7 +132,18 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
             return super()._current_request()
         return pki, not pki.complete, pki.answered
 
+    def data_received(self, data: bytes) -> None:
+        self._answered_this_read = False
+        super().data_received(data)
+
     def on_headers_complete(self) -> None:
+        # a request parsed after an answer written in this same read: the keep-alive timer that
+        # answer armed is not for it (uvicorn disarms it when data arrives, before parsing)
+        self._unset_keepalive_if_required()
+        if self.transport.is_closing():  # behind a last answer (HTTP/1.0, a failure): ignored
+            self._pki = _PkiRequest(path="", answer_for=_nothing, media_type=b"", request_id=b"",
+                                    keep_alive=False, started=0.0, ignored=True)  # fmt: skip
+            return
         self._pki = self._pki_request()
         if self._pki is None:
             super().on_headers_complete()
@@ -128,6 +153,8 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
         answering = self._answering
         if answering is None or self.parser.get_method() != b"POST" or self.expect_100_continue:
             return None
+        if self._answered_this_read:
+            return None  # the app's turn: a task each, the loop runs between them
         if self.cycle is not None and not self.cycle.response_complete:
             return None  # pipelined behind a request the app is answering: its turn comes after
         if self.parser.should_upgrade():
@@ -145,10 +172,11 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
                            started=time.perf_counter())  # fmt: skip
 
     def on_body(self, body: bytes) -> None:
-        if self._pki is None:
+        pki = self._pki
+        if pki is None:
             super().on_body(body)
-        else:
-            self._pki.body.append(body)
+        elif not pki.ignored:
+            pki.body.append(body)
 
     def on_message_complete(self) -> None:
         pki = self._pki
@@ -156,21 +184,58 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
             super().on_message_complete()
             return
         pki.complete = True
+        self._answered_this_read = True
+        if pki.ignored or self.transport.is_closing():  # the client is gone, or told so
+            pki.answered = True
+            return
         answering = self._answering
         assert answering is not None
-        answer = pki.answer_for(answering.pki, b"".join(pki.body))
-        head = [_HEAD.of(self.server_state.default_headers),
-                 b"content-type: ", pki.media_type, b"\r\ncontent-length: %d\r\n" % len(answer),
-                 b"x-request-id: ", pki.request_id, b"\r\n"]  # fmt: skip
+        try:
+            answer = pki.answer_for(answering.pki, b"".join(pki.body))
+            head = [_HEAD.of(self.server_state.default_headers), b"content-type: ",
+                    pki.media_type, b"\r\ncontent-length: %d\r\n" % len(answer),
+                    b"x-request-id: ", pki.request_id, b"\r\n"]  # fmt: skip
+        except Exception:  # the answer functions answer in their protocol's terms; not this
+            logger.exception("the %s answer failed", pki.path)
+            self._fail(pki)
+            return
         if not pki.keep_alive:
             head.append(b"connection: close\r\n")
         head += [b"\r\n", answer]
-        self.transport.write(b"".join(head))
-        pki.answered = True
+        # logged before it leaves: whoever has the answer finds its line (its time is the
+        # answer's, without the write)
         record(method="POST", route=pki.path, path=pki.path, status=200, sent=len(answer),
                seconds=time.perf_counter() - pki.started, request_id=pki.request_id,
                access_log=answering.access_log)  # fmt: skip
-        if pki.keep_alive:
-            self.on_response_complete()
-        else:
+        self.transport.write(b"".join(head))
+        pki.answered = True
+        if not pki.keep_alive:
             self.transport.close()
+            return
+        self.on_response_complete()
+        if self.flow.write_paused:  # the client is not reading its answers: stop reading too
+            self.flow.pause_reading()
+            self._paused_for_answers = True
+
+    def _fail(self, pki: _PkiRequest) -> None:
+        message = b"Internal Server Error"
+        self.transport.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain"
+                             b"\r\ncontent-length: %d\r\nx-request-id: %s\r\nconnection: close"
+                             b"\r\n\r\n%s" % (len(message), pki.request_id, message))  # fmt: skip
+        pki.answered = True
+        self.transport.close()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._paused_for_answers:
+            self._paused_for_answers = False
+            self.flow.resume_reading()
+
+    def shutdown(self) -> None:
+        """A graceful stop lets a PKI request whose body is still coming finish, then closes
+        (as uvicorn does for the app's requests)."""
+        pki = self._pki
+        if pki is not None and not pki.answered:
+            pki.keep_alive = False
+        else:
+            super().shutdown()

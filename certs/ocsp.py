@@ -49,6 +49,9 @@ _CRL_REASON_CODES = {
 }
 _MAX_PREBUILT = 10_000
 _NOT_PREBUILT = (datetime.min.replace(tzinfo=UTC), b"")
+_MAX_KEPT_REQUEST = 512
+"""Larger requests (a stock one is under 120 bytes) are answered, never kept: 10,000 kept
+requests of 64 KiB each would be 640 MB."""
 """Pre-produced responses kept (one certificate each, about 0.5 KiB with its key)."""
 MAX_CERTIFICATES_PER_REQUEST = 64
 """More in one request is answered ``malformedRequest``: one request is one signature's work
@@ -309,8 +312,8 @@ class OcspResponder:
         statuses = [
             (c.encoded, self._status(c, self._is_ours(c), source)) for c in request.cert_ids
         ]
-        if request.nonce is not None or len(statuses) != 1:  # RFC 5019: one certificate
-            return self._sign(statuses, request.nonce, now)
+        if request.nonce is not None or len(statuses) != 1 or len(request_der) > _MAX_KEPT_REQUEST:
+            return self._sign(statuses, request.nonce, now)  # RFC 5019: one certificate
         ((encoded, status),) = statuses
         key = encoded + b"\x00" + status
         prebuilt = self._prebuilt.get(key)

@@ -22,7 +22,7 @@ from certs.errors import (
     UnknownRevocationReason,
 )
 from certs.models import IssuedCertificate, serial_hex
-from certs.wal_index import WalIndexStamp
+from certs.wal_index import WalIndexStamp, wal_index_stamp
 
 __all__ = [
     "CertificateStatus",
@@ -237,17 +237,14 @@ class KeptConnectionRevocationSource:
             cursor.close()
         if mode is None or str(mode[0]).lower() != "wal":
             return None
-        try:
-            return WalIndexStamp(Path(database))
-        except OSError:
-            return None
+        return wal_index_stamp(Path(database))
 
     def version(self) -> bytes | None:
         """The committed state statuses are read from (equal values: nothing committed in
         between), and the second it is (what is kept is read again at least once a second,
         whatever the stamp says); None when this source cannot tell."""
         wal = self._wal
-        if wal is None:
+        if wal is None or self._connection is None:  # read only while the connection is open
             return None
         return wal.stamp() + int(time.monotonic()).to_bytes(8, "big")
 
@@ -285,9 +282,7 @@ class KeptConnectionRevocationSource:
 
     def close(self) -> None:
         """Let the connection go (it is invalidated: it may be broken), and what was kept."""
-        if self._wal is not None:
-            self._wal.close()
-            self._wal = None
+        self._wal = None  # let go, never closed (certs.wal_index: closing drops SQLite's locks)
         self._kept.clear()
         self._kept_at = None
         if self._connection is not None:

@@ -4,8 +4,7 @@ everything else still reaches it (uvicorn's own protocol machinery, a transport 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from asn1crypto import ocsp
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from api import pki_protocol
 from api.pki_protocol import PkiAnswering, PkiAnsweringProtocol
 from api.pki_services import PkiServices
 from certs.keys import KeyAlgorithm
@@ -34,7 +34,7 @@ class _State:
 
 
 class _App:
-    """An ASGI app that records what reaches it and answers 204."""
+    """An ASGI app that records what reaches it and answers 204 (``/v1/slow`` after 0.3 s)."""
 
     def __init__(self, answering: PkiAnswering) -> None:
         self.state = _State()
@@ -48,6 +48,8 @@ class _App:
         more = True
         while more:
             more = (await receive()).get("more_body", False)
+        if scope["path"] == "/v1/slow":
+            await asyncio.sleep(0.3)
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
@@ -59,7 +61,8 @@ class _Transport(asyncio.Transport):
         self.closed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written += bytes(data)
+        if not self.closed:  # as a socket's: nothing leaves once closed
+            self.written += bytes(data)
 
     def close(self) -> None:
         self.closed = True
@@ -84,7 +87,14 @@ def _post(path: bytes, body: bytes, extra: bytes = b"") -> bytes:
             % (path, len(body), extra, body))  # fmt: skip
 
 
-def _serve(local_ca: LocalCa, tmp_path: Path, data: list[bytes]) -> tuple[_App, _Transport]:
+Step = bytes | Callable[[PkiAnsweringProtocol], None]
+
+
+def _serve(
+    local_ca: LocalCa, steps: list[Step], *, keep_alive: float = 5
+) -> tuple[_App, _Transport]:
+    """A connection of the protocol: each step is bytes the client sends (then the app gets
+    0.05 s to answer what reached it) or something done to the protocol."""
     authority = local_ca.authority
     pki = PkiServices(
         ocsp=OcspResponder(
@@ -99,13 +109,18 @@ def _serve(local_ca: LocalCa, tmp_path: Path, data: list[bytes]) -> tuple[_App, 
     transport = _Transport()
 
     async def run() -> None:
-        config = Config(app=app, proxy_headers=False, log_config=None)
+        config = Config(app=app, proxy_headers=False, log_config=None,
+                        timeout_keep_alive=keep_alive)  # fmt: skip
         config.load()
         protocol = PkiAnsweringProtocol(config=config, server_state=ServerState(), app_state={})
         protocol.connection_made(transport)
-        for piece in data:
-            protocol.data_received(piece)
-            await asyncio.sleep(0.05)  # the app answers what reached it before the next piece
+        for step in steps:
+            if isinstance(step, bytes):
+                protocol.data_received(step)
+                await asyncio.sleep(0.05)
+            else:
+                step(protocol)
+        await asyncio.sleep(0.4)
         protocol.connection_lost(None)
 
     asyncio.run(run())
@@ -113,13 +128,21 @@ def _serve(local_ca: LocalCa, tmp_path: Path, data: list[bytes]) -> tuple[_App, 
     return app, transport
 
 
-def test_pki_posts_never_reach_the_app_and_other_requests_do(
-    local_ca: LocalCa, tmp_path: Path
-) -> None:
+def _statuses(transport: _Transport) -> list[bytes]:
+    return [answer[:3] for answer in transport.written.split(b"HTTP/1.1 ")[1:]]
+
+
+def _ocsp(local_ca: LocalCa, version: bytes = b"1.1", extra: bytes = b"") -> bytes:
+    request = build_request(local_ca.authority.issuing, 0x99)
+    return (b"POST /pki/ocsp HTTP/%s\r\nHost: kyso\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (version, len(request), extra, request))  # fmt: skip
+
+
+def test_pki_posts_never_reach_the_app_and_other_requests_do(local_ca: LocalCa) -> None:
     request = _post(b"/pki/ocsp", build_request(local_ca.authority.issuing, 0x99))
     split = len(request) - 20  # the body's end comes in a second piece
     pieces = [request, _post(b"/v1/other", b"{}"), request[:split], request[split:]]
-    app, transport = _serve(local_ca, tmp_path, pieces)
+    app, transport = _serve(local_ca, pieces)
     assert app.paths == ["/v1/other"]
     answers = transport.written.split(b"HTTP/1.1 ")[1:]
     assert [a[:3] for a in answers] == [b"200", b"204", b"200"]
@@ -143,8 +166,81 @@ def test_pki_posts_never_reach_the_app_and_other_requests_do(
     ],
 )  # fmt: skip
 def test_what_the_protocol_does_not_answer_goes_to_the_app(
-    local_ca: LocalCa, tmp_path: Path, why: str, request_bytes: bytes
+    local_ca: LocalCa, why: str, request_bytes: bytes
 ) -> None:
-    app, transport = _serve(local_ca, tmp_path, [request_bytes])
+    app, transport = _serve(local_ca, [request_bytes])
     assert app.paths == ["/pki/ocsp"], why
     assert b"HTTP/1.1 204 No Content" in transport.written, why  # after a 100 Continue, or alone
+
+
+def test_one_pki_answer_per_read_the_rest_are_the_apps_tasks(local_ca: LocalCa) -> None:
+    """A client pipelining many cannot hold the event loop: after one answer, the app's tasks
+    (the event loop runs between them) answer the rest, in order."""
+    app, transport = _serve(local_ca, [_ocsp(local_ca) * 3])
+    assert _statuses(transport) == [b"200", b"204", b"204"]
+    assert app.paths == ["/pki/ocsp", "/pki/ocsp"]
+
+
+def test_requests_behind_a_last_answer_are_neither_answered_nor_passed_on(
+    local_ca: LocalCa,
+) -> None:
+    """HTTP/1.0 asking to keep the connection: uvicorn closes it after the answer anyway, and
+    the parser, told to keep going, reads on."""
+    last = _ocsp(local_ca, b"1.0", b"Connection: keep-alive\r\n")
+    behind = _ocsp(local_ca) + _post(b"/v1/other", b"{}")
+    app, transport = _serve(local_ca, [last + behind])
+    assert _statuses(transport) == [b"200"]
+    assert b"connection: close" in transport.written
+    assert transport.closed
+    assert app.paths == []
+
+
+def test_an_answer_that_fails_is_a_500_and_the_connection_closes(
+    local_ca: LocalCa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(pki: PkiServices, body: bytes) -> bytes:
+        raise RuntimeError("broken answer")
+
+    path, _, media_type = pki_protocol._ANSWERS[b"/pki/ocsp"]
+    monkeypatch.setitem(pki_protocol._ANSWERS, b"/pki/ocsp", (path, broken, media_type))
+    _, transport = _serve(local_ca, [_ocsp(local_ca)])
+    assert _statuses(transport) == [b"500"]
+    assert transport.closed
+
+
+def test_reading_pauses_while_the_client_does_not_take_its_answers(local_ca: LocalCa) -> None:
+    seen: list[bool] = []
+    _serve(local_ca, [
+        lambda protocol: protocol.pause_writing(),  # the transport's buffer is full
+        _ocsp(local_ca),
+        lambda protocol: seen.append(protocol.flow.read_paused),
+        lambda protocol: protocol.resume_writing(),
+        lambda protocol: seen.append(protocol.flow.read_paused),
+    ])  # fmt: skip
+    assert seen == [True, False]
+
+
+def test_an_app_request_behind_an_answer_is_not_cut_by_the_keep_alive_timer(
+    local_ca: LocalCa,
+) -> None:
+    """The answer armed the keep-alive timer (0.1 s here) while the app's request behind it in
+    the same read had yet to be answered (0.3 s)."""
+    app, transport = _serve(local_ca, [_ocsp(local_ca) + _post(b"/v1/slow", b"{}")],
+                            keep_alive=0.1)  # fmt: skip
+    assert app.paths == ["/v1/slow"]
+    assert _statuses(transport) == [b"200", b"204"]
+
+
+def test_a_graceful_stop_lets_a_pki_body_still_coming_finish(local_ca: LocalCa) -> None:
+    request = _ocsp(local_ca)
+    closed_at_stop: list[bool] = []
+    _, transport = _serve(local_ca, [
+        request[:-10],
+        lambda protocol: protocol.shutdown(),
+        lambda protocol: closed_at_stop.append(protocol.transport.is_closing()),
+        request[-10:],
+    ])  # fmt: skip
+    assert closed_at_stop == [False]
+    assert _statuses(transport) == [b"200"]
+    assert b"connection: close" in transport.written
+    assert transport.closed

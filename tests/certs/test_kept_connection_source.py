@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -162,3 +163,42 @@ def test_on_postgresql_every_status_is_read(tmp_path: Path) -> None:
         finally:
             kept.close()
             engine.dispose()
+
+
+_DMS_CHECK = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+asked = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 128, 1, 0)
+kind, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, asked))
+print("free" if kind == fcntl.F_UNLCK else pid)
+"""
+
+
+def _dms_holder(shm: Path) -> str:
+    """Who another process finds holding SQLite's "a process is attached" lock on the
+    wal-index (byte 128 of the ``-shm`` file): ``free`` or a process id."""
+    found = subprocess.run([sys.executable, "-c", _DMS_CHECK, str(shm)], check=True,
+                           capture_output=True, text=True)  # fmt: skip
+    return found.stdout.strip()
+
+
+def test_watching_the_wal_index_keeps_sqlites_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it: the
+    stamp must never close the ``-shm`` file SQLite locks, or another process could take the
+    wal-index for abandoned and rebuild it under this one."""
+    database = tmp_path / "kyso.db"
+    engine = make_engine(f"sqlite:///{database}")
+    SQLModel.metadata.create_all(engine)
+    shm = tmp_path / "kyso.db-shm"
+    kept = KeptConnectionRevocationSource(engine)
+    try:
+        assert kept.status(0x40).status is Status.UNKNOWN  # opens, reads, maps the wal-index
+        assert kept.version() is not None
+        assert _dms_holder(shm) == str(os.getpid())
+        kept.close()  # a failed read's recovery: the connection goes, a new one comes
+        assert kept.status(0x41).status is Status.UNKNOWN
+        assert kept.version() is not None
+        assert _dms_holder(shm) == str(os.getpid())
+    finally:
+        kept.close()
+        engine.dispose()

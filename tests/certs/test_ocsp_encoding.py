@@ -336,3 +336,19 @@ def test_a_request_seen_before_is_answered_from_its_bytes_until_a_commit(
     nonced = _request([_cert_id(local_ca, 1)], b"n")
     assert responder.respond(nonced, source, t0) != responder.respond(nonced, source, t0)
     assert source.reads == 5
+
+
+def test_large_requests_are_answered_but_never_kept(local_ca: LocalCa) -> None:
+    """What is kept is bounded: a request padded towards the 64 KiB limit (an extension the
+    responder ignores) would otherwise keep 64 KiB per entry."""
+    responder = _responder(local_ca)
+    source = _source()
+    source.committed = b"state-1"
+    padding = [{"extn_id": "1.2.3.4", "extn_value": core.OctetString(b"x" * 4000).dump()}]
+    request = _request([_cert_id(local_ca, 1)], request_extensions=padding)
+    now = datetime.now(UTC)
+    first = responder.respond(request, source, now)
+    assert responder.respond(request, source, now) != first  # signed again: nothing kept
+    assert source.reads == 2
+    single = ocsp.OCSPResponse.load(first).basic_ocsp_response["tbs_response_data"]
+    assert single["responses"][0]["cert_status"].name == "good"

@@ -11,6 +11,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -392,9 +393,15 @@ def test_a_batch_the_wallet_cannot_cover_is_refused_whole_with_its_price(
     assert _error(unknown) == (404, "invalid_request")
 
 
-def _post_and_drop(server: KysoServer, signer: Signer, path: str, body: dict[str, object]) -> None:
-    """Send a CSC request over a raw connection and close it without reading the answer, as a
-    client whose network dropped the response."""
+@contextmanager
+def _sent_and_never_read(
+    server: KysoServer, signer: Signer, path: str, body: dict[str, object]
+) -> Iterator[None]:
+    """Send a CSC request over a raw connection and close it after the block without reading
+    the answer, as a client whose network dropped the response. The connection stays open
+    while the block waits for the server's work: closed at once, the server could see the
+    close before its first read of the body and rightly never start (a client gone before
+    its request was taken up), which is not this case."""
     payload = json.dumps(body).encode()
     request = (
         f"POST /csc/{path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
@@ -404,7 +411,7 @@ def _post_and_drop(server: KysoServer, signer: Signer, path: str, body: dict[str
     ).encode() + payload
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(request)
-        connection.shutdown(socket.SHUT_WR)  # nothing read: the answer is lost
+        yield  # nothing read: the answer is lost
 
 
 def test_a_sign_hash_repeated_after_a_dropped_response_gets_the_same_signatures_once_charged(
@@ -420,11 +427,11 @@ def test_a_sign_hash_repeated_after_a_dropped_response_gets_the_same_signatures_
         "hashAlgo": "2.16.840.1.101.3.4.2.1",
         "signAlgo": "1.2.840.10045.4.3.2",
     }
-    _post_and_drop(server, signer, "v1/signatures/signHash", body)
-    deadline = time.monotonic() + 30
-    while _hash_charges(server, signer) != [4_000, 4_000]:  # the server signed and charged
-        assert time.monotonic() < deadline, "the dropped request was never signed"
-        time.sleep(0.1)
+    with _sent_and_never_read(server, signer, "v1/signatures/signHash", body):
+        deadline = time.monotonic() + 30
+        while _hash_charges(server, signer) != [4_000, 4_000]:  # the server signed, charged
+            assert time.monotonic() < deadline, "the dropped request was never signed"
+            time.sleep(0.1)
     retry = _post(server, signer, "v1/signatures/signHash", body)
     assert retry.status_code == 200, retry.text
     values = [base64.b64decode(v) for v in retry.json()["signatures"]]
