@@ -12,25 +12,11 @@ them under granian and in the cases the protocol leaves to the app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.pki_services import PkiServices, ocsp_answer, tsa_answer
+from api.pki_services import PKI_ANSWERS, PkiServices, declared_length
 
 __all__ = ["PkiFastPath"]
-
-_ANSWERS: dict[str, tuple[Callable[[PkiServices, bytes], bytes], bytes]] = {
-    "/pki/ocsp": (ocsp_answer, b"application/ocsp-response"),
-    "/pki/tsa": (tsa_answer, b"application/timestamp-reply"),
-}
-
-
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
 
 
 class PkiFastPath:
@@ -42,11 +28,11 @@ class PkiFastPath:
         self._limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = _ANSWERS.get(scope["path"]) if scope["type"] == "http" else None
+        found = PKI_ANSWERS.get(scope["path"]) if scope["type"] == "http" else None
         if found is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        length = _declared_length(scope)
+        length = declared_length(scope["headers"])
         if length is None or length > self._limit:
             await self.app(scope, receive, send)
             return

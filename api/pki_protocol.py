@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.pki_services import PkiServices, ocsp_answer, tsa_answer
+from api.pki_services import PKI_ANSWERS, PkiServices, declared_length
 from api.request_log import record, request_id_of
 from api.slow_clients import BoundedHttpToolsProtocol
 
@@ -36,9 +36,10 @@ PROTOCOL = "api.pki_protocol:PkiAnsweringProtocol"
 logger = logging.getLogger("kyso.api")
 
 _ANSWERS: dict[bytes, tuple[str, Callable[[PkiServices, bytes], bytes], bytes]] = {
-    b"/pki/ocsp": ("/pki/ocsp", ocsp_answer, b"application/ocsp-response"),
-    b"/pki/tsa": ("/pki/tsa", tsa_answer, b"application/timestamp-reply"),
+    path.encode(): (path, answer_for, media_type)
+    for path, (answer_for, media_type) in PKI_ANSWERS.items()
 }
+"""The PKI paths, as the raw request target the parser hands over."""
 
 
 class _Head:
@@ -104,13 +105,6 @@ def _installed(app: Any) -> PkiAnswering | None:
     return None
 
 
-def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    for name, value in headers:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
-
-
 class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
     """uvicorn's httptools protocol, bounded against slow clients, answering PKI POSTs itself.
 
@@ -162,7 +156,7 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
         found = _ANSWERS.get(self.url)
         if found is None:
             return None  # another path, or this one with a query or %-escapes: the app's
-        length = _declared_length(self.headers)
+        length = declared_length(self.headers)
         if length is None or length > answering.limit:
             return None  # the app answers it (chunked) or refuses it (too long) in problem+json
         path, answer_for, media_type = found

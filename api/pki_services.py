@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,10 +22,12 @@ from identity.audit import record_ca_key_use
 
 __all__ = [
     "CRL_ISSUERS",
+    "PKI_ANSWERS",
     "PkiServices",
     "build_pki_services",
     "crl_for",
     "crl_issuers",
+    "declared_length",
     "ocsp_answer",
     "tsa_answer",
 ]
@@ -160,3 +163,19 @@ def crl_for(runtime: Runtime, session: Session, issuer: str, now: datetime) -> b
         now=now,
         policy=runtime.settings.crl_policy,
     )
+
+
+PKI_ANSWERS: dict[str, tuple[Callable[[PkiServices, bytes], bytes], bytes]] = {
+    "/pki/ocsp": (ocsp_answer, b"application/ocsp-response"),
+    "/pki/tsa": (tsa_answer, b"application/timestamp-reply"),
+}
+"""The PKI POSTs answered below the router (:mod:`api.pki_fast_path`, :mod:`api.pki_protocol`):
+the answer function and the response's media type, by path."""
+
+
+def declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    """A request's ``Content-Length`` when it is plain digits; None when absent (chunked)."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
