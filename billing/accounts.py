@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -50,15 +51,19 @@ def open_account(
 def locked_account(session: Session, account_id: str) -> BillingAccount:
     """The account, its row locked until the transaction ends (``SELECT … FOR UPDATE`` on
     PostgreSQL; on SQLite the unit of work's ``BEGIN IMMEDIATE`` already serialises writers)."""
-    account = session.exec(
-        select(BillingAccount)
-        .where(BillingAccount.id == account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    account = session.exec(_LOCKED, params={"account_id": account_id}).first()
     if account is None:
         raise AccountNotFound("no such billing account", account_id=account_id)
     return account
+
+
+_LOCKED = (
+    select(BillingAccount)
+    .where(BillingAccount.id == bindparam("account_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+"""Built once: every charge locks its account."""
 
 
 def opened_and_locked(

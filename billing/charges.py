@@ -11,8 +11,12 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, func, select
 
 from billing.accounts import locked_account, opened_and_locked
@@ -95,11 +99,7 @@ class Held:
 
 def held_units(session: Session, account_id: str, now: datetime) -> Held:
     """What the account's live holds add up to (one query)."""
-    rows = session.exec(
-        select(ChargeHold.counter, ChargeHold.pack_id, func.count(), func.sum(ChargeHold.amount))
-        .where(ChargeHold.account_id == account_id, col(ChargeHold.expires_at) > now)
-        .group_by(col(ChargeHold.counter), col(ChargeHold.pack_id))
-    ).all()
+    rows = session.execute(_HELD, {"account_id": account_id, "now": now}).all()
     held = Held()
     for counter, pack_id, count, amount in rows:
         held.amount += int(amount or 0)
@@ -110,35 +110,60 @@ def held_units(session: Session, account_id: str, now: datetime) -> Held:
     return held
 
 
+_HELD = (
+    select(ChargeHold.counter, ChargeHold.pack_id, func.count(), func.sum(ChargeHold.amount))
+    .where(ChargeHold.account_id == bindparam("account_id"),
+           col(ChargeHold.expires_at) > bindparam("now"))
+    .group_by(col(ChargeHold.counter), col(ChargeHold.pack_id))
+)  # fmt: skip
+
+
 def counter_value(session: Session, account_id: str, name: str) -> int:
     counter = session.get(UsageCounter, (account_id, name))
     return counter.count if counter is not None else 0
 
 
 def bump_counter(session: Session, account_id: str, name: str, by: int = 1) -> None:
-    """Raise a counter; only under the account's lock, so no two writers race to create it."""
-    counter = session.get(UsageCounter, (account_id, name))
-    if counter is None:
-        counter = UsageCounter(account_id=account_id, name=name, count=0)
-    counter.count += by
-    session.add(counter)
+    """Raise a counter; only under the account's lock, so no two writers race to create it.
+    One upsert; a counter the session holds shows its new count."""
+    dialect = session.get_bind().dialect.name
+    session.execute(_counter_upsert(dialect), {"account_id": account_id, "name": name, "by": by})
+    held = session.identity_map.get(identity_key(UsageCounter, (account_id, name)))
+    if held is not None:
+        set_committed_value(held, "count", held.count + by)
+
+
+@cache
+def _counter_upsert(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO UPDATE count = count + by``, built once per dialect."""
+    rows = UsageCounter.__table__  # type: ignore[attr-defined]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rows)
+    statement = insert.values(account_id=bindparam("account_id"), name=bindparam("name"),
+                              count=bindparam("by"))  # fmt: skip
+    return statement.on_conflict_do_update(
+        index_elements=["account_id", "name"],
+        set_={"count": rows.c.count + statement.excluded.count},
+    )
 
 
 def _usable_pack(
     session: Session, account_id: str, now: datetime, held: Held
 ) -> PackPurchase | None:
     """The pack that expires first with a unit neither used nor held."""
-    packs = session.exec(
-        select(PackPurchase)
-        .where(
-            PackPurchase.account_id == account_id,
-            col(PackPurchase.valid_from) <= now,
-            col(PackPurchase.valid_until) > now,
-            col(PackPurchase.used) < col(PackPurchase.signatures),
-        )
-        .order_by(col(PackPurchase.valid_until), col(PackPurchase.id))
-    )
+    packs = session.exec(_USABLE_PACKS, params={"account_id": account_id, "now": now})
     return next((p for p in packs if p.used + held.packs[p.id] < p.signatures), None)
+
+
+_USABLE_PACKS = (
+    select(PackPurchase)
+    .where(
+        PackPurchase.account_id == bindparam("account_id"),
+        col(PackPurchase.valid_from) <= bindparam("now"),
+        col(PackPurchase.valid_until) > bindparam("now"),
+        col(PackPurchase.used) < col(PackPurchase.signatures),
+    )
+    .order_by(col(PackPurchase.valid_until), col(PackPurchase.id))
+)
 
 
 def quote(
@@ -330,52 +355,47 @@ def add_to_rollup(session: Session, event: UsageEvent) -> None:
     """Count the event in its account's day and in the service's day (atomic upserts: the
     service's day is shared by every account in its shard)."""
     day = day_key(event.created_at)
-    _add(
-        session,
-        UsageRollup,
-        {"account_id": event.account_id, "product": event.product, "day": day},
-        count=event.quantity,
-        amount=event.amount,
+    dialect = session.get_bind().dialect.name
+    counted = {"count": event.quantity, "amount": event.amount}
+    session.execute(
+        _rollup_upsert(dialect, UsageRollup),
+        {"account_id": event.account_id, "product": event.product, "day": day, **counted},
     )
     shard = zlib.crc32(event.account_id.encode()) % DAILY_SHARDS
-    _add(
-        session,
-        UsageDaily,
-        {"product": event.product, "day": day, "shard": shard},
-        count=event.quantity,
-        amount=event.amount,
+    session.execute(
+        _rollup_upsert(dialect, UsageDaily),
+        {"product": event.product, "day": day, "shard": shard, **counted},
     )
 
 
-def _add(
-    session: Session,
-    table: type[UsageRollup] | type[UsageDaily],
-    keys: dict[str, object],
-    *,
-    count: int,
-    amount: int,
-) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = insert.values(**keys, count=count, amount=amount)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={
-                "count": table.count + statement.excluded.count,
-                "amount": table.amount + statement.excluded.amount,
-            },
-        )
+@cache
+def _rollup_upsert(dialect: str, table: type[UsageRollup] | type[UsageDaily]) -> Insert:
+    """``INSERT … ON CONFLICT (its keys) DO UPDATE`` adding ``count`` and ``amount``, built once
+    per dialect and table with bound parameters (built anew for every charge, the two
+    statements cost ten times what executing them does)."""
+    rows = table.__table__  # type: ignore[union-attr]
+    keys = [column.name for column in rows.primary_key.columns]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rows)
+    statement = insert.values({name: bindparam(name) for name in (*keys, "count", "amount")})
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={
+            "count": rows.c.count + statement.excluded.count,
+            "amount": rows.c.amount + statement.excluded.amount,
+        },
     )
 
 
 def refuse_if_closed(session: Session, account_id: str, now: datetime) -> None:
     """Nothing is added to a month already invoiced (closing locks the account's row too)."""
     period = month_key(now)
-    if session.exec(
-        select(Invoice.id).where(Invoice.account_id == account_id, Invoice.period == period)
-    ).first():
+    if session.execute(_INVOICED, {"account_id": account_id, "period": period}).first():
         raise PeriodClosed(f"the billing period {period} is closed; try again", period=period)
+
+
+_INVOICED = select(Invoice.id).where(
+    Invoice.account_id == bindparam("account_id"), Invoice.period == bindparam("period")
+)
 
 
 def charge_monthly_fee(

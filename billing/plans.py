@@ -6,8 +6,10 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from billing.errors import InvalidBillingInput, PlanNotFound
@@ -287,15 +289,25 @@ def seed_default_plans(session: Session) -> None:
 
 def plan_in_force(session: Session, code: str, at: datetime) -> tuple[PricePlan, PlanTerms]:
     """The version of plan ``code`` in force at ``at``."""
-    row = session.exec(
-        select(PricePlan)
-        .where(PricePlan.code == code, col(PricePlan.effective_from) <= at)
-        .order_by(col(PricePlan.effective_from).desc(), col(PricePlan.version).desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_IN_FORCE, {"code": code, "at": at}).scalars().first()
     if row is None:
         raise PlanNotFound(f"no price plan {code!r} in force", plan=code)
-    return row, PlanTerms.from_dict(json.loads(row.terms))
+    return row, _terms_of(row.terms)
+
+
+_IN_FORCE = (
+    select(PricePlan)
+    .where(PricePlan.code == bindparam("code"), col(PricePlan.effective_from) <= bindparam("at"))
+    .order_by(col(PricePlan.effective_from).desc(), col(PricePlan.version).desc())
+    .limit(1)
+)
+"""Built once: every charge reads the plan in force, twice for a signature."""
+
+
+@lru_cache(maxsize=64)
+def _terms_of(stored: str) -> PlanTerms:
+    """A version's terms from their stored JSON (a version's terms never change)."""
+    return PlanTerms.from_dict(json.loads(stored))
 
 
 def all_plans(session: Session) -> list[PricePlan]:

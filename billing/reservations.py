@@ -12,10 +12,12 @@ holds of a request whose process died lapse, and their units go back to the acco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
 
 from billing.accounts import opened_and_locked
 from billing.charges import (
@@ -53,11 +55,9 @@ def reserve(
     account = locked or opened_and_locked(
         session, payer.account_id, kind=payer.kind, label=payer.label, now=now
     )
-    session.execute(
-        delete(ChargeHold).where(
-            col(ChargeHold.account_id) == account.id, col(ChargeHold.expires_at) <= now
-        )
-    )
+    session.flush()  # what is pending first, as an ORM statement would
+    session.execute(_CLEAR_LAPSED, {"account_id": account.id, "now": now})
+    _forget(session, lambda hold: hold.account_id == account.id and hold.expires_at <= now)
     holding = held_units(session, account.id, now)
     priced = quote(session, account, product, purpose=purpose, now=now, held=holding)
     available = available_funds(session, account, now, held=holding)
@@ -112,7 +112,7 @@ def charge_reserved(
     account = locked or opened_and_locked(
         session, payer.account_id, kind=payer.kind, label=payer.label, now=now
     )
-    held = session.exec(select(ChargeHold).where(ChargeHold.owner == owner)).first()
+    held = session.execute(_HELD_BY, {"owner": owner}).scalars().first()
     if held is None:
         raise ReservationLost("the price held for this request was given up; send it again")
     refuse_if_closed(session, account.id, now)
@@ -136,14 +136,47 @@ def charge_reserved(
                          idempotency_key=idempotency_key)  # fmt: skip
 
 
+_HELD_BY = select(ChargeHold).where(ChargeHold.owner == bindparam("owner"))
+
+
 def release(session: Session, owner: str) -> None:
     """Give back what ``owner`` holds (its request failed)."""
-    session.execute(delete(ChargeHold).where(col(ChargeHold.owner) == owner))
+    session.flush()
+    session.execute(_RELEASE, {"owner": owner})
+    _forget(session, lambda hold: hold.owner == owner)
 
 
 def extend(session: Session, owner: str, expires_at: datetime) -> int:
     """Keep ``owner``'s holds until ``expires_at``; how many it has."""
-    result = session.execute(
-        update(ChargeHold).where(col(ChargeHold.owner) == owner).values(expires_at=expires_at)
-    )
+    session.flush()
+    result = session.execute(_EXTEND, {"holder": owner, "until": expires_at})
+    for hold in _in_session(session):
+        if hold.owner == owner:
+            set_committed_value(hold, "expires_at", expires_at)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Built once: a signature clears, extends and releases holds on its way (an ORM statement
+# built for each cost several times its execution). Holds the session has loaded are kept in
+# step, as an ORM statement would.
+_HOLDS = ChargeHold.__table__  # type: ignore[attr-defined]
+_CLEAR_LAPSED = delete(_HOLDS).where(
+    _HOLDS.c.account_id == bindparam("account_id"), _HOLDS.c.expires_at <= bindparam("now")
+)
+_RELEASE = delete(_HOLDS).where(_HOLDS.c.owner == bindparam("owner"))
+_EXTEND = (
+    update(_HOLDS)
+    .where(_HOLDS.c.owner == bindparam("holder"))
+    .values(expires_at=bindparam("until"))
+)
+
+
+def _in_session(session: Session) -> list[ChargeHold]:
+    return [held for held in session.identity_map.values() if isinstance(held, ChargeHold)]
+
+
+def _forget(session: Session, deleted: Callable[[ChargeHold], bool]) -> None:
+    """Holds the session has loaded that a statement just deleted leave it."""
+    for hold in _in_session(session):
+        if deleted(hold):
+            session.expunge(hold)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from billing.accounts import locked_account
@@ -32,22 +34,42 @@ def post_entry(
     of the entries by construction."""
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise TypeError("amounts are integer VND")
-    account.balance += amount
+    balance = account.balance + amount
     entry = LedgerEntry(
         account_id=account.id,
         kind=kind,
         amount=amount,
-        balance_after=account.balance,
+        balance_after=balance,
         reference=reference,
         actor=actor,
         usage_event_id=usage_event_id,
         note=note,
         created_at=now,
     )
-    session.add(account)
-    session.add(entry)
-    session.flush()
+    session.flush()  # what is pending first (the usage event it debits)
+    entry.id = session.execute(
+        _APPEND, {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    ).scalar_one()
+    session.execute(_SET_BALANCE, {"account": account.id, "balance": balance})
+    set_committed_value(account, "balance", balance)
     return entry
+
+
+# Built once: every charge moves a wallet (the ORM's flush of the same two rows cost
+# several times their statements).
+_ACCOUNTS = BillingAccount.__table__  # type: ignore[attr-defined]
+_ENTRIES = LedgerEntry.__table__  # type: ignore[attr-defined]
+_ENTRY_COLUMNS = tuple(column.name for column in _ENTRIES.columns if column.name != "id")
+_SET_BALANCE = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account"))
+    .values(balance=bindparam("balance"))
+)
+_APPEND = (
+    insert(_ENTRIES)
+    .values({name: bindparam(name) for name in _ENTRY_COLUMNS})
+    .returning(_ENTRIES.c.id)
+)
 
 
 def top_up(
