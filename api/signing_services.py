@@ -34,10 +34,17 @@ class SigningServices:
     runtime: Runtime
     pki: PkiServices
     store: DocumentStore
-    chain: list[asn1_x509.Certificate]
+    chain_der: tuple[bytes, ...]
     """Issuing CA then root, as embedded in every signature."""
     timestamp_size: int
     """Size of one of our time-stamp tokens, for the CMS size reservation."""
+
+    @property
+    def chain(self) -> list[asn1_x509.Certificate]:
+        """The chain, loaded anew for each caller: asn1crypto parses a structure the first
+        time a part of it is read, and one certificate object shared by the request threads
+        failed (``KeyError`` inside its extensions) when two of them first read it at once."""
+        return [asn1_x509.Certificate.load(der) for der in self.chain_der]
 
     def timestamper(self) -> TimeStamper:
         if self.runtime.settings.tsa_url:
@@ -85,6 +92,9 @@ def build_signing_services(runtime: Runtime, pki: PkiServices) -> SigningService
         runtime=runtime,
         pki=pki,
         store=DocumentStore(runtime.settings.documents_dir),
-        chain=[_asn1(runtime.authority.issuing), _asn1(runtime.authority.root)],
+        chain_der=tuple(
+            certificate.public_bytes(serialization.Encoding.DER)
+            for certificate in (runtime.authority.issuing, runtime.authority.root)
+        ),
         timestamp_size=len(sample) + 1024,
     )

@@ -238,3 +238,15 @@ def test_a_retry_takes_over_an_attempt_whose_worker_is_gone(
     assert _balance(services, user.id) == 0
     assert _holds(services, user.id) == 0
     assert _attempt(services, user.id, "crash").state == AttemptState.CHARGED.value
+
+
+def test_each_signing_gets_its_own_parse_of_the_ca_chain(installation: Installation) -> None:
+    """asn1crypto parses a certificate the first time a part of it is read, without a lock:
+    two request threads reading one shared object at once failed with a KeyError (seen in the
+    two-process test). Each caller gets the same certificates as objects of its own."""
+    signing = installation.services.signing
+    first, second = signing.chain, signing.chain
+    assert [c.dump() for c in first] == [c.dump() for c in second] == list(signing.chain_der)
+    assert all(a is not b for a, b in zip(first, second, strict=True))
+    assert first[0].subject != first[1].subject  # the issuing CA, then the root
+    assert first[1].self_signed == "maybe"
