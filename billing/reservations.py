@@ -55,7 +55,7 @@ def reserve(
     account = locked or opened_and_locked(
         session, payer.account_id, kind=payer.kind, label=payer.label, now=now
     )
-    session.flush()  # what is pending first, as an ORM statement would
+    _autoflush(session)
     session.execute(_CLEAR_LAPSED, {"account_id": account.id, "now": now})
     _forget(session, lambda hold: hold.account_id == account.id and hold.expires_at <= now)
     holding = held_units(session, account.id, now)
@@ -141,14 +141,14 @@ _HELD_BY = select(ChargeHold).where(ChargeHold.owner == bindparam("owner"))
 
 def release(session: Session, owner: str) -> None:
     """Give back what ``owner`` holds (its request failed)."""
-    session.flush()
+    _autoflush(session)
     session.execute(_RELEASE, {"owner": owner})
     _forget(session, lambda hold: hold.owner == owner)
 
 
 def extend(session: Session, owner: str, expires_at: datetime) -> int:
     """Keep ``owner``'s holds until ``expires_at``; how many it has."""
-    session.flush()
+    _autoflush(session)
     result = session.execute(_EXTEND, {"holder": owner, "until": expires_at})
     for hold in _in_session(session):
         if hold.owner == owner:
@@ -169,6 +169,13 @@ _EXTEND = (
     .where(_HOLDS.c.owner == bindparam("holder"))
     .values(expires_at=bindparam("until"))
 )
+
+
+def _autoflush(session: Session) -> None:
+    """What is pending is written first, when the session writes it before any statement (as
+    an ORM statement would; not inside ``no_autoflush``, where a claim writes each row once)."""
+    if session.autoflush:
+        session.flush()
 
 
 def _in_session(session: Session) -> list[ChargeHold]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, PoolProxiedConnection, bindparam, select
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from certs.errors import (
@@ -150,9 +151,12 @@ class DatabaseRevocationSource:
 
     def status(self, serial: int) -> CertificateStatus:
         """Three columns, not the record (its certificate included) loaded as an object: read
-        in every signing request twice. What the session has pending is written first."""
-        self._session.flush()
-        record = self._session.execute(_STATUS, {"serial": serial_hex(serial)}).first()
+        in every signing request twice. A record the session holds is read as it is there, as
+        ``session.get`` did."""
+        key = serial_hex(serial)
+        record: Any = self._session.identity_map.get(identity_key(IssuedCertificate, key))
+        if record is None:
+            record = self._session.execute(_STATUS, {"serial": key}).first()
         if record is None or record.issuer != self._issuer:
             return CertificateStatus(Status.UNKNOWN)
         return _status_of(record.revoked_at, record.revocation_reason)

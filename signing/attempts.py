@@ -113,8 +113,10 @@ def claim(
 def _move(session: Session, attempt_id: str, lease: str, **values: object) -> bool:
     """One statement: the attempt moved on if this worker still holds its lease (the row
     lock the update takes is the attempt's lock). What the session has pending is written
-    first, and an attempt the session holds shows the new values, as an ORM update would."""
-    session.flush()
+    first (unless inside ``no_autoflush``), and an attempt the session holds shows the new
+    values, as an ORM update would."""
+    if session.autoflush:
+        session.flush()
     moved = session.execute(
         _move_statement(tuple(sorted(values))),
         {"moved_id": attempt_id, "held_lease": lease, **values},
