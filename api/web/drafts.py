@@ -1,6 +1,6 @@
 """A PDF a citizen uploaded to sign, kept while they place the stamp and enter the PIN, with
 pictures of its pages. Checked by signing's own inspection before anything draws it; the
-pictures are drawn at upload in a bounded child process (``page_pictures``). Deleted when
+pictures are drawn at upload in a bounded child process (``signing.page_pictures``). Deleted when
 signed, when the citizen keeps too many, and by the housekeeping an hour after upload."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from api.web.page_pictures import PagePicture, draw_pages
 from signing.documents import inspect_or_repair
 from signing.errors import NotAPdf, SignatureNotFound
+from signing.page_pictures import PagePicture, draw_pages
 
 __all__ = ["MAX_DRAFTS", "PREVIEW_WIDTH", "Draft", "DraftStore"]
 
