@@ -26,6 +26,7 @@ from signing.verification import VerificationSettings
 __all__ = ["VerificationServices"]
 
 Revinfo = tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]
+_RevinfoDer = tuple[tuple[bytes, ...], tuple[bytes, ...]]
 
 
 _ANSWER_SECONDS = 60.0
@@ -37,7 +38,10 @@ _ANSWER_SECONDS = 60.0
 class VerificationServices:
     runtime: Runtime
     pki: PkiServices
-    _answers: dict[bytes, tuple[float, Revinfo]] = field(default_factory=dict)
+    _answers: dict[bytes, tuple[float, _RevinfoDer]] = field(default_factory=dict)
+    """Kept as DER: asn1crypto parses lazily and without a lock, so one object handed to two
+    verifying threads at once can fail to parse (a false "damaged" verdict); each caller
+    gets objects of its own."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -64,21 +68,24 @@ class VerificationServices:
         )
 
     def _our_revocation(self, cert: asn1_x509.Certificate) -> Revinfo:
-        """``_answer`` for ``cert``, reused for a minute."""
+        """``_answer`` for ``cert``, reused for a minute, as objects of this caller's own."""
         key = cert.dump()
         now = time.monotonic()
         with self._lock:
             cached = self._answers.get(key)
-            if cached is not None and cached[0] > now:
-                return cached[1]
-        answer = self._answer(cert)
-        with self._lock:
-            if len(self._answers) > 10_000:
-                self._answers.clear()
-            self._answers[key] = (now + _ANSWER_SECONDS, answer)
-        return answer
+        if cached is not None and cached[0] > now:
+            answer = cached[1]
+        else:
+            answer = self._answer(cert)
+            with self._lock:
+                if len(self._answers) > 10_000:
+                    self._answers.clear()
+                self._answers[key] = (now + _ANSWER_SECONDS, answer)
+        responses, crls = answer
+        return ([asn1_ocsp.OCSPResponse.load(der) for der in responses],
+                [asn1_crl.CertificateList.load(der) for der in crls])  # fmt: skip
 
-    def _answer(self, cert: asn1_x509.Certificate) -> Revinfo:
+    def _answer(self, cert: asn1_x509.Certificate) -> _RevinfoDer:
         """An OCSP answer for what our issuing CA issued, the root CRL for the issuing CA,
         each made in-process in a short transaction of its own."""
         authority = self.runtime.authority
@@ -95,9 +102,9 @@ class VerificationServices:
                     DatabaseRevocationSource(session),
                     now,
                 )
-            return [asn1_ocsp.OCSPResponse.load(answer)], []
+            return (answer,), ()
         if cert.dump() == issuing.dump() and authority.root_is_ours:
             with unit_of_work(self.runtime.engine) as session:
                 crl = crl_for(self.runtime, session, "root", now)
-            return [], [asn1_crl.CertificateList.load(crl)]
-        return [], []
+            return (), (crl,)
+        return (), ()
