@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -224,3 +225,40 @@ def kyso_env(data_dir: Path, port: int) -> dict[str, str]:
     env.update(keystore_env(data_dir))
     env["KYSO_SERVE_ENGINE"] = select_engine(None)
     return env
+
+
+def connections_per_process(port: int) -> list[int]:
+    """How the established connections to ``port`` are spread over the processes accepting
+    them (a server's workers), largest first, from ``ss``; empty if ``ss`` cannot tell."""
+    try:
+        lines = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.splitlines()  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    counts: dict[str, int] = {}
+    for line in lines:
+        found = re.search(r"pid=(\d+)", line)
+        if found:
+            counts[found[1]] = counts.get(found[1], 0) + 1
+    return sorted(counts.values(), reverse=True)
+
+
+class SpreadSampler:
+    """``connections_per_process`` taken once, ``after`` seconds into a measurement."""
+
+    def __init__(self, port: int, after: float) -> None:
+        self.spread: list[int] = []
+        self._timer = threading.Timer(after, self._sample, args=(port,))
+
+    def _sample(self, port: int) -> None:
+        self.spread = connections_per_process(port)
+
+    def __enter__(self) -> SpreadSampler:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+        self._timer.join()

@@ -75,11 +75,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from _common import (
     HOST,
     Server,
+    SpreadSampler,
     add_server_choices,
     apply_server_choices,
     free_port,
@@ -136,6 +138,8 @@ class Rate:
     count: int
     seconds: float
     failures: dict[str, int] = field(default_factory=dict)
+    spread: list[int] = field(default_factory=list)
+    """The clients' connections per server process, sampled halfway (``SpreadSampler``)."""
 
     @property
     def per_second(self) -> float:
@@ -499,11 +503,14 @@ def api_rate(
                     failures[index][_failure(response)] += 1
 
     threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Rate(sum(counts), time.monotonic() - start, dict(sum(failures, Counter())))
+    with SpreadSampler(urlsplit(base).port or 80, seconds / 2) as sampler:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return Rate(
+        sum(counts), time.monotonic() - start, dict(sum(failures, Counter())), sampler.spread
+    )
 
 
 def api_latencies(base: str, token: str, pdf: bytes, level: str, samples: int) -> list[float]:
@@ -784,7 +791,8 @@ def measure(work: Path, options: Options, say: Callable[[str], None]) -> list[Fi
             figures.append(Figure(
                 f"sign_api_per_s_{level}", ours.per_second, reference.per_second, "/s", "higher",
                 {"ours_count": ours.count, "ours_seconds": round(ours.seconds, 2),
-                 "ours_failures": ours.failures, "reference_count": reference.count,
+                 "ours_failures": ours.failures, "ours_connections_per_worker": ours.spread,
+                 "reference_count": reference.count,
                  "reference_seconds": round(reference.seconds, 2),
                  "reference_failures": reference.failures,
                  **({"goal_ratio": 2} if level == "B-T" else {})},
@@ -801,7 +809,8 @@ def measure(work: Path, options: Options, say: Callable[[str], None]) -> list[Fi
         figures.append(Figure(
             "sign_api_per_s_B-T_batch", ours.per_second, reference.per_second, "/s", "higher",
             {"ours_count": ours.count, "ours_seconds": round(ours.seconds, 2),
-             "ours_failures": ours.failures, "reference_count": reference.count,
+             "ours_failures": ours.failures, "ours_connections_per_worker": ours.spread,
+             "reference_count": reference.count,
              "reference_failures": reference.failures, "batch": BATCH, "goal_ratio": 2,
              "ours_unlock": f"a batch authorisation (PIN) per {BATCH} signatures, counted"},
         ))  # fmt: skip

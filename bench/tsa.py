@@ -31,12 +31,13 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _common import (
     HOST,
     Server,
+    SpreadSampler,
     add_server_choices,
     apply_server_choices,
     der_to_pem,
@@ -142,6 +143,8 @@ class Rate:
     failures: int
     p50_ms: float | None = None
     p99_ms: float | None = None
+    spread: tuple[int, ...] = ()
+    """wrk's connections per kyso worker, sampled halfway (``SpreadSampler``)."""
 
     @property
     def per_second(self) -> float:
@@ -318,7 +321,9 @@ def measure_kyso(
                 )
                 check_reply("kyso", queries[0], reply, root, issuing)
             wrk(script, f"{base}/pki/tsa", queries, options, options.warmup)
-            rates[workers] = wrk(script, f"{base}/pki/tsa", queries, options, options.duration)
+            with SpreadSampler(port, options.duration / 2) as sampler:
+                rate = wrk(script, f"{base}/pki/tsa", queries, options, options.duration)
+            rates[workers] = replace(rate, spread=tuple(sampler.spread))
         finally:
             stop(server)
     return rates, kyso_log_counts(log)
@@ -378,6 +383,7 @@ def report(
         "reference_sequential_per_s": round(reference[1].per_second, 1),
         "ours_p50_ms": ours[cores].p50_ms,
         "ours_p99_ms": ours[cores].p99_ms,
+        "ours_connections_per_worker": list(ours[cores].spread),
         "ours_failures": sum(rate.failures for rate in ours.values()),
         "reference_failures": sum(rate.failures for rate in reference.values()),
         "ours_log": log,
