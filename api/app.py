@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         root,
     )
 
-    services = build_services(runtime)
+    services = build_services(runtime, eager=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -18,9 +20,11 @@ from api.bootstrap import Runtime
 from api.database import unit_of_work
 from api.identity_services import IdentityServices, build_identity_services
 from api.pki_services import PkiServices, build_pki_services
-from api.signing_services import SigningServices, build_signing_services
-from api.verification_services import VerificationServices
 from identity.oidc import OidcProvider
+
+if TYPE_CHECKING:
+    from api.signing_services import SigningServices
+    from api.verification_services import VerificationServices
 
 __all__ = ["Clock", "Services", "build_services", "utc_now"]
 
@@ -33,16 +37,30 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Services:
-    """One process's collaborators for the use cases."""
+    """One process's collaborators for the use cases.
+
+    Signing and verification (pyHanko and its dependencies, more than half of the command
+    line's start) are built on first use: most ``kyso admin`` commands never need them. The
+    server builds them before it serves (:func:`build_services` with ``eager``)."""
 
     runtime: Runtime
     pki: PkiServices
     identity: IdentityServices
-    signing: SigningServices
-    verification: VerificationServices
     oidc: OidcProvider
     clock: Clock = field(default=utc_now)
     """Where a use case takes its one ``now`` (a fixed clock in tests)."""
+
+    @cached_property
+    def signing(self) -> SigningServices:
+        from api.signing_services import build_signing_services
+
+        return build_signing_services(self.runtime, self.pki)
+
+    @cached_property
+    def verification(self) -> VerificationServices:
+        from api.verification_services import VerificationServices
+
+        return VerificationServices(self.runtime, self.pki)
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """One transaction: committed when the block ends normally, rolled back otherwise."""
@@ -69,16 +87,19 @@ def build_oidc_provider(runtime: Runtime, identity: IdentityServices) -> OidcPro
     )
 
 
-def build_services(runtime: Runtime, *, clock: Clock = utc_now) -> Services:
-    """Every collaborator of the process, from its runtime."""
+def build_services(runtime: Runtime, *, clock: Clock = utc_now, eager: bool = False) -> Services:
+    """Every collaborator of the process, from its runtime; with ``eager``, signing and
+    verification too (a server builds everything before its first request)."""
     pki = build_pki_services(runtime)
     identity = build_identity_services(runtime)
-    return Services(
+    services = Services(
         runtime=runtime,
         pki=pki,
         identity=identity,
-        signing=build_signing_services(runtime, pki),
-        verification=VerificationServices(runtime, pki),
         oidc=build_oidc_provider(runtime, identity),
         clock=clock,
     )
+    if eager:
+        services.signing  # noqa: B018 - built now, not on a request
+        services.verification  # noqa: B018
+    return services

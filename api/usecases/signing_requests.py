@@ -12,10 +12,9 @@ from pathlib import Path
 from sqlmodel import Session
 
 from api.file_digests import receive, upload_folder
-from api.usecases import portal_webhook, sign_document
+from api.usecases import portal_webhook
 from api.usecases.payer import payer_for
 from api.usecases.services import Services
-from api.usecases.sign_document import SignDocument
 from billing.accounts import peek_account
 from billing.charges import quote
 from billing.plans import SIGNATURE_PRODUCTS
@@ -223,6 +222,8 @@ def _open(services: Services, user: User, request_id: str) -> SigningRequest:
 def sign_all(services: Services, command: SignAll, work: Path) -> SigningRequest:
     """Every document signed (and charged to the request's payer) through the sign-and-charge
     use case, each under its own idempotency key: a second press signs nothing more."""
+    from api.usecases import sign_document  # pyHanko: not imported by the command line's start
+
     found = _open(services, command.user, command.request_id)
     documents = requests.documents_of(found)
     if len(command.documents) != len(documents):
@@ -231,7 +232,7 @@ def sign_all(services: Services, command: SignAll, work: Path) -> SigningRequest
     try:
         for number, (path, document) in enumerate(zip(command.documents, documents, strict=True)):
             first = number == 0 and command.rect is not None
-            sign = SignDocument(
+            sign = sign_document.SignDocument(
                 pin=command.pin, otp=command.otp, level=LEVEL, reason=found.purpose[:200],
                 page=command.page if first else None, rect=command.rect if first else None,
                 language=command.language, idempotency_key=f"request-{found.id}-{number}",
