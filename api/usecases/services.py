@@ -41,7 +41,8 @@ class Services:
 
     Signing and verification (pyHanko and its dependencies, more than half of the command
     line's start) are built on first use: most ``kyso admin`` commands never need them. The
-    server builds them before it serves (:func:`build_services` with ``eager``)."""
+    server builds them before it serves (:meth:`build_all`, :func:`build_services` with
+    ``eager``)."""
 
     runtime: Runtime
     pki: PkiServices
@@ -61,6 +62,12 @@ class Services:
         from api.verification_services import VerificationServices
 
         return VerificationServices(self.runtime, self.pki)
+
+    def build_all(self) -> Services:
+        """Signing and verification built now (a server, before its first request)."""
+        self.signing  # noqa: B018
+        self.verification  # noqa: B018
+        return self
 
     def unit_of_work(self) -> AbstractContextManager[Session]:
         """One transaction: committed when the block ends normally, rolled back otherwise."""
@@ -99,7 +106,4 @@ def build_services(runtime: Runtime, *, clock: Clock = utc_now, eager: bool = Fa
         oidc=build_oidc_provider(runtime, identity),
         clock=clock,
     )
-    if eager:
-        services.signing  # noqa: B018 - built now, not on a request
-        services.verification  # noqa: B018
-    return services
+    return services.build_all() if eager else services
