@@ -12,8 +12,14 @@ line (:mod:`api.request_log`).
 Everything else goes to the app as before, and so does a PKI request that arrives while an
 earlier request of the same connection is still being answered (pipelined behind it), asks for
 ``100-continue``, or follows another PKI request in the same read from the socket: the app's own
-fast path and routes answer those. The answer is computed and written within the parser's
-callback, so answers leave in the order their requests came.
+fast path and routes answer those. The answer is computed within the parser's callback and
+queued; the queue is written once the event loop has handled the reads of its turn (one
+``call_soon``), before any task the app starts behind it, so answers leave in the order their
+requests came. Written from within the read callback instead, a pre-produced answer cost about
+a third more of the server's processor on this VM (perf: the kernel's wake-up path grew), and the
+responder fell below the engine's own fixed-bytes ceiling (``bench/README.md``). A connection's
+last answer (HTTP/1.0, ``Connection: close``) and a failure's 500 are written at once, after
+what is queued, so nothing behind them is read.
 """
 
 from __future__ import annotations
@@ -119,6 +125,8 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
         self._pki: _PkiRequest | None = None
         self._answered_this_read = False
         self._paused_for_answers = False
+        self._queued: list[bytes] = []
+        """Answers decided, not yet written: :meth:`_write_queued` writes them, in order."""
 
     def _current_request(self) -> tuple[object, bool, bool] | None:
         pki = self._pki
@@ -201,17 +209,30 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
         record(method="POST", route=pki.path, path=pki.path, status=200, sent=len(answer),
                seconds=time.perf_counter() - pki.started, request_id=pki.request_id,
                access_log=answering.access_log)  # fmt: skip
-        self.transport.write(b"".join(head))
         pki.answered = True
-        if not pki.keep_alive:
+        if not pki.keep_alive:  # the last answer: out now, closed, nothing behind it is read
+            self._write_queued()
+            self.transport.write(b"".join(head))
             self.transport.close()
             return
+        if not self._queued:
+            self.loop.call_soon(self._write_queued)
+        self._queued.append(b"".join(head))
         self.on_response_complete()
-        if self.flow.write_paused:  # the client is not reading its answers: stop reading too
+
+    def _write_queued(self) -> None:
+        """Writes the answers queued (none once the connection is closing: no one takes them),
+        then stops reading while the client does not take its answers."""
+        queued, self._queued = self._queued, []
+        if not queued or self.transport.is_closing():
+            return
+        self.transport.write(b"".join(queued))
+        if self.flow.write_paused and not self._paused_for_answers:
             self.flow.pause_reading()
             self._paused_for_answers = True
 
     def _fail(self, pki: _PkiRequest) -> None:
+        self._write_queued()
         message = b"Internal Server Error"
         self.transport.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain"
                              b"\r\ncontent-length: %d\r\nx-request-id: %s\r\nconnection: close"
@@ -227,7 +248,8 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
 
     def shutdown(self) -> None:
         """A graceful stop lets a PKI request whose body is still coming finish, then closes
-        (as uvicorn does for the app's requests)."""
+        (as uvicorn does for the app's requests); answers already queued leave first."""
+        self._write_queued()
         pki = self._pki
         if pki is not None and not pki.answered:
             pki.keep_alive = False

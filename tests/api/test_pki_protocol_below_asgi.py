@@ -4,11 +4,12 @@ everything else still reaches it (uvicorn's own protocol machinery, a transport 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from asn1crypto import ocsp
+from asn1crypto import ocsp, tsp
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
@@ -195,14 +196,20 @@ def test_requests_behind_a_last_answer_are_neither_answered_nor_passed_on(
     assert app.paths == []
 
 
-def test_an_answer_that_fails_is_a_500_and_the_connection_closes(
-    local_ca: LocalCa, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _break_answer(monkeypatch: pytest.MonkeyPatch, target: bytes) -> None:
+    """The answer function of ``target`` raises."""
+
     def broken(pki: PkiServices, body: bytes) -> bytes:
         raise RuntimeError("broken answer")
 
-    path, _, media_type = pki_protocol._ANSWERS[b"/pki/ocsp"]
-    monkeypatch.setitem(pki_protocol._ANSWERS, b"/pki/ocsp", (path, broken, media_type))
+    path, _, media_type = pki_protocol._ANSWERS[target]
+    monkeypatch.setitem(pki_protocol._ANSWERS, target, (path, broken, media_type))
+
+
+def test_an_answer_that_fails_is_a_500_and_the_connection_closes(
+    local_ca: LocalCa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_answer(monkeypatch, b"/pki/ocsp")
     _, transport = _serve(local_ca, [_ocsp(local_ca)])
     assert _statuses(transport) == [b"500"]
     assert transport.closed
@@ -243,4 +250,73 @@ def test_a_graceful_stop_lets_a_pki_body_still_coming_finish(local_ca: LocalCa) 
     assert closed_at_stop == [False]
     assert _statuses(transport) == [b"200"]
     assert b"connection: close" in transport.written
+    assert transport.closed
+
+
+def _tsa(extra: bytes = b"") -> bytes:
+    query = tsp.TimeStampReq({"version": 1, "message_imprint": {
+        "hash_algorithm": {"algorithm": "sha256"}, "hashed_message": os.urandom(32)}}).dump()  # fmt: skip
+    return _post(b"/pki/tsa", query, extra)
+
+
+def _written(protocol: PkiAnsweringProtocol) -> bytes:
+    return cast(_Transport, protocol.transport).written
+
+
+def test_answers_leave_after_the_reads_of_their_loop_turn_in_order(local_ca: LocalCa) -> None:
+    """Two reads in one turn of the event loop (libuv reads a busy socket again at once):
+    nothing is written within the read callbacks; then both answers, in order, and the app's
+    answer behind them."""
+    written_within_reads: list[bytes] = []
+
+    def two_reads(protocol: PkiAnsweringProtocol) -> None:
+        protocol.data_received(_ocsp(local_ca))
+        protocol.data_received(_tsa() + _post(b"/v1/other", b"{}"))
+        written_within_reads.append(_written(protocol))
+
+    app, transport = _serve(local_ca, [two_reads])
+    assert written_within_reads == [b""]
+    answers = transport.written.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200", b"200", b"204"]
+    assert b"content-type: application/ocsp-response" in answers[0]
+    assert b"content-type: application/timestamp-reply" in answers[1]
+    assert app.paths == ["/v1/other"]
+
+
+def test_a_last_answer_leaves_after_the_answers_queued_before_it(local_ca: LocalCa) -> None:
+    def two_reads(protocol: PkiAnsweringProtocol) -> None:
+        protocol.data_received(_ocsp(local_ca))
+        protocol.data_received(_tsa(b"Connection: close\r\n") + _ocsp(local_ca))
+
+    app, transport = _serve(local_ca, [two_reads])
+    answers = transport.written.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200", b"200"]
+    assert b"application/ocsp-response" in answers[0]
+    assert b"application/timestamp-reply" in answers[1]
+    assert b"connection: close" in answers[1]
+    assert transport.closed
+    assert app.paths == []  # the request behind the last answer is neither answered nor passed on
+
+
+def test_answers_queued_at_a_graceful_stop_leave_before_the_close(local_ca: LocalCa) -> None:
+    def read_then_stop(protocol: PkiAnsweringProtocol) -> None:
+        protocol.data_received(_ocsp(local_ca))
+        protocol.shutdown()
+
+    _, transport = _serve(local_ca, [read_then_stop])
+    assert _statuses(transport) == [b"200"]
+    assert transport.closed
+
+
+def test_an_answer_that_fails_leaves_after_the_answers_queued_before_it(
+    local_ca: LocalCa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_answer(monkeypatch, b"/pki/tsa")
+
+    def two_reads(protocol: PkiAnsweringProtocol) -> None:
+        protocol.data_received(_ocsp(local_ca))
+        protocol.data_received(_tsa())
+
+    _, transport = _serve(local_ca, [two_reads])
+    assert _statuses(transport) == [b"200", b"500"]
     assert transport.closed
