@@ -18,8 +18,8 @@ queued; the queue is written once the event loop has handled the reads of its tu
 requests came. Written from within the read callback instead, a pre-produced answer cost about
 a third more of the server's processor on this VM (perf: the kernel's wake-up path grew), and the
 responder fell below the engine's own fixed-bytes ceiling (``bench/README.md``). A connection's
-last answer (HTTP/1.0, ``Connection: close``) and a failure's 500 are written at once, after
-what is queued, so nothing behind them is read.
+last answer (HTTP/1.0, ``Connection: close``), a failure's 500 and uvicorn's 400 for bytes its
+parser refuses are written at once, after what is queued, and the connection closed.
 """
 
 from __future__ import annotations
@@ -230,6 +230,12 @@ class PkiAnsweringProtocol(BoundedHttpToolsProtocol):
         if self.flow.write_paused and not self._paused_for_answers:
             self.flow.pause_reading()
             self._paused_for_answers = True
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes its parser refused, then the close: what is queued first
+        (a request answered earlier in the same read)."""
+        self._write_queued()
+        super().send_400_response(msg)
 
     def _fail(self, pki: _PkiRequest) -> None:
         self._write_queued()

@@ -320,3 +320,12 @@ def test_an_answer_that_fails_leaves_after_the_answers_queued_before_it(
     _, transport = _serve(local_ca, [two_reads])
     assert _statuses(transport) == [b"200", b"500"]
     assert transport.closed
+
+
+def test_bytes_the_parser_refuses_after_an_answer_get_their_400_after_it(local_ca: LocalCa) -> None:
+    """A body longer than its Content-Length: the rest parses as a bad request line, and
+    uvicorn answers 400 and closes within the same read; the answer queued before it leaves
+    first."""
+    _, transport = _serve(local_ca, [_ocsp(local_ca) + b"BOGUS\r\n\r\n"])
+    assert _statuses(transport) == [b"200", b"400"]
+    assert transport.closed
